@@ -1,0 +1,44 @@
+// trol inspect CONFIG [key=value ...]: print the resolved model, its modules and parameter groups.
+#include <spdlog/spdlog.h>
+
+#include <iostream>
+
+#include "cli/commands.h"
+#include "train/run_config.h"
+#include "trol/model.h"
+#include "trol/param_groups.h"
+
+namespace trol::cli {
+
+void add_inspect_command(CLI::App& app) {
+  struct Args {
+    std::string config;
+    std::vector<std::string> overrides;
+    bool parameters = false;
+  };
+  auto args = std::make_shared<Args>();
+  auto* cmd = app.add_subcommand("inspect", "Build the model of CONFIG and print its parameter groups (and names)");
+  cmd->add_option("config", args->config, "YAML run config")->required()->check(CLI::ExistingFile);
+  cmd->add_option("overrides", args->overrides, "key.path=value overrides of the config");
+  cmd->add_flag("--parameters", args->parameters, "list every parameter with its shape and group");
+  cmd->callback([args] {
+    const auto config = load_run_config(args->config, args->overrides);
+    torch::NoGradGuard no_grad;
+    TrolModel model(config.model);
+    const ParameterGroups groups;
+    if (args->parameters) {
+      for (const auto& p : model->named_parameters()) {
+        std::cout << p.key() << " " << p.value().sizes() << " " << groups.group_of(p.key()) << "\n";
+      }
+    }
+    int64_t total = 0;
+    for (const auto& [group, counts] : groups.count(*model)) {
+      std::cout << group << ": " << counts.first << " parameters\n";
+      total += counts.first;
+    }
+    std::cout << "total: " << total << " parameters; image tokens per image: "
+              << (config.model.vision.enabled ? config.model.vision.tokens_per_image() : 0) << "\n";
+  });
+}
+
+}  // namespace trol::cli

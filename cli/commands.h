@@ -1,0 +1,11 @@
+// Subcommands of the `trol` executable. Each adds itself to the app and runs when chosen.
+#pragma once
+
+#include <CLI/CLI.hpp>
+
+namespace trol::cli {
+
+void add_smoke_command(CLI::App& app);
+void add_inspect_command(CLI::App& app);
+
+}  // namespace trol::cli

@@ -1,0 +1,25 @@
+#include "train/run_config.h"
+
+#include "trol/config_reader.h"
+
+namespace trol {
+
+RunConfig load_run_config(const std::string& file, const std::vector<std::string>& overrides) {
+  auto root = load_yaml_file(file);
+  apply_overrides(root, overrides);
+  ConfigReader reader(root, "", file);
+  RunConfig config;
+  config.source = file;
+  {
+    auto model = reader.section("model");
+    config.model = read_model_config(model);
+  }
+  {
+    auto runtime = reader.section("runtime");
+    config.runtime = read_runtime_config(runtime);
+  }
+  reader.finish();
+  return config;
+}
+
+}  // namespace trol

@@ -1,0 +1,108 @@
+#include "train/runtime.h"
+
+#include <spdlog/spdlog.h>
+
+#include <chrono>
+#include <fstream>
+
+#include "trol/config_reader.h"
+
+namespace trol {
+
+RuntimeConfig read_runtime_config(ConfigReader& reader) {
+  RuntimeConfig c;
+  reader.read("device", c.device);
+  reader.read("dtype", c.dtype);
+  reader.read("seed", c.seed);
+  reader.read("intra_op_threads", c.intra_op_threads);
+  reader.finish();
+  parse_device(c.device, reader.path() + ".device");
+  parse_dtype(c.dtype, reader.path() + ".dtype");
+  if (c.intra_op_threads < 0) reader.fail("intra_op_threads", "must be 0 (automatic) or positive");
+  return c;
+}
+
+torch::Device parse_device(const std::string& text, const std::string& key) {
+  if (text == "cpu") return torch::kCPU;
+  if (text == "cuda" || text.rfind("cuda:", 0) == 0) {
+    try {
+      return torch::Device(text);
+    } catch (const c10::Error&) {
+    }
+  }
+  throw ConfigError(key + ": unknown device '" + text + "' (expected cpu, cuda or cuda:N)");
+}
+
+torch::ScalarType parse_dtype(const std::string& text, const std::string& key) {
+  if (text == "float32") return torch::kFloat32;
+  if (text == "bfloat16") return torch::kBFloat16;
+  if (text == "float16") return torch::kFloat16;
+  throw ConfigError(key + ": unknown dtype '" + text + "' (expected float32, bfloat16 or float16)");
+}
+
+BlasReport check_blas() {
+  BlasReport report;
+  std::ifstream maps("/proc/self/maps");
+  std::string line;
+  while (std::getline(maps, line)) {
+    const auto slash = line.find('/');
+    if (slash == std::string::npos) continue;
+    const auto path = line.substr(slash);
+    const auto name = path.substr(path.rfind('/') + 1);
+    const bool blas_like = name.find("blas") != std::string::npos || name.find("mkl") != std::string::npos ||
+                           name.find("blis") != std::string::npos;
+    if (!blas_like) continue;
+    // Prefer the library behind libblas.so.3 (Debian's alternatives pick the implementation).
+    if (report.library.empty() || name.rfind("libblas", 0) == 0) report.library = path;
+  }
+  for (const char* fast : {"openblas", "mkl", "blis"}) {
+    if (report.library.find(fast) != std::string::npos) report.known_fast = true;
+  }
+  torch::NoGradGuard no_grad;
+  const int64_t n = 384;
+  const auto a = torch::randn({n, n});
+  const auto b = torch::randn({n, n});
+  auto c = torch::mm(a, b);  // warm-up: thread pools, page faults
+  const int reps = 4;
+  const auto start = std::chrono::steady_clock::now();
+  for (int i = 0; i < reps; ++i) c = torch::mm(a, b);
+  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  report.gflops = reps * 2.0 * n * n * n / seconds / 1e9;
+  return report;
+}
+
+void configure_runtime(const RuntimeConfig& config) {
+  const auto device = parse_device(config.device);
+  if (device.is_cuda() && !torch::cuda::is_available()) {
+    throw ConfigError("runtime.device: '" + config.device + "' requested but CUDA is not available in this build/machine");
+  }
+  int64_t threads = config.intra_op_threads;
+  if (threads == 0) {
+    // Measured on the 2-core CI machine (BENCHMARKS.md): with OpenBLAS running its own
+    // threads under LibTorch's, 2 intra-op threads left BLAS workers spinning against
+    // element-wise kernels; 1 intra-op thread (BLAS still uses every core) was faster.
+    threads = 1;
+    spdlog::debug("runtime: intra-op threads set to 1 (OpenBLAS keeps its own threads; see BENCHMARKS.md)");
+  }
+  torch::set_num_threads(static_cast<int>(threads));
+  torch::manual_seed(static_cast<uint64_t>(config.seed));
+
+  static bool checked = false;
+  if (!checked && device.is_cpu()) {
+    checked = true;
+    const auto blas = check_blas();
+    // Reference BLAS runs ~6 GFLOP/s here against ~150+ for OpenBLAS.
+    if (!blas.known_fast || blas.gflops < 20.0) {
+      spdlog::warn("==================================================================");
+      spdlog::warn("SLOW BLAS: LibTorch is using '{}' ({:.1f} GFLOP/s).",
+                   blas.library.empty() ? "no BLAS library found" : blas.library, blas.gflops);
+      spdlog::warn("Matrix products will run ~30x slower. Install OpenBLAS:");
+      spdlog::warn("  apt-get install libopenblas0-pthread   (or run scripts/setup.sh)");
+      spdlog::warn("==================================================================");
+    } else {
+      spdlog::debug("runtime: BLAS {} at {:.1f} GFLOP/s", blas.library, blas.gflops);
+    }
+  }
+}
+
+}  // namespace trol

@@ -1,0 +1,38 @@
+// Process-wide runtime settings: device, dtype, seed, threads, and the BLAS check.
+#pragma once
+
+#include <torch/torch.h>
+
+#include <string>
+
+namespace trol {
+
+class ConfigReader;
+
+struct RuntimeConfig {
+  std::string device = "cpu";      // cpu | cuda | cuda:N
+  std::string dtype = "float32";   // float32 | bfloat16 | float16: parameters and activations
+  int64_t seed = 0;                // seeds every random number generator trol uses
+  int64_t intra_op_threads = 0;    // LibTorch intra-op threads; 0 = trol's measured choice (1 on CPU)
+};
+
+RuntimeConfig read_runtime_config(ConfigReader& reader);
+
+torch::Device parse_device(const std::string& text, const std::string& key = "runtime.device");
+torch::ScalarType parse_dtype(const std::string& text, const std::string& key = "runtime.dtype");
+
+// Applies the runtime settings to the process: threads (logged when trol overrides the
+// default, with the reason), seeds, and a one-time check that a fast BLAS is in use.
+// Throws ConfigError when the device is unavailable.
+void configure_runtime(const RuntimeConfig& config);
+
+struct BlasReport {
+  std::string library;    // the shared object LibTorch resolved for BLAS ("" if none seen)
+  bool known_fast = false;  // OpenBLAS, MKL or BLIS
+  double gflops = 0.0;    // measured fp32 matrix-product throughput
+};
+
+// Finds which BLAS the process loaded and measures a small fp32 matrix product.
+BlasReport check_blas();
+
+}  // namespace trol

@@ -1,0 +1,73 @@
+#include "trol/attention.h"
+
+#include <limits>
+
+#include "trol/compat.h"
+
+namespace trol {
+
+torch::Tensor causal_padding_mask(const torch::Tensor& attention_mask, torch::ScalarType dtype) {
+  const int64_t seq = attention_mask.size(1);
+  const auto device = attention_mask.device();
+  const auto causal = torch::ones({seq, seq}, torch::TensorOptions().dtype(torch::kBool).device(device)).tril();
+  const auto keys = attention_mask.to(torch::kBool).unsqueeze(1).unsqueeze(2);  // [B, 1, 1, T]
+  const auto allowed = causal.unsqueeze(0).unsqueeze(0).logical_and(keys);     // [B, 1, T, T]
+  auto mask = torch::zeros(allowed.sizes(), torch::TensorOptions().dtype(dtype).device(device));
+  const double lowest = dtype == torch::kFloat64 ? std::numeric_limits<double>::lowest()
+                                                 : (dtype == torch::kFloat32 ? std::numeric_limits<float>::lowest()
+                                                                             : -65504.0 /* fp16 and bf16 both hold it */);
+  return mask.masked_fill_(allowed.logical_not(), lowest);
+}
+
+torch::Tensor repeat_kv(const torch::Tensor& x, int64_t groups) {
+  if (groups == 1) return x;
+  const auto b = x.size(0), kv = x.size(1), t = x.size(2), d = x.size(3);
+  return x.unsqueeze(2).expand({b, kv, groups, t, d}).reshape({b, kv * groups, t, d});
+}
+
+AttentionImpl::AttentionImpl(const LlmConfig& config)
+    : layout_(config.layout()),
+      num_heads_(config.num_heads),
+      num_kv_heads_(config.num_kv_heads),
+      head_dim_(config.head_dim()) {
+  const int64_t qkv_rows = (num_heads_ + 2 * num_kv_heads_) * head_dim_;
+  auto qkv_options = torch::nn::LinearOptions(config.hidden_size, qkv_rows).bias(config.attention_bias);
+  auto out_options = torch::nn::LinearOptions(num_heads_ * head_dim_, config.hidden_size).bias(config.attention_bias);
+  const bool phi3 = layout_ == LlmFamily::Phi3;
+  qkv = register_module(phi3 ? "qkv_proj" : "wqkv", torch::nn::Linear(qkv_options));
+  out = register_module(phi3 ? "o_proj" : "wo", torch::nn::Linear(out_options));
+}
+
+AttentionImpl::Projected AttentionImpl::project(const torch::Tensor& x) {
+  const auto b = x.size(0), t = x.size(1);
+  const auto fused = qkv(x);
+  torch::Tensor q, k, v;
+  if (layout_ == LlmFamily::Phi3) {
+    // rows: all query heads, then all key heads, then all value heads
+    const auto parts = fused.split({num_heads_ * head_dim_, num_kv_heads_ * head_dim_, num_kv_heads_ * head_dim_}, -1);
+    q = parts[0].view({b, t, num_heads_, head_dim_});
+    k = parts[1].view({b, t, num_kv_heads_, head_dim_});
+    v = parts[2].view({b, t, num_kv_heads_, head_dim_});
+  } else {
+    // rows per KV group: that group's query heads, then its key head, then its value head
+    const int64_t groups = num_heads_ / num_kv_heads_;
+    const auto packed = fused.view({b, t, num_kv_heads_, groups + 2, head_dim_});
+    q = packed.narrow(3, 0, groups).reshape({b, t, num_heads_, head_dim_});
+    k = packed.select(3, groups);
+    v = packed.select(3, groups + 1);
+  }
+  return {q.transpose(1, 2), k.transpose(1, 2), v.transpose(1, 2)};
+}
+
+torch::Tensor AttentionImpl::forward(const torch::Tensor& x, const RotaryTables& rotary,
+                                     const torch::Tensor& additive_mask) {
+  const auto b = x.size(0), t = x.size(1);
+  auto p = project(x);
+  const auto q = apply_rotary(p.q, rotary);
+  const auto k = repeat_kv(apply_rotary(p.k, rotary), num_heads_ / num_kv_heads_);
+  const auto v = repeat_kv(p.v, num_heads_ / num_kv_heads_);
+  const auto attended = compat::scaled_dot_product_attention(q, k, v, additive_mask);  // [B, H, T, d]
+  return out(attended.transpose(1, 2).reshape({b, t, num_heads_ * head_dim_}));
+}
+
+}  // namespace trol

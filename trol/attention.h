@@ -1,0 +1,42 @@
+// Causal self-attention with grouped-query heads and the fused QKV layouts of the two
+// TroL backbones, so their weights load as they are (see LlmFamily in model_config.h).
+#pragma once
+
+#include <torch/torch.h>
+
+#include "trol/model_config.h"
+#include "trol/rotary.h"
+
+namespace trol {
+
+// The additive mask for a causal, padded batch: [batch, 1, seq, seq], 0 where a query may
+// attend and the dtype's lowest finite value elsewhere (finite, so fully-masked padding rows
+// give a uniform softmax instead of NaN). `attention_mask` [batch, seq] is 1 for real tokens.
+torch::Tensor causal_padding_mask(const torch::Tensor& attention_mask, torch::ScalarType dtype);
+
+class AttentionImpl : public torch::nn::Module {
+ public:
+  explicit AttentionImpl(const LlmConfig& config);
+
+  // x [batch, seq, hidden] -> [batch, seq, hidden]
+  torch::Tensor forward(const torch::Tensor& x, const RotaryTables& rotary, const torch::Tensor& additive_mask);
+
+  // Query [batch, heads, seq, d] and key/value [batch, kv_heads, seq, d], before rotary.
+  struct Projected {
+    torch::Tensor q, k, v;
+  };
+  Projected project(const torch::Tensor& x);
+
+  torch::nn::Linear qkv{nullptr};  // phi3: qkv_proj, internlm2: wqkv
+  torch::nn::Linear out{nullptr};  // phi3: o_proj,   internlm2: wo
+
+ private:
+  LlmFamily layout_;
+  int64_t num_heads_, num_kv_heads_, head_dim_;
+};
+TORCH_MODULE(Attention);
+
+// [batch, kv_heads, seq, d] -> [batch, kv_heads * groups, seq, d]; query head h reads kv head h / groups.
+torch::Tensor repeat_kv(const torch::Tensor& x, int64_t groups);
+
+}  // namespace trol

@@ -1,0 +1,21 @@
+// Causal language-model loss: token t predicts label t+1; labels -100 are ignored.
+#pragma once
+
+#include <torch/torch.h>
+
+namespace trol {
+
+constexpr int64_t kIgnoreIndex = -100;
+
+struct LmLoss {
+  torch::Tensor sum;         // summed cross-entropy over supervised tokens (float32 scalar)
+  torch::Tensor num_tokens;  // count of supervised tokens (int64 scalar, a tensor: no host sync)
+  torch::Tensor mean;        // sum / max(num_tokens, 1)
+};
+
+// logits [batch, seq, vocab], labels [batch, seq] aligned with the inputs (shifted here).
+// The sum and count are kept apart so a trainer can normalise by the global token count
+// across micro-batches and ranks.
+LmLoss causal_lm_loss(const torch::Tensor& logits, const torch::Tensor& labels);
+
+}  // namespace trol

@@ -1,0 +1,45 @@
+// The traversed decoder: the LLM body of a TroL model (Hugging Face's `model.` prefix).
+//
+// Holds the token embedding, the decoder layers, the final norm and the TroL gates
+// (`trol_gating.{i}`, as in the authors' code). With traversal on, every layer runs twice and
+// the two outputs are mixed per token (trol_mixer.h); with traversal off it is the plain decoder.
+#pragma once
+
+#include <torch/torch.h>
+
+#include "trol/decoder_layer.h"
+#include "trol/model_config.h"
+#include "trol/rms_norm.h"
+
+namespace trol {
+
+struct DecoderOutput {
+  torch::Tensor hidden;       // [batch, seq, hidden], after the final norm
+  torch::Tensor gate_ratios;  // [layers, batch, seq] mixing ratios w, only when asked (else undefined)
+};
+
+class DecoderImpl : public torch::nn::Module {
+ public:
+  DecoderImpl(const LlmConfig& llm, const TrolConfig& trol);
+
+  // inputs_embeds [batch, seq, hidden]; attention_mask [batch, seq], 1 for real tokens.
+  // `collect_gate_ratios` records w of every layer (detached, no extra forward work).
+  DecoderOutput forward(const torch::Tensor& inputs_embeds, const torch::Tensor& attention_mask,
+                        bool collect_gate_ratios = false);
+
+  // The gate used by layer `layer` (the same module for all layers when shared).
+  torch::nn::Linear& gate(int64_t layer);
+
+  torch::nn::Embedding embed{nullptr};  // phi3: embed_tokens, internlm2: tok_embeddings
+  torch::nn::ModuleList layers{nullptr};
+  RMSNorm norm{nullptr};
+  std::vector<torch::nn::Linear> gates;  // registered as trol_gating.{i}; one entry when shared
+
+ private:
+  LlmConfig llm_;
+  TrolConfig trol_;
+  std::vector<DecoderLayer> layer_list_;
+};
+TORCH_MODULE(Decoder);
+
+}  // namespace trol

@@ -1,0 +1,25 @@
+#include "trol/gated_mlp.h"
+
+namespace trol {
+
+GatedMLPImpl::GatedMLPImpl(const LlmConfig& config) {
+  const auto h = config.hidden_size, f = config.intermediate_size;
+  if (config.layout() == LlmFamily::Phi3) {
+    gate_up = register_module("gate_up_proj", torch::nn::Linear(torch::nn::LinearOptions(h, 2 * f).bias(false)));
+    down = register_module("down_proj", torch::nn::Linear(torch::nn::LinearOptions(f, h).bias(false)));
+  } else {
+    gate = register_module("w1", torch::nn::Linear(torch::nn::LinearOptions(h, f).bias(false)));
+    up = register_module("w3", torch::nn::Linear(torch::nn::LinearOptions(h, f).bias(false)));
+    down = register_module("w2", torch::nn::Linear(torch::nn::LinearOptions(f, h).bias(false)));
+  }
+}
+
+torch::Tensor GatedMLPImpl::forward(const torch::Tensor& x) {
+  if (gate_up) {
+    const auto parts = gate_up(x).chunk(2, -1);
+    return down(torch::silu(parts[0]) * parts[1]);
+  }
+  return down(torch::silu(gate(x)) * up(x));
+}
+
+}  // namespace trol

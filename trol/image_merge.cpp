@@ -1,0 +1,30 @@
+#include "trol/image_merge.h"
+
+#include <stdexcept>
+#include <string>
+
+namespace trol {
+
+torch::Tensor merge_image_features(const torch::Tensor& text_embeds, const torch::Tensor& image_mask,
+                                   const torch::Tensor& image_features) {
+  const int64_t hidden = text_embeds.size(-1);
+  const int64_t positions = image_mask.sum().item<int64_t>();
+  const int64_t rows = image_features.defined() ? image_features.numel() / std::max<int64_t>(hidden, 1) : 0;
+  if (image_features.defined() && image_features.size(-1) != hidden) {
+    throw std::invalid_argument("image features are " + std::to_string(image_features.size(-1)) +
+                                " wide but the text embeddings are " + std::to_string(hidden) + " wide");
+  }
+  if (positions != rows) {
+    const int64_t images = image_features.defined() ? image_features.size(0) : 0;
+    const int64_t per_image = images > 0 ? image_features.size(1) : 0;
+    throw std::invalid_argument("the batch has " + std::to_string(positions) + " image-token positions but " +
+                                std::to_string(images) + " image(s) x " + std::to_string(per_image) +
+                                " tokens = " + std::to_string(rows) + " feature rows");
+  }
+  if (rows == 0) return text_embeds;
+  const auto index = image_mask.nonzero();  // [rows, 2], in row-major (reading) order
+  return text_embeds.index_put({index.select(1, 0), index.select(1, 1)},
+                               image_features.reshape({rows, hidden}).to(text_embeds.scalar_type()));
+}
+
+}  // namespace trol

@@ -1,0 +1,74 @@
+#include "trol/model.h"
+
+#include <stdexcept>
+
+#include "trol/image_merge.h"
+#include "trol/projector.h"
+
+namespace trol {
+
+TrolModelImpl::TrolModelImpl(const ModelConfig& config) : config_(config) {
+  validate(config_);
+  if (config_.vision.enabled) {
+    vision_model = register_module("vision_model", VisionEncoder(config_.vision));
+    vision_proj = register_module("vision_proj", make_projector(config_));
+  }
+  model = register_module("model", Decoder(config_.llm, config_.trol));
+  if (!config_.llm.tie_word_embeddings) {
+    const bool phi3 = config_.llm.layout() == LlmFamily::Phi3;
+    lm_head = register_module(phi3 ? "lm_head" : "output",
+                              torch::nn::Linear(torch::nn::LinearOptions(config_.llm.hidden_size, config_.llm.vocab_size).bias(false)));
+  }
+  initialize_weights(*this);
+}
+
+torch::Tensor TrolModelImpl::encode_images(const torch::Tensor& pixel_values) {
+  if (!vision_model) throw std::invalid_argument("this model has no vision encoder (model.vision.enabled is false)");
+  return vision_proj->forward(vision_model(pixel_values));
+}
+
+torch::Tensor TrolModelImpl::embed(const ModelInputs& inputs) {
+  const auto image_mask = inputs.input_ids.eq(config_.resolved_image_token_id());
+  // Image positions are looked up as token 0 and overwritten by the merge below.
+  const auto text = model->embed(inputs.input_ids.masked_fill(image_mask, 0));
+  torch::Tensor features;
+  if (inputs.pixel_values.defined() && inputs.pixel_values.size(0) > 0) features = encode_images(inputs.pixel_values);
+  return merge_image_features(text, image_mask, features);
+}
+
+ModelOutput TrolModelImpl::forward(const ModelInputs& inputs, bool collect_gate_ratios) {
+  if (inputs.input_ids.dim() != 2) {
+    throw std::invalid_argument("input_ids must be [batch, seq], got " + c10::str(inputs.input_ids.sizes()));
+  }
+  const auto attention_mask =
+      inputs.attention_mask.defined() ? inputs.attention_mask : torch::ones_like(inputs.input_ids);
+  if (attention_mask.sizes() != inputs.input_ids.sizes()) {
+    throw std::invalid_argument("attention_mask " + c10::str(attention_mask.sizes()) + " does not match input_ids " +
+                                c10::str(inputs.input_ids.sizes()));
+  }
+  auto decoded = model(embed(inputs), attention_mask, collect_gate_ratios);
+  ModelOutput out;
+  out.logits = lm_head ? lm_head(decoded.hidden) : torch::nn::functional::linear(decoded.hidden, model->embed->weight);
+  out.gate_ratios = decoded.gate_ratios;
+  if (inputs.labels.defined()) out.loss = causal_lm_loss(out.logits, inputs.labels);
+  return out;
+}
+
+void initialize_weights(torch::nn::Module& module, double std) {
+  torch::NoGradGuard no_grad;
+  for (auto& entry : module.named_modules("", /*include_self=*/false)) {
+    auto& m = *entry.value();
+    const bool is_gate = entry.key().find("trol_gating.") != std::string::npos;
+    if (auto* linear = m.as<torch::nn::Linear>()) {
+      if (is_gate) linear->weight.zero_();
+      else linear->weight.normal_(0.0, std);
+      if (linear->bias.defined()) linear->bias.zero_();
+    } else if (auto* embedding = m.as<torch::nn::Embedding>()) {
+      embedding->weight.normal_(0.0, std);
+    } else if (auto* conv = m.as<torch::nn::Conv2d>()) {
+      conv->weight.normal_(0.0, std);
+    }
+  }
+}
+
+}  // namespace trol

@@ -1,0 +1,170 @@
+#include "trol/model_config.h"
+
+#include <cmath>
+
+#include "trol/config_reader.h"
+
+namespace trol {
+
+LlmFamily LlmConfig::layout() const {
+  if (family == "phi3") return LlmFamily::Phi3;
+  if (family == "internlm2") return LlmFamily::InternLM2;
+  throw ConfigError("model.llm.family: unknown family '" + family + "' (expected phi3 or internlm2)");
+}
+
+int64_t VisionConfig::feature_size() const {
+  const auto factor = static_cast<int64_t>(std::lround(1.0 / (downsample_ratio * downsample_ratio)));
+  return hidden_size * factor;
+}
+
+int64_t VisionConfig::tokens_per_image() const {
+  const auto side = static_cast<int64_t>(std::lround(grid_size() * downsample_ratio));
+  return side * side;
+}
+
+ModelConfig read_model_config(ConfigReader& reader) {
+  ModelConfig c;
+  {
+    auto r = reader.section("llm");
+    auto& l = c.llm;
+    r.read("family", l.family);
+    r.read("vocab_size", l.vocab_size);
+    r.read("hidden_size", l.hidden_size);
+    r.read("num_layers", l.num_layers);
+    r.read("num_heads", l.num_heads);
+    r.read("num_kv_heads", l.num_kv_heads);
+    r.read("intermediate_size", l.intermediate_size);
+    r.read("rope_theta", l.rope_theta);
+    r.read("rms_norm_eps", l.rms_norm_eps);
+    r.read("max_position_embeddings", l.max_position_embeddings);
+    r.read("tie_word_embeddings", l.tie_word_embeddings);
+    r.read("attention_bias", l.attention_bias);
+    r.finish();
+  }
+  {
+    auto r = reader.section("trol");
+    r.read("traversal", c.trol.traversal);
+    r.read("shared_gate", c.trol.shared_gate);
+    r.finish();
+  }
+  {
+    auto r = reader.section("vision");
+    auto& v = c.vision;
+    r.read("enabled", v.enabled);
+    r.read("image_size", v.image_size);
+    r.read("pretrained_image_size", v.pretrained_image_size);
+    r.read("patch_size", v.patch_size);
+    r.read("num_channels", v.num_channels);
+    r.read("hidden_size", v.hidden_size);
+    r.read("num_layers", v.num_layers);
+    r.read("num_heads", v.num_heads);
+    r.read("intermediate_size", v.intermediate_size);
+    r.read("activation", v.activation);
+    r.read("layer_norm_eps", v.layer_norm_eps);
+    r.read("select_layer", v.select_layer);
+    r.read("drop_class_token", v.drop_class_token);
+    r.read("downsample_ratio", v.downsample_ratio);
+    r.finish();
+  }
+  {
+    auto r = reader.section("projector");
+    r.read("type", c.projector.type);
+    r.finish();
+  }
+  reader.read("image_token_id", c.image_token_id);
+  reader.finish();
+  validate(c, reader.path());
+  return c;
+}
+
+namespace {
+
+[[noreturn]] void invalid(const std::string& key, const std::string& message) {
+  throw ConfigError(key + ": " + message);
+}
+
+void require_positive(const std::string& key, int64_t value) {
+  if (value <= 0) invalid(key, "must be positive, got " + std::to_string(value));
+}
+
+}  // namespace
+
+void validate(const ModelConfig& c, const std::string& path) {
+  const std::string llm = path + ".llm.";
+  const auto& l = c.llm;
+  if (l.family != "phi3" && l.family != "internlm2") {
+    invalid(llm + "family", "unknown family '" + l.family + "' (expected phi3 or internlm2)");
+  }
+  require_positive(llm + "vocab_size", l.vocab_size);
+  require_positive(llm + "hidden_size", l.hidden_size);
+  require_positive(llm + "num_layers", l.num_layers);
+  require_positive(llm + "num_heads", l.num_heads);
+  require_positive(llm + "num_kv_heads", l.num_kv_heads);
+  require_positive(llm + "intermediate_size", l.intermediate_size);
+  require_positive(llm + "max_position_embeddings", l.max_position_embeddings);
+  if (l.hidden_size % l.num_heads != 0) {
+    invalid(llm + "hidden_size", "(" + std::to_string(l.hidden_size) + ") must be divisible by " + llm +
+                                     "num_heads (" + std::to_string(l.num_heads) + ")");
+  }
+  if (l.head_dim() % 2 != 0) {
+    invalid(llm + "num_heads", "head_dim = hidden_size / num_heads = " + std::to_string(l.head_dim()) +
+                                   " must be even for rotary embeddings");
+  }
+  if (l.num_heads % l.num_kv_heads != 0) {
+    invalid(llm + "num_kv_heads", "(" + std::to_string(l.num_kv_heads) + ") must divide " + llm + "num_heads (" +
+                                      std::to_string(l.num_heads) + ")");
+  }
+  if (!(l.rope_theta > 0)) invalid(llm + "rope_theta", "must be positive");
+  if (!(l.rms_norm_eps > 0)) invalid(llm + "rms_norm_eps", "must be positive");
+
+  const auto token = c.resolved_image_token_id();
+  if (token >= l.vocab_size) {
+    invalid(path + ".image_token_id", "(" + std::to_string(token) + ") must be below " + llm + "vocab_size (" +
+                                          std::to_string(l.vocab_size) + ")");
+  }
+
+  const auto& v = c.vision;
+  if (!v.enabled) return;
+  const std::string vis = path + ".vision.";
+  require_positive(vis + "image_size", v.image_size);
+  require_positive(vis + "patch_size", v.patch_size);
+  require_positive(vis + "num_channels", v.num_channels);
+  require_positive(vis + "hidden_size", v.hidden_size);
+  require_positive(vis + "num_layers", v.num_layers);
+  require_positive(vis + "num_heads", v.num_heads);
+  require_positive(vis + "intermediate_size", v.intermediate_size);
+  if (v.image_size % v.patch_size != 0) {
+    invalid(vis + "image_size", "(" + std::to_string(v.image_size) + ") must be a multiple of " + vis +
+                                    "patch_size (" + std::to_string(v.patch_size) + ")");
+  }
+  if (v.pretrained_image_size < 0 || (v.pretrained_image_size > 0 && v.pretrained_image_size % v.patch_size != 0)) {
+    invalid(vis + "pretrained_image_size", "must be 0 or a positive multiple of " + vis + "patch_size");
+  }
+  if (v.hidden_size % v.num_heads != 0) {
+    invalid(vis + "hidden_size", "(" + std::to_string(v.hidden_size) + ") must be divisible by " + vis +
+                                     "num_heads (" + std::to_string(v.num_heads) + ")");
+  }
+  if (v.activation != "quick_gelu" && v.activation != "gelu") {
+    invalid(vis + "activation", "unknown activation '" + v.activation + "' (expected quick_gelu or gelu)");
+  }
+  if (v.select_layer > v.num_layers || v.select_layer < -(v.num_layers + 1)) {
+    invalid(vis + "select_layer", "(" + std::to_string(v.select_layer) + ") must index a hidden state: 0 (embeddings).." +
+                                      std::to_string(v.num_layers) + ", or -1 (last layer)..-" +
+                                      std::to_string(v.num_layers + 1));
+  }
+  if (v.downsample_ratio != 1.0 && v.downsample_ratio != 0.5) {
+    invalid(vis + "downsample_ratio", "must be 1.0 (no pixel shuffle) or 0.5 (InternViT pixel shuffle)");
+  }
+  if (v.downsample_ratio == 0.5) {
+    if (!v.drop_class_token) invalid(vis + "drop_class_token", "must be true with pixel shuffle (downsample_ratio 0.5)");
+    if (v.grid_size() % 2 != 0) {
+      invalid(vis + "downsample_ratio", "pixel shuffle needs an even patch grid, got " + std::to_string(v.grid_size()) +
+                                            " (image_size / patch_size)");
+    }
+  }
+  if (c.projector.type != "mlp2x_gelu" && c.projector.type != "ln_mlp2x_gelu") {
+    invalid(path + ".projector.type", "unknown projector '" + c.projector.type + "' (expected mlp2x_gelu or ln_mlp2x_gelu)");
+  }
+}
+
+}  // namespace trol

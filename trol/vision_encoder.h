@@ -1,0 +1,70 @@
+// A CLIP-style ViT image encoder, with Hugging Face CLIPVisionModel module names
+// (embeddings.{patch_embedding,class_embedding,position_embedding}, pre_layrnorm,
+// encoder.layers.{i}.{self_attn.{q,k,v,out}_proj, layer_norm1, mlp.fc1, mlp.fc2, layer_norm2}).
+//
+// Returns the hidden state chosen by `select_layer` (without the class token when asked),
+// optionally pixel-shuffled InternViT-style to a quarter of the tokens at four times the width.
+#pragma once
+
+#include <torch/torch.h>
+
+#include "trol/model_config.h"
+
+namespace trol {
+
+// Resizes a ViT position table [1 + g*g, dim] (class position first) to [1 + n*n, dim] by
+// bicubic interpolation of the patch grid (align_corners = false), as CLIP-based LLaVA-style
+// models do to run at a higher resolution (TroL-1.8B/7B: 24 -> 35 per side).
+torch::Tensor interpolate_positions(const torch::Tensor& table, int64_t new_grid);
+
+// InternVL's pixel shuffle (version 2) of a square token grid: [n, g*g, c] -> [n, (g/2)^2, 4c].
+torch::Tensor pixel_shuffle(const torch::Tensor& tokens, double scale = 0.5);
+
+class VisionEmbeddingsImpl : public torch::nn::Module {
+ public:
+  explicit VisionEmbeddingsImpl(const VisionConfig& config);
+  torch::Tensor forward(const torch::Tensor& pixels);  // [n, c, H, W] -> [n, 1 + g*g, dim]
+
+  torch::nn::Conv2d patch_embedding{nullptr};
+  torch::Tensor class_embedding;
+  torch::nn::Embedding position_embedding{nullptr};  // the table at the pretrained grid
+
+ private:
+  int64_t grid_;
+};
+TORCH_MODULE(VisionEmbeddings);
+
+class VisionBlockImpl : public torch::nn::Module {
+ public:
+  explicit VisionBlockImpl(const VisionConfig& config);
+  torch::Tensor forward(const torch::Tensor& x);
+
+ private:
+  torch::Tensor attend(const torch::Tensor& x);
+  torch::Tensor activation(const torch::Tensor& x) const;
+
+  torch::nn::LayerNorm layer_norm1{nullptr}, layer_norm2{nullptr};
+  torch::nn::Linear q_proj{nullptr}, k_proj{nullptr}, v_proj{nullptr}, out_proj{nullptr};
+  torch::nn::Linear fc1{nullptr}, fc2{nullptr};
+  int64_t num_heads_;
+  bool quick_gelu_;
+};
+TORCH_MODULE(VisionBlock);
+
+class VisionEncoderImpl : public torch::nn::Module {
+ public:
+  explicit VisionEncoderImpl(const VisionConfig& config);
+
+  // pixels [images, channels, size, size] -> features [images, tokens_per_image, feature_size]
+  torch::Tensor forward(const torch::Tensor& pixels);
+
+  VisionEmbeddings embeddings{nullptr};
+  torch::nn::LayerNorm pre_layrnorm{nullptr};  // sic: the Hugging Face CLIP name
+
+ private:
+  VisionConfig config_;
+  std::vector<VisionBlock> blocks_;
+};
+TORCH_MODULE(VisionEncoder);
+
+}  // namespace trol
