@@ -15,4 +15,5 @@ if [ ! -f build/CMakeCache.txt ]; then
 elif [ $# -gt 0 ]; then
   cmake -S . -B build "$@"
 fi
-cmake --build build --parallel "$(nproc)"
+# TROL_BUILD_TARGET builds one target (e.g. trol_cli) instead of everything.
+cmake --build build --parallel "$(nproc)" ${TROL_BUILD_TARGET:+--target "$TROL_BUILD_TARGET"}

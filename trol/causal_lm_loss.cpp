@@ -5,14 +5,15 @@ namespace trol {
 LmLoss causal_lm_loss(const torch::Tensor& logits, const torch::Tensor& labels) {
   const int64_t vocab = logits.size(-1);
   const int64_t seq = logits.size(1);
-  const auto shifted_logits = logits.narrow(1, 0, seq - 1).reshape({-1, vocab}).to(torch::kFloat32);
+  const auto shifted_logits = logits.narrow(1, 0, seq - 1).reshape({-1, vocab});
+  const auto loss_logits = shifted_logits.to(torch::promote_types(logits.scalar_type(), torch::kFloat32));
   const auto shifted_labels = labels.narrow(1, 1, seq - 1).reshape({-1});
   namespace F = torch::nn::functional;
   const auto sum = F::cross_entropy(
-      shifted_logits, shifted_labels,
+      loss_logits, shifted_labels,
       F::CrossEntropyFuncOptions().ignore_index(kIgnoreIndex).reduction(torch::kSum));
   const auto count = shifted_labels.ne(kIgnoreIndex).sum();
-  return {sum, count, sum / count.clamp_min(1).to(torch::kFloat32)};
+  return {sum, count, sum / count.clamp_min(1).to(sum.scalar_type())};
 }
 
 }  // namespace trol

@@ -8,7 +8,7 @@ namespace trol {
 constexpr int64_t kIgnoreIndex = -100;
 
 struct LmLoss {
-  torch::Tensor sum;         // summed cross-entropy over supervised tokens (float32 scalar)
+  torch::Tensor sum;         // summed cross-entropy over supervised tokens (at least float32)
   torch::Tensor num_tokens;  // count of supervised tokens (int64 scalar, a tensor: no host sync)
   torch::Tensor mean;        // sum / max(num_tokens, 1)
 };

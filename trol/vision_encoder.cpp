@@ -14,9 +14,9 @@ torch::Tensor interpolate_positions(const torch::Tensor& table, int64_t new_grid
                                 " rows is not 1 + a square grid");
   }
   const auto class_position = table.narrow(0, 0, 1);
-  // Interpolated in float32: CPU bicubic has no bf16/fp16 kernel in LibTorch 1.13.
+  // Interpolated in at least float32: CPU bicubic has no bf16/fp16 kernel in LibTorch 1.13.
   const auto grid = table.narrow(0, 1, old_grid * old_grid)
-                        .to(torch::kFloat32)
+                        .to(torch::promote_types(table.scalar_type(), torch::kFloat32))
                         .reshape({1, old_grid, old_grid, dim})
                         .permute({0, 3, 1, 2});
   namespace F = torch::nn::functional;

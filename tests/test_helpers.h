@@ -1,0 +1,57 @@
+// Shared fixtures for the unit tests: tiny configs and weight copying between models.
+#pragma once
+
+#include <torch/torch.h>
+
+#include <string>
+
+#include "trol/model.h"
+
+namespace trol::test {
+
+// A tiny model: every feature on (GQA, images, traversal), small enough for float64 checks.
+inline ModelConfig tiny_config(const std::string& family = "phi3") {
+  ModelConfig c;
+  c.llm.family = family;
+  c.llm.vocab_size = 37;
+  c.llm.hidden_size = 16;
+  c.llm.num_layers = 2;
+  c.llm.num_heads = 4;
+  c.llm.num_kv_heads = 2;
+  c.llm.intermediate_size = 24;
+  c.vision.image_size = 8;
+  c.vision.patch_size = 4;
+  c.vision.hidden_size = 8;
+  c.vision.num_layers = 2;
+  c.vision.num_heads = 2;
+  c.vision.intermediate_size = 16;
+  return c;
+}
+
+// Copies every parameter of `from` into the same-named parameter of `to` (shapes must match).
+inline void copy_parameters(torch::nn::Module& from, torch::nn::Module& to) {
+  torch::NoGradGuard no_grad;
+  auto target = to.named_parameters();
+  for (const auto& p : from.named_parameters()) target[p.key()].copy_(p.value());
+}
+
+// Gives every parameter non-trivial values (the default init zeroes gates and biases).
+inline void randomize_parameters(torch::nn::Module& module, uint64_t seed, double scale = 0.3) {
+  torch::NoGradGuard no_grad;
+  torch::manual_seed(seed);
+  for (auto& p : module.parameters()) p.copy_(torch::randn_like(p) * scale);
+}
+
+// Sets every TroL gate to w = 0.5 tanh(bias) + 0.5 with zero weight: bias -1e4 gives w = 0
+// exactly, +1e4 gives w = 1 exactly (tanh saturates in float32 and float64).
+inline void force_gates(TrolModel& model, double bias) {
+  torch::NoGradGuard no_grad;
+  for (auto& gate : model->model->gates) {
+    gate->weight.zero_();
+    gate->bias.fill_(bias);
+  }
+}
+
+inline ModelInputs text_only(const torch::Tensor& ids) { return {ids, torch::ones_like(ids), {}, {}}; }
+
+}  // namespace trol::test
