@@ -12,6 +12,7 @@ void add_smoke_command(CLI::App& app) {
     std::vector<std::string> overrides;
     SmokeOptions options;
     std::vector<std::string> freeze;
+    std::vector<std::string> train;
   };
   auto args = std::make_shared<Args>();
   auto* cmd = app.add_subcommand("smoke", "Build the model of CONFIG and overfit one synthetic batch (forward/backward/step)");
@@ -22,8 +23,10 @@ void add_smoke_command(CLI::App& app) {
   cmd->add_option("--seq-len", args->options.seq_len, "tokens per sample (0: images + 32)")->capture_default_str();
   cmd->add_option("--lr", args->options.learning_rate, "AdamW learning rate")->capture_default_str();
   cmd->add_option("--freeze", args->freeze, "parameter groups to freeze (vision, projector, mixer, llm)");
+  cmd->add_option("--train", args->train, "parameter groups to train (the vision encoder is built frozen)");
   cmd->callback([args] {
     for (const auto& group : args->freeze) args->options.trainable[group] = false;
+    for (const auto& group : args->train) args->options.trainable[group] = true;
     const auto config = load_run_config(args->config, args->overrides);
     configure_runtime(config.runtime);
     const auto report = run_smoke(config, args->options);

@@ -117,6 +117,11 @@ TEST_CASE("tied embeddings: no separate head, logits use the embedding matrix", 
 TEST_CASE("parameter groups freeze and unfreeze the paper's training stages", "[model]") {
   TrolModel model(test::tiny_config());
   const ParameterGroups groups;
+  // The vision encoder is built frozen; everything else trainable.
+  for (const auto& [group, counts] : groups.count(*model)) {
+    INFO(group);
+    CHECK(counts.second == (group == "vision" ? 0 : counts.first));
+  }
   CHECK(groups.group_of("vision_model.embeddings.class_embedding") == "vision");
   CHECK(groups.group_of("vision_proj.2.weight") == "projector");
   CHECK(groups.group_of("model.trol_gating.0.weight") == "mixer");

@@ -82,7 +82,7 @@ void configure_runtime(const RuntimeConfig& config) {
     // threads under LibTorch's, 2 intra-op threads left BLAS workers spinning against
     // element-wise kernels; 1 intra-op thread (BLAS still uses every core) was faster.
     threads = 1;
-    spdlog::debug("runtime: intra-op threads set to 1 (OpenBLAS keeps its own threads; see BENCHMARKS.md)");
+    spdlog::info("runtime: intra-op threads set to 1 (OpenBLAS keeps its own threads; see BENCHMARKS.md)");
   }
   torch::set_num_threads(static_cast<int>(threads));
   torch::manual_seed(static_cast<uint64_t>(config.seed));

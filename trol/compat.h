@@ -12,15 +12,18 @@ namespace trol::compat {
 
 // softmax(q k^T / sqrt(d) + additive_mask) v over [batch, heads, seq, head_dim].
 // `additive_mask` broadcasts to [batch, heads, q_len, k_len] and holds 0 or a large negative
-// number. LibTorch 2.x has a fused kernel (flash / memory-efficient on CUDA); 1.13 does not.
+// number; undefined means no mask (which lets 2.x pick its flash kernel on CUDA).
+// LibTorch 2.x has fused kernels (flash / memory-efficient on CUDA); 1.13 does not.
 inline torch::Tensor scaled_dot_product_attention(const torch::Tensor& q, const torch::Tensor& k,
                                                   const torch::Tensor& v,
                                                   const torch::Tensor& additive_mask) {
 #if TROL_TORCH_AT_LEAST(2, 0)
+  if (!additive_mask.defined()) return at::scaled_dot_product_attention(q, k, v);
   return at::scaled_dot_product_attention(q, k, v, additive_mask);
 #else
   const double scale = 1.0 / std::sqrt(static_cast<double>(q.size(-1)));
-  auto scores = torch::matmul(q, k.transpose(-2, -1)).mul_(scale).add_(additive_mask);
+  auto scores = torch::matmul(q, k.transpose(-2, -1)).mul_(scale);
+  if (additive_mask.defined()) scores.add_(additive_mask);
   return torch::matmul(torch::softmax(scores, -1), v);
 #endif
 }

@@ -20,6 +20,9 @@ TrolModelImpl::TrolModelImpl(const ModelConfig& config) : config_(config) {
                               torch::nn::Linear(torch::nn::LinearOptions(config_.llm.hidden_size, config_.llm.vocab_size).bias(false)));
   }
   initialize_weights(*this);
+  if (vision_model && config_.vision.frozen) {
+    for (auto& p : vision_model->parameters()) p.set_requires_grad(false);
+  }
 }
 
 torch::Tensor TrolModelImpl::encode_images(const torch::Tensor& pixel_values) {

@@ -51,6 +51,7 @@ ModelConfig read_model_config(ConfigReader& reader) {
     auto r = reader.section("vision");
     auto& v = c.vision;
     r.read("enabled", v.enabled);
+    r.read("frozen", v.frozen);
     r.read("image_size", v.image_size);
     r.read("pretrained_image_size", v.pretrained_image_size);
     r.read("patch_size", v.patch_size);

@@ -49,6 +49,8 @@ struct TrolConfig {
 // A CLIP-style ViT (patch conv, class token, learned positions, pre-LN blocks).
 struct VisionConfig {
   bool enabled = true;              // false: a text-only model, no images accepted
+  bool frozen = true;               // built with requires_grad off, as in both training steps of the paper;
+                                    // a training stage's parameter groups may unfreeze it
   int64_t image_size = 32;          // input resolution the model runs at
   int64_t pretrained_image_size = 0;  // resolution the position table was trained at (0 = image_size);
                                       // positions are interpolated bicubically to image_size

@@ -84,8 +84,9 @@ torch::Tensor VisionBlockImpl::activation(const torch::Tensor& x) const {
 torch::Tensor VisionBlockImpl::attend(const torch::Tensor& x) {
   const auto n = x.size(0), t = x.size(1), d = x.size(2), head_dim = d / num_heads_;
   auto heads = [&](const torch::Tensor& y) { return y.view({n, t, num_heads_, head_dim}).transpose(1, 2); };
-  const auto no_mask = torch::zeros({1}, x.options());  // every image token sees every other
-  const auto attended = compat::scaled_dot_product_attention(heads(q_proj(x)), heads(k_proj(x)), heads(v_proj(x)), no_mask);
+  // No mask: every image token sees every other.
+  const auto attended =
+      compat::scaled_dot_product_attention(heads(q_proj(x)), heads(k_proj(x)), heads(v_proj(x)), torch::Tensor());
   return out_proj(attended.transpose(1, 2).reshape({n, t, d}));
 }
 
