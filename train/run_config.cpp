@@ -10,6 +10,9 @@ RunConfig load_run_config(const std::string& file, const std::vector<std::string
   ConfigReader reader(root, "", file);
   RunConfig config;
   config.source = file;
+  YAML::Emitter emitter;
+  emitter << root;
+  config.effective_yaml = std::string(emitter.c_str()) + "\n";
   {
     auto model = reader.section("model");
     config.model = read_model_config(model);
@@ -17,6 +20,14 @@ RunConfig load_run_config(const std::string& file, const std::vector<std::string
   {
     auto runtime = reader.section("runtime");
     config.runtime = read_runtime_config(runtime);
+  }
+  {
+    auto data = reader.section("data");
+    config.data = read_data_config(data);
+  }
+  {
+    auto train = reader.section("train");
+    config.train = read_train_config(train);
   }
   reader.finish();
   return config;

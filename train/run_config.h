@@ -4,7 +4,9 @@
 #include <string>
 #include <vector>
 
+#include "data/data_config.h"
 #include "train/runtime.h"
+#include "train/train_config.h"
 #include "trol/model_config.h"
 
 namespace trol {
@@ -12,7 +14,10 @@ namespace trol {
 struct RunConfig {
   ModelConfig model;      // model:   architecture (trol/model_config.h)
   RuntimeConfig runtime;  // runtime: device, dtype, seed, threads
+  DataConfig data;        // data:    dataset folder, tokenizer, template, images
+  TrainConfig train;      // train:   output folder and stages
   std::string source;     // the file it was read from
+  std::string effective_yaml;  // the file with the overrides applied, as saved with checkpoints
 };
 
 // Reads and validates a run config; every error is a ConfigError naming file, line and key.

@@ -118,6 +118,25 @@ ConfigReader ConfigReader::section(const std::string& key) {
   return ConfigReader(child, join_path(path_, key), source_);
 }
 
+std::vector<ConfigReader> ConfigReader::list(const std::string& key) {
+  asked_.insert(key);
+  std::vector<ConfigReader> out;
+  if (!has(key)) return out;
+  const YAML::Node items = node_[key];
+  if (!items.IsSequence()) fail(key, "expected a list");
+  for (size_t i = 0; i < items.size(); ++i) {
+    out.emplace_back(items[i], join_path(path_, key) + "[" + std::to_string(i) + "]", source_);
+  }
+  return out;
+}
+
+std::vector<std::string> ConfigReader::keys() const {
+  std::vector<std::string> out;
+  if (!node_.IsMap()) return out;
+  for (const auto& entry : node_) out.push_back(entry.first.as<std::string>());
+  return out;
+}
+
 void ConfigReader::finish() const {
   if (!node_.IsMap()) return;
   const std::vector<std::string> known(asked_.begin(), asked_.end());

@@ -41,6 +41,12 @@ class ConfigReader {
   // A reader for the nested map at `key` (absent = empty map).
   ConfigReader section(const std::string& key);
 
+  // Readers for a list of maps at `key` (absent = empty list); paths read "key[i]".
+  std::vector<ConfigReader> list(const std::string& key);
+
+  // The keys present in this map, in file order (for maps whose keys are data, not fields).
+  std::vector<std::string> keys() const;
+
   bool has(const std::string& key) const;
 
   // Fails on any key of this map that was never asked for. Call after all reads.

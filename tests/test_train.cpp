@@ -1,0 +1,144 @@
+// Trainer building blocks: safetensors, checkpoints, the schedule, decay groups, stage configs.
+#include <catch2/catch.hpp>
+
+#include <filesystem>
+#include <fstream>
+
+#include "test_helpers.h"
+#include "train/checkpoint.h"
+#include "train/optimizer.h"
+#include "train/run_config.h"
+#include "trol/config_reader.h"
+#include "trol/safetensors.h"
+
+using namespace trol;
+
+namespace {
+
+std::filesystem::path temp_dir(const std::string& name) {
+  auto dir = std::filesystem::temp_directory_path() / ("trol_test_" + name + "_" + std::to_string(::getpid()));
+  std::filesystem::remove_all(dir);
+  std::filesystem::create_directories(dir);
+  return dir;
+}
+
+}  // namespace
+
+TEST_CASE("safetensors round-trips every dtype bit-exactly, with metadata", "[safetensors]") {
+  const auto dir = temp_dir("st");
+  torch::manual_seed(51);
+  const NamedTensors tensors{{"f32", torch::randn({3, 4})},
+                             {"bf16", torch::randn({5}).to(torch::kBFloat16)},
+                             {"f16", torch::randn({2, 2}).to(torch::kFloat16)},
+                             {"i64", torch::arange(7, torch::kLong)},
+                             {"u8", torch::randint(0, 255, {9}, torch::kUInt8)},
+                             {"scalar", torch::tensor(3.5)},
+                             {"empty", torch::zeros({0, 3})},
+                             {"strided", torch::randn({4, 6}).t()}};
+  const auto file = (dir / "x.safetensors").string();
+  save_safetensors(file, tensors, {{"format", "pt"}});
+  const auto loaded = load_safetensors(file);
+  CHECK(loaded.metadata.at("format") == "pt");
+  REQUIRE(loaded.tensors.size() == tensors.size());
+  for (const auto& [name, tensor] : tensors) {
+    INFO(name);
+    const auto& back = loaded.tensors.at(name);
+    CHECK(back.scalar_type() == tensor.scalar_type());
+    CHECK(torch::equal(back, tensor));
+  }
+  // The header is readable as the format says: 8-byte length, then JSON naming each tensor.
+  std::ifstream in(file, std::ios::binary);
+  uint64_t length = 0;
+  in.read(reinterpret_cast<char*>(&length), 8);
+  std::string header(length, '\0');
+  in.read(header.data(), static_cast<std::streamsize>(length));
+  CHECK_THAT(header, Catch::Contains("\"f32\":{\"dtype\":\"F32\",\"shape\":[3,4],\"data_offsets\":[0,48]}"));
+  std::filesystem::remove_all(dir);
+}
+
+TEST_CASE("damaged safetensors files are clear errors", "[safetensors]") {
+  const auto dir = temp_dir("st_bad");
+  const auto file = (dir / "x.safetensors").string();
+  save_safetensors(file, {{"w", torch::randn({64})}});
+  std::filesystem::resize_file(file, std::filesystem::file_size(file) - 10);
+  CHECK_THROWS_WITH(load_safetensors(file), Catch::Contains("tensor 'w'") && Catch::Contains("truncated"));
+  std::ofstream(file, std::ios::binary | std::ios::trunc) << "abc";
+  CHECK_THROWS_WITH(load_safetensors(file), Catch::Contains("truncated safetensors file"));
+  std::ofstream(file, std::ios::binary | std::ios::trunc) << std::string("\x04\0\0\0\0\0\0\0{bad", 12);
+  CHECK_THROWS_WITH(load_safetensors(file), Catch::Contains("bad safetensors header"));
+  CHECK_THROWS_WITH(load_safetensors((dir / "missing").string()), Catch::Contains("cannot open"));
+  std::filesystem::remove_all(dir);
+}
+
+TEST_CASE("stage checkpoints restore the model exactly and refuse a different model", "[checkpoint]") {
+  const auto dir = temp_dir("ckpt");
+  TrolModel model(test::tiny_config());
+  test::randomize_parameters(*model, 52);
+  const auto folder = save_stage_checkpoint((dir / "s").string(), *model, "model: {}\n", {{"stage", "s"}});
+  CHECK(std::filesystem::exists(folder + "/trainer_state.json"));
+  CHECK(std::filesystem::exists(folder + "/config.yaml"));
+  TrolModel restored(test::tiny_config());
+  load_model_weights(folder + "/model.safetensors", *restored);
+  auto params = restored->named_parameters();
+  for (const auto& p : model->named_parameters()) CHECK(torch::equal(p.value(), params[p.key()]));
+
+  auto other = test::tiny_config();
+  other.llm.num_layers = 3;
+  other.llm.hidden_size = 24;
+  TrolModel different(other);
+  CHECK_THROWS_WITH(load_model_weights(folder + "/model.safetensors", *different),
+                    Catch::Contains("missing: model.layers.2.") && Catch::Contains("shape of model.norm.weight"));
+  std::filesystem::remove_all(dir);
+}
+
+TEST_CASE("learning rate: linear warm-up, then cosine down to the floor", "[schedule]") {
+  StageConfig stage;
+  stage.steps = 110;
+  stage.warmup_steps = 10;
+  stage.learning_rate = 1e-3;
+  stage.min_lr_ratio = 0.1;
+  CHECK(learning_rate_at(stage, 0) == Approx(1e-4));
+  CHECK(learning_rate_at(stage, 4) == Approx(5e-4));
+  CHECK(learning_rate_at(stage, 9) == Approx(1e-3));
+  CHECK(learning_rate_at(stage, 10) == Approx(1e-3));
+  // Half-way through the decay: the mean of peak and floor.
+  CHECK(learning_rate_at(stage, 10 + 99 / 2.0) == Approx(0.55e-3).epsilon(0.02));
+  CHECK(learning_rate_at(stage, 109) == Approx(1e-4));
+  for (int64_t s = 10; s < 109; ++s) CHECK(learning_rate_at(stage, s + 1) <= learning_rate_at(stage, s));
+}
+
+TEST_CASE("weight decay skips norms, biases and TroL gates", "[schedule]") {
+  TrolModel model(test::tiny_config());
+  for (const auto& p : model->named_parameters()) {
+    INFO(p.key());
+    const bool expected = p.value().dim() >= 2 && p.key().find("trol_gating") == std::string::npos;
+    CHECK(decays(p.key(), p.value()) == expected);
+  }
+  CHECK_FALSE(decays("model.trol_gating.0.weight", torch::zeros({1, 16})));
+  CHECK_FALSE(decays("model.norm.weight", torch::zeros({16})));
+  CHECK(decays("model.layers.0.mlp.down_proj.weight", torch::zeros({16, 24})));
+}
+
+TEST_CASE("stage configs are read and checked, naming the stage key", "[config]") {
+  const auto dir = temp_dir("stages");
+  const auto file = (dir / "c.yaml").string();
+  std::ofstream(file) << "train:\n  output_dir: out\n  stages:\n"
+                         "    - name: step1\n      datasets: [a.jsonl]\n      trainable: {llm: false, mixer: true}\n"
+                         "      steps: 5\n      warmup_steps: 2\n"
+                         "    - name: step2\n      datasets: [b.jsonl]\n      stepz: 3\n";
+  CHECK_THROWS_WITH(load_run_config(file), Catch::Contains("train.stages[1].stepz: unknown key") &&
+                                               Catch::Contains("did you mean 'train.stages[1].steps'"));
+  std::ofstream(file) << "train:\n  stages:\n    - name: step1\n      datasets: [a.jsonl]\n      trainable: {llm: false}\n"
+                         "      steps: 5\n      warmup_steps: 2\n";
+  const auto config = load_run_config(file);
+  REQUIRE(config.train.stages.size() == 1);
+  CHECK(config.train.stages[0].trainable.at("llm") == false);
+  CHECK(config.train.stages[0].warmup_steps == 2);
+  std::ofstream(file) << "train:\n  stages:\n    - name: a\n      datasets: [x]\n    - name: a\n      datasets: [y]\n";
+  CHECK_THROWS_WITH(load_run_config(file), Catch::Contains("duplicate stage name 'a'"));
+  std::ofstream(file) << "train:\n  stages:\n    - name: a\n      datasets: [x]\n      warmup_steps: 500\n";
+  CHECK_THROWS_WITH(load_run_config(file), Catch::Contains("train.stages[0].warmup_steps"));
+  std::ofstream(file) << "data:\n  truncation: cut\n";
+  CHECK_THROWS_WITH(load_run_config(file), Catch::Contains("data.truncation: expected drop or fail"));
+  std::filesystem::remove_all(dir);
+}

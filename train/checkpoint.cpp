@@ -1,0 +1,46 @@
+#include "train/checkpoint.h"
+
+#include <filesystem>
+
+#include "trol/safetensors.h"
+
+namespace trol {
+
+std::string save_stage_checkpoint(const std::string& folder, torch::nn::Module& model, const std::string& config_yaml,
+                                  const nlohmann::json& trainer_state) {
+  std::filesystem::create_directories(folder);
+  NamedTensors tensors;
+  for (const auto& p : model.named_parameters()) tensors.emplace_back(p.key(), p.value());
+  for (const auto& b : model.named_buffers()) tensors.emplace_back(b.key(), b.value());
+  save_safetensors(folder + "/model.safetensors", tensors, {{"format", "pt"}, {"producer", "trol"}});
+  write_file_atomically(folder + "/config.yaml", config_yaml);
+  write_file_atomically(folder + "/trainer_state.json", trainer_state.dump(2) + "\n");
+  return folder;
+}
+
+void load_model_weights(const std::string& safetensors_file, torch::nn::Module& model) {
+  auto file = load_safetensors(safetensors_file);
+  std::string problems;
+  torch::NoGradGuard no_grad;
+  auto assign = [&](const std::string& name, torch::Tensor& target) {
+    const auto it = file.tensors.find(name);
+    if (it == file.tensors.end()) {
+      problems += "\n  missing: " + name;
+      return;
+    }
+    if (it->second.sizes() != target.sizes()) {
+      problems += "\n  shape of " + name + ": file " + c10::str(it->second.sizes()) + ", model " + c10::str(target.sizes());
+    } else {
+      target.copy_(it->second);
+    }
+    file.tensors.erase(it);
+  };
+  for (auto& p : model.named_parameters()) assign(p.key(), p.value());
+  for (auto& b : model.named_buffers()) assign(b.key(), b.value());
+  for (const auto& extra : file.tensors) problems += "\n  unexpected: " + extra.first;
+  if (!problems.empty()) {
+    throw std::runtime_error(safetensors_file + " does not match the model:" + problems);
+  }
+}
+
+}  // namespace trol

@@ -1,0 +1,65 @@
+#include "train/train_config.h"
+
+#include <set>
+
+#include "trol/config_reader.h"
+
+namespace trol {
+
+namespace {
+
+StageConfig read_stage(ConfigReader& r) {
+  StageConfig s;
+  r.read("name", s.name);
+  r.read("datasets", s.datasets);
+  {
+    auto groups = r.section("trainable");
+    for (const auto& group : groups.keys()) {
+      bool on = false;
+      groups.read(group, on);
+      s.trainable[group] = on;
+    }
+  }
+  r.read("steps", s.steps);
+  r.read("batch_size", s.batch_size);
+  r.read("grad_accum", s.grad_accum);
+  r.read("learning_rate", s.learning_rate);
+  r.read("min_lr_ratio", s.min_lr_ratio);
+  r.read("warmup_steps", s.warmup_steps);
+  r.read("weight_decay", s.weight_decay);
+  r.read("beta1", s.beta1);
+  r.read("beta2", s.beta2);
+  r.read("max_grad_norm", s.max_grad_norm);
+  r.read("group_by_length", s.group_by_length);
+  r.finish();
+  if (s.name.empty()) r.fail("name", "every stage needs a name");
+  if (s.datasets.empty()) r.fail("datasets", "list at least one dataset file");
+  if (s.steps < 1) r.fail("steps", "must be at least 1");
+  if (s.batch_size < 1) r.fail("batch_size", "must be at least 1");
+  if (s.grad_accum < 1) r.fail("grad_accum", "must be at least 1");
+  if (!(s.learning_rate > 0)) r.fail("learning_rate", "must be positive");
+  if (s.min_lr_ratio < 0 || s.min_lr_ratio > 1) r.fail("min_lr_ratio", "must be within [0, 1]");
+  if (s.warmup_steps < 0 || s.warmup_steps > s.steps) r.fail("warmup_steps", "must be within [0, steps]");
+  if (s.weight_decay < 0) r.fail("weight_decay", "must not be negative");
+  if (s.max_grad_norm < 0) r.fail("max_grad_norm", "must not be negative (0 turns clipping off)");
+  return s;
+}
+
+}  // namespace
+
+TrainConfig read_train_config(ConfigReader& reader) {
+  TrainConfig c;
+  reader.read("output_dir", c.output_dir);
+  reader.read("log_every", c.log_every);
+  reader.read("init_from", c.init_from);
+  std::set<std::string> names;
+  for (auto& stage : reader.list("stages")) {
+    c.stages.push_back(read_stage(stage));
+    if (!names.insert(c.stages.back().name).second) stage.fail("name", "duplicate stage name '" + c.stages.back().name + "'");
+  }
+  reader.finish();
+  if (c.log_every < 1) reader.fail("log_every", "must be at least 1");
+  return c;
+}
+
+}  // namespace trol
