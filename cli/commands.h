@@ -7,5 +7,8 @@ namespace trol::cli {
 
 void add_smoke_command(CLI::App& app);
 void add_inspect_command(CLI::App& app);
+void add_data_command(CLI::App& app);
+void add_train_command(CLI::App& app);
+void add_report_command(CLI::App& app);
 
 }  // namespace trol::cli

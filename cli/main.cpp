@@ -14,6 +14,9 @@ int main(int argc, char** argv) {
   app.parse_complete_callback([&] { spdlog::set_level(verbose ? spdlog::level::debug : spdlog::level::info); });
   trol::cli::add_smoke_command(app);
   trol::cli::add_inspect_command(app);
+  trol::cli::add_data_command(app);
+  trol::cli::add_train_command(app);
+  trol::cli::add_report_command(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

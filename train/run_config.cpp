@@ -29,6 +29,10 @@ RunConfig load_run_config(const std::string& file, const std::vector<std::string
     auto train = reader.section("train");
     config.train = read_train_config(train);
   }
+  {
+    auto eval = reader.section("eval");
+    config.eval = read_eval_options(eval);
+  }
   reader.finish();
   return config;
 }

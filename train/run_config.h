@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "data/data_config.h"
+#include "eval/evaluator.h"
 #include "train/runtime.h"
 #include "train/train_config.h"
 #include "trol/model_config.h"
@@ -16,6 +17,7 @@ struct RunConfig {
   RuntimeConfig runtime;  // runtime: device, dtype, seed, threads
   DataConfig data;        // data:    dataset folder, tokenizer, template, images
   TrainConfig train;      // train:   output folder and stages
+  EvalOptions eval;       // eval:    benchmarks run on the final model
   std::string source;     // the file it was read from
   std::string effective_yaml;  // the file with the overrides applied, as saved with checkpoints
 };

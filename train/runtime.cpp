@@ -2,6 +2,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include <dlfcn.h>
+
 #include <chrono>
 #include <fstream>
 
@@ -15,10 +17,12 @@ RuntimeConfig read_runtime_config(ConfigReader& reader) {
   reader.read("dtype", c.dtype);
   reader.read("seed", c.seed);
   reader.read("intra_op_threads", c.intra_op_threads);
+  reader.read("blas_threads", c.blas_threads);
   reader.finish();
   parse_device(c.device, reader.path() + ".device");
   parse_dtype(c.dtype, reader.path() + ".dtype");
   if (c.intra_op_threads < 0) reader.fail("intra_op_threads", "must be 0 (automatic) or positive");
+  if (c.blas_threads < 0) reader.fail("blas_threads", "must be 0 (OpenBLAS's default) or positive");
   return c;
 }
 
@@ -85,6 +89,17 @@ void configure_runtime(const RuntimeConfig& config) {
     spdlog::info("runtime: intra-op threads set to 1 (OpenBLAS keeps its own threads; see BENCHMARKS.md)");
   }
   torch::set_num_threads(static_cast<int>(threads));
+  if (config.blas_threads > 0) {
+    // OpenBLAS's own setter, looked up at run time: LibTorch reaches BLAS through libblas.so.3,
+    // which may be another implementation, and trol does not link OpenBLAS itself.
+    using SetThreads = void (*)(int);
+    if (auto set = reinterpret_cast<SetThreads>(::dlsym(RTLD_DEFAULT, "openblas_set_num_threads"))) {
+      set(static_cast<int>(config.blas_threads));
+      spdlog::info("runtime: OpenBLAS threads set to {} (runtime.blas_threads)", config.blas_threads);
+    } else {
+      spdlog::warn("runtime.blas_threads = {} ignored: the loaded BLAS is not OpenBLAS", config.blas_threads);
+    }
+  }
   torch::manual_seed(static_cast<uint64_t>(config.seed));
 
   static bool checked = false;

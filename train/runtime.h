@@ -14,6 +14,8 @@ struct RuntimeConfig {
   std::string dtype = "float32";   // float32 | bfloat16 | float16: parameters and activations
   int64_t seed = 0;                // seeds every random number generator trol uses
   int64_t intra_op_threads = 0;    // LibTorch intra-op threads; 0 = trol's measured choice (1 on CPU)
+  int64_t blas_threads = 0;        // OpenBLAS threads; 0 = OpenBLAS's default (all cores). 1 suits
+                                   // several small runs side by side (scripts/run.sh trains two at once)
 };
 
 RuntimeConfig read_runtime_config(ConfigReader& reader);

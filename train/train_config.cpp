@@ -1,5 +1,7 @@
 #include "train/train_config.h"
 
+#include <algorithm>
+#include <cmath>
 #include <set>
 
 #include "trol/config_reader.h"
@@ -52,9 +54,14 @@ TrainConfig read_train_config(ConfigReader& reader) {
   reader.read("output_dir", c.output_dir);
   reader.read("log_every", c.log_every);
   reader.read("init_from", c.init_from);
+  reader.read("step_scale", c.step_scale);
+  if (!(c.step_scale > 0)) reader.fail("step_scale", "must be positive");
   std::set<std::string> names;
   for (auto& stage : reader.list("stages")) {
     c.stages.push_back(read_stage(stage));
+    auto& added = c.stages.back();
+    added.steps = std::max<int64_t>(1, std::llround(added.steps * c.step_scale));
+    added.warmup_steps = std::min<int64_t>(added.steps, std::llround(added.warmup_steps * c.step_scale));
     if (!names.insert(c.stages.back().name).second) stage.fail("name", "duplicate stage name '" + c.stages.back().name + "'");
   }
   reader.finish();

@@ -31,6 +31,7 @@ struct TrainConfig {
   std::string output_dir = "runs/train";  // checkpoints, metrics.jsonl, plots
   int64_t log_every = 10;                 // steps between progress lines / metric records
   std::string init_from;                  // model.safetensors to start from ("": fresh weights)
+  double step_scale = 1.0;                // multiplies every stage's steps and warm-up (a time budget knob)
   std::vector<StageConfig> stages;
 };
 

@@ -1,0 +1,149 @@
+#include "train/trainer.h"
+
+#include <spdlog/spdlog.h>
+
+#include <chrono>
+#include <cmath>
+#include <filesystem>
+
+#include "data/batch_loader.h"
+#include "data/training_set.h"
+#include "train/checkpoint.h"
+#include "train/optimizer.h"
+#include "train/progress.h"
+#include "trol/param_groups.h"
+
+namespace trol {
+
+namespace {
+
+ModelInputs to_device(ModelInputs in, torch::Device device, torch::ScalarType dtype) {
+  in.input_ids = in.input_ids.to(device);
+  in.attention_mask = in.attention_mask.to(device);
+  in.labels = in.labels.to(device);
+  if (in.pixel_values.defined()) in.pixel_values = in.pixel_values.to(device, dtype);
+  return in;
+}
+
+}  // namespace
+
+Trainer::Trainer(RunConfig config)
+    : config_(std::move(config)),
+      device_(parse_device(config_.runtime.device)),
+      dtype_(parse_dtype(config_.runtime.dtype)) {
+  torch::manual_seed(static_cast<uint64_t>(config_.runtime.seed));
+  model_ = TrolModel(config_.model);
+  if (!config_.train.init_from.empty()) {
+    load_model_weights(config_.train.init_from, *model_);
+    spdlog::info("weights from {}", config_.train.init_from);
+  }
+  model_->to(device_, dtype_);
+}
+
+std::vector<StageResult> Trainer::train() {
+  std::vector<StageResult> results;
+  for (size_t i = 0; i < config_.train.stages.size(); ++i) results.push_back(run_stage(i));
+  return results;
+}
+
+StageResult Trainer::run_stage(size_t index) {
+  const auto& stage = config_.train.stages.at(index);
+  const auto& data = config_.data;
+  ParameterGroups().set_trainable(*model_, stage.trainable);
+
+  const auto training_set = build_training_set(data, stage.datasets, config_.model);
+  BatchLoaderOptions loader_options;
+  loader_options.batch_size = stage.batch_size;
+  loader_options.seed = static_cast<uint64_t>(config_.runtime.seed) + index;
+  loader_options.group_by_length = stage.group_by_length;
+  loader_options.pad_id = training_set.pad_id;
+  loader_options.prefetch = data.prefetch_batches;
+  loader_options.skip_bad_images = data.on_error == "skip";
+  loader_options.image_size = config_.model.vision.image_size;
+  loader_options.mean = data.image_mean;
+  loader_options.std = data.image_std;
+  BatchLoader loader(training_set.samples, loader_options);
+
+  auto optimizer = make_optimizer(*model_, stage);
+  std::vector<torch::Tensor> trainable;
+  for (auto& p : model_->parameters()) {
+    if (p.requires_grad()) trainable.push_back(p);
+  }
+  int64_t trainable_count = 0;
+  for (const auto& p : trainable) trainable_count += p.numel();
+  spdlog::info("stage '{}': {} samples, {} steps x {} x {} samples, {} trainable parameters", stage.name,
+               training_set.samples.size(), stage.steps, stage.grad_accum, stage.batch_size, trainable_count);
+
+  MetricsLog metrics(config_.train.output_dir + "/metrics.jsonl");
+  ProgressLine progress(stage.name, stage.steps);
+  StageResult result;
+  result.name = stage.name;
+  model_->train();
+  const auto stage_start = std::chrono::steady_clock::now();
+  auto window_start = stage_start;
+  int64_t window_tokens = 0;
+  for (int64_t step = 0; step < stage.steps; ++step) {
+    const double lr = learning_rate_at(stage, step);
+    set_learning_rate(*optimizer, lr);
+    optimizer->zero_grad();
+
+    // ---- the step: the loss is normalised by the supervised tokens of all micro-batches ----
+    std::vector<Batch> micro;
+    int64_t supervised = 0;
+    for (int64_t m = 0; m < stage.grad_accum; ++m) {
+      micro.push_back(loader.next());
+      supervised += micro.back().supervised_tokens;
+    }
+    double loss_sum = 0;
+    for (auto& batch : micro) {
+      auto out = model_(to_device(batch.inputs, device_, dtype_));
+      (out.loss.sum / static_cast<double>(std::max<int64_t>(supervised, 1))).backward();
+      loss_sum += out.loss.sum.item<double>();
+      window_tokens += batch.tokens;
+    }
+    const double loss = loss_sum / static_cast<double>(std::max<int64_t>(supervised, 1));
+    double grad_norm = 0;
+    if (stage.max_grad_norm > 0) {
+      grad_norm = torch::nn::utils::clip_grad_norm_(trainable, stage.max_grad_norm);
+    }
+    if (!std::isfinite(loss) || !std::isfinite(grad_norm)) {
+      std::string ids;
+      for (const auto& b : micro)
+        for (const auto& id : b.sample_ids) ids += (ids.empty() ? "" : ", ") + id;
+      spdlog::warn("stage '{}' step {}: non-finite loss or gradient, step skipped (samples: {})", stage.name, step + 1, ids);
+      continue;
+    }
+    optimizer->step();
+    // ---- end of the step ----
+
+    result.losses.push_back(loss);
+    const bool log_now = (step + 1) % config_.train.log_every == 0 || step + 1 == stage.steps;
+    if (log_now) {
+      const auto now = std::chrono::steady_clock::now();
+      const double seconds = std::chrono::duration<double>(now - window_start).count();
+      const double tokens_per_second = seconds > 0 ? window_tokens / seconds : 0;
+      progress.update(step + 1, loss, lr, tokens_per_second);
+      metrics.record({{"stage", stage.name}, {"step", step + 1}, {"loss", loss}, {"lr", lr},
+                      {"grad_norm", grad_norm}, {"tokens_per_second", tokens_per_second},
+                      {"data_wait_seconds", loader.seconds_waited()}});
+      window_start = now;
+      window_tokens = 0;
+    }
+  }
+  progress.finish();
+  result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - stage_start).count();
+
+  const auto folder = config_.train.output_dir + "/checkpoints/" + stage.name;
+  nlohmann::json state{{"stage", stage.name},
+                       {"stage_index", index},
+                       {"steps", stage.steps},
+                       {"final_loss", result.losses.empty() ? 0.0 : result.losses.back()},
+                       {"seconds", result.seconds},
+                       {"trol_version", "0.1.0"}};
+  result.checkpoint = save_stage_checkpoint(folder, *model_, config_.effective_yaml, state);
+  spdlog::info("stage '{}' done in {:.0f}s, loss {:.4f}; checkpoint {}", stage.name, result.seconds,
+               result.losses.empty() ? 0.0 : result.losses.back(), folder);
+  return result;
+}
+
+}  // namespace trol
