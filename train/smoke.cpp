@@ -11,18 +11,6 @@
 
 namespace trol {
 
-namespace {
-
-ModelInputs to_device(ModelInputs in, torch::Device device, torch::ScalarType dtype) {
-  in.input_ids = in.input_ids.to(device);
-  in.attention_mask = in.attention_mask.to(device);
-  in.labels = in.labels.to(device);
-  if (in.pixel_values.defined()) in.pixel_values = in.pixel_values.to(device, dtype);
-  return in;
-}
-
-}  // namespace
-
 SmokeReport run_smoke(const RunConfig& config, const SmokeOptions& options) {
   const auto device = parse_device(config.runtime.device);
   const auto dtype = parse_dtype(config.runtime.dtype);

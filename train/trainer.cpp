@@ -15,18 +15,6 @@
 
 namespace trol {
 
-namespace {
-
-ModelInputs to_device(ModelInputs in, torch::Device device, torch::ScalarType dtype) {
-  in.input_ids = in.input_ids.to(device);
-  in.attention_mask = in.attention_mask.to(device);
-  in.labels = in.labels.to(device);
-  if (in.pixel_values.defined()) in.pixel_values = in.pixel_values.to(device, dtype);
-  return in;
-}
-
-}  // namespace
-
 Trainer::Trainer(RunConfig config)
     : config_(std::move(config)),
       device_(parse_device(config_.runtime.device)),

@@ -57,6 +57,18 @@ ModelOutput TrolModelImpl::forward(const ModelInputs& inputs, bool collect_gate_
   return out;
 }
 
+ModelInputs to_device(const ModelInputs& inputs, torch::Device device, torch::ScalarType dtype) {
+  ModelInputs out = inputs;
+  auto move = [&](torch::Tensor& t) {
+    if (t.defined()) t = t.to(device);
+  };
+  move(out.input_ids);
+  move(out.attention_mask);
+  move(out.labels);
+  if (out.pixel_values.defined()) out.pixel_values = out.pixel_values.to(device, dtype);
+  return out;
+}
+
 void initialize_weights(torch::nn::Module& module, double std) {
   torch::NoGradGuard no_grad;
   for (auto& entry : module.named_modules("", /*include_self=*/false)) {

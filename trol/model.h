@@ -24,6 +24,9 @@ struct ModelInputs {
   torch::Tensor labels;          // [batch, seq] int64 with -100 where not supervised; may be undefined
 };
 
+// The inputs on `device`; pixels also in the model's `dtype` (ids and masks stay integers).
+ModelInputs to_device(const ModelInputs& inputs, torch::Device device, torch::ScalarType dtype);
+
 struct ModelOutput {
   torch::Tensor logits;       // [batch, seq, vocab]
   LmLoss loss;                // defined when labels were given
