@@ -16,6 +16,14 @@ namespace trol {
 // Where an image goes in a human turn's text.
 inline const std::string kImagePlaceholder = "<image>";
 
+// The answer-format instructions of LLaVA-1.5's (and TroL's) prompts. Training data and the
+// evaluation readers must spell them identically, so both take them from here.
+// Appended to short-answer questions (LLaVA's POPE and VQA question files carry it), so the
+// model answers in a word that exact-match scoring can read.
+inline const std::string kShortAnswerInstruction = "Answer the question using a single word or phrase.";
+// Appended after multiple-choice options (LLaVA's MMBench evaluation, --single-pred-prompt).
+inline const std::string kOptionLetterInstruction = "Answer with the option's letter from the given choices directly.";
+
 struct Turn {
   std::string from;   // human | user | gpt | assistant | system
   std::string value;

@@ -446,7 +446,7 @@ ShapesDatasetSummary make_shapes_dataset(const ShapesDatasetOptions& o) {
             {"adversarial_per_image", o.adversarial_per_image},
             {"image_folder", "images"},
             {"vocabulary", vocabulary_json()},
-            {"instructions", {{"short_answer", kShortAnswerInstruction}, {"multiple_choice", kChoiceInstruction}}},
+            {"instructions", {{"short_answer", kShortAnswerInstruction}, {"multiple_choice", kOptionLetterInstruction}}},
             {"files", files},
             {"chance", chance},
             {"majority", majority}};

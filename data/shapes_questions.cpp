@@ -61,7 +61,7 @@ std::string prompt_text(const Question& question) {
   if (question.options.empty()) return question.text;
   std::string text = question.text;
   for (size_t i = 0; i < question.options.size(); ++i) text += "\n" + std::string(1, char('A' + i)) + ". " + question.options[i];
-  return text + "\n" + kChoiceInstruction;
+  return text + "\n" + kOptionLetterInstruction;
 }
 
 std::string binding_name(const Binding& binding) { return colour_name(binding.colour) + " " + shape_name(binding.shape); }

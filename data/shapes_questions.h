@@ -13,14 +13,14 @@
 #include <utility>
 #include <vector>
 
+#include "data/conversation.h"
 #include "data/portable_random.h"
 #include "data/shapes_scene.h"
 
 namespace trol::shapes {
 
-// The answer-format instructions of LLaVA's (and TroL's) evaluation prompts.
-inline const std::string kShortAnswerInstruction = "Answer the question using a single word or phrase.";
-inline const std::string kChoiceInstruction = "Answer with the option's letter from the given choices directly.";
+// The answer-format instructions (kShortAnswerInstruction, kOptionLetterInstruction) are
+// data/conversation.h's, shared with the evaluation readers.
 
 struct Question {
   std::string kind;      // existence, colour, counting, position, location, choice, binding, ...
@@ -31,7 +31,7 @@ struct Question {
 };
 
 // What the model reads: the text, then for multiple choice the options ("\nA. circle", ...)
-// and kChoiceInstruction, as LLaVA's MMBench evaluation builds it.
+// and kOptionLetterInstruction, as LLaVA's MMBench evaluation builds it.
 std::string prompt_text(const Question& question);
 
 // An object named by colour and shape ("red circle").

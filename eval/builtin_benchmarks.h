@@ -24,13 +24,11 @@
 #include <string>
 #include <vector>
 
+#include "data/conversation.h"
+
 namespace trol {
 
-// What LLaVA-1.5 appends to every short-answer question (its POPE and VQA question files
-// carry it), so the model answers in a word that exact-match scoring can read.
-inline constexpr const char* kShortAnswerInstruction = "Answer the question using a single word or phrase.";
-// What LLaVA's MMBench evaluation appends after the options (--single-pred-prompt).
-inline constexpr const char* kOptionLetterInstruction = "Answer with the option's letter from the given choices directly.";
+// kShortAnswerInstruction and kOptionLetterInstruction come from data/conversation.h.
 
 struct EvalItem {
   std::string benchmark;                // pope_random | pope_popular | pope_adversarial | vqa | mmbench

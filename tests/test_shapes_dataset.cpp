@@ -135,7 +135,7 @@ void check_answer(const Scene& scene, std::string prompt, const std::string& ans
   std::smatch m;
   const auto lines = split(prompt, '\n');
   if (lines.size() == 6) {  // multiple choice: question, A-D, instruction
-    CHECK(lines[5] == kChoiceInstruction);
+    CHECK(lines[5] == kOptionLetterInstruction);
     REQUIRE(answer.size() == 1);
     REQUIRE(answer[0] >= 'A');
     REQUIRE(answer[0] <= 'D');
@@ -311,7 +311,7 @@ TEST_CASE("every answer, caption and POPE label agrees with the scene", "[shapes
           std::string(png.begin(), png.end())) {
         found = true;
         check_answer(scene(shapes_image_path(ShapesSplit::eval, k)),
-                     f[1] + "\nA. " + f[3] + "\nB. " + f[4] + "\nC. " + f[5] + "\nD. " + f[6] + "\n" + kChoiceInstruction,
+                     f[1] + "\nA. " + f[3] + "\nB. " + f[4] + "\nC. " + f[5] + "\nD. " + f[6] + "\n" + kOptionLetterInstruction,
                      f[7]);
       }
     }
@@ -460,7 +460,7 @@ TEST_CASE("the training mix is balanced where it should be, and the corpus cover
   const std::set<std::string> corpus_lines(corpus.begin(), corpus.end());
   CHECK(corpus_lines == texts);
   CHECK(corpus_lines.count(kShortAnswerInstruction) == 1);
-  CHECK(corpus_lines.count(kChoiceInstruction) == 1);
+  CHECK(corpus_lines.count(kOptionLetterInstruction) == 1);
 }
 
 TEST_CASE("bad options and unusable output folders are clear errors", "[shapes]") {
