@@ -5,6 +5,7 @@
 #include <chrono>
 #include <cmath>
 #include <filesystem>
+#include <limits>
 
 #include "data/batch_loader.h"
 #include "data/training_set.h"
@@ -90,10 +91,10 @@ StageResult Trainer::run_stage(size_t index) {
       window_tokens += batch.tokens;
     }
     const double loss = loss_sum / static_cast<double>(std::max<int64_t>(supervised, 1));
-    double grad_norm = 0;
-    if (stage.max_grad_norm > 0) {
-      grad_norm = torch::nn::utils::clip_grad_norm_(trainable, stage.max_grad_norm);
-    }
+    // The norm is always computed (an infinite bound clips nothing), so non-finite
+    // gradients are caught with clipping off too.
+    const double clip_to = stage.max_grad_norm > 0 ? stage.max_grad_norm : std::numeric_limits<double>::infinity();
+    const double grad_norm = torch::nn::utils::clip_grad_norm_(trainable, clip_to);
     if (!std::isfinite(loss) || !std::isfinite(grad_norm)) {
       std::string ids;
       for (const auto& b : micro)
