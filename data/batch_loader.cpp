@@ -66,6 +66,9 @@ Batch collate(const std::vector<const TrainingSample*>& samples, const std::vect
 BatchLoader::BatchLoader(std::vector<TrainingSample> samples, BatchLoaderOptions options)
     : samples_(std::move(samples)), options_(options) {
   if (samples_.empty()) throw std::invalid_argument("batch loader: no samples");
+  if (options_.batch_size < 1) throw std::invalid_argument("batch loader: batch_size must be at least 1");
+  // With no room for a batch the worker would wait forever and so would next().
+  if (options_.prefetch < 1) throw std::invalid_argument("batch loader: prefetch must be at least 1");
   worker_ = std::thread([this] { work(); });
 }
 

@@ -125,6 +125,13 @@ TEST_CASE("the loader delivers the sampler's batches in order, and handles bad i
   }
   CHECK(loader.next().sample_ids.size() == 2);  // the epoch's remainder
   CHECK(loader.next().sample_ids.size() == 4);  // the next epoch
+  // Options that would leave the worker and next() waiting on each other are refused.
+  auto no_room = options;
+  no_room.prefetch = 0;
+  CHECK_THROWS_WITH(BatchLoader(samples, no_room), Catch::Contains("prefetch must be at least 1"));
+  auto no_batch = options;
+  no_batch.batch_size = 0;
+  CHECK_THROWS_WITH(BatchLoader(samples, no_batch), Catch::Contains("batch_size must be at least 1"));
 
   std::vector<TrainingSample> with_image{sample("good", {1, 4, 2}, {-100, -100, 2}), sample("bad", {1, 4, 2}, {-100, -100, 2})};
   with_image[0].image_paths = {shapes_dataset() + "/images/train/000000.png"};
