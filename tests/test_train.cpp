@@ -9,6 +9,7 @@
 #include "train/optimizer.h"
 #include "train/run_config.h"
 #include "trol/config_reader.h"
+#include "trol/param_groups.h"
 #include "trol/safetensors.h"
 
 using namespace trol;
@@ -119,6 +120,31 @@ TEST_CASE("weight decay skips norms, biases and TroL gates", "[schedule]") {
   CHECK(decays("model.layers.0.mlp.down_proj.weight", torch::zeros({16, 24})));
 }
 
+TEST_CASE("learning_rate_scale multiplies the scheduled rate of one parameter group only", "[schedule]") {
+  TrolModel model(test::tiny_config());
+  for (auto& p : model->parameters()) p.set_requires_grad(true);
+  StageConfig stage;
+  stage.name = "s";
+  stage.weight_decay = 0.1;
+  stage.learning_rate_scale = {{"vision", 5.0}};
+  auto optimizer = make_optimizer(*model, stage);
+  optimizer.set_learning_rate(2e-4);
+  // Every trainable parameter is in exactly one AdamW group, whose rate is its model group's.
+  std::map<const void*, double> rate_of;
+  for (const auto& group : optimizer.adamw->param_groups()) {
+    const double lr = static_cast<const torch::optim::AdamWOptions&>(group.options()).lr();
+    for (const auto& p : group.params()) CHECK(rate_of.emplace(p.data_ptr(), lr).second);
+  }
+  const ParameterGroups groups;
+  for (const auto& p : model->named_parameters()) {
+    INFO(p.key());
+    REQUIRE(rate_of.count(p.value().data_ptr()) == 1);
+    CHECK(rate_of.at(p.value().data_ptr()) == Approx(groups.group_of(p.key()) == "vision" ? 1e-3 : 2e-4));
+  }
+  stage.learning_rate_scale = {{"visoin", 2.0}};
+  CHECK_THROWS_WITH(make_optimizer(*model, stage), Catch::Contains("unknown parameter group 'visoin'"));
+}
+
 TEST_CASE("stage configs are read and checked, naming the stage key", "[config]") {
   const auto dir = temp_dir("stages");
   const auto file = (dir / "c.yaml").string();
@@ -134,10 +160,22 @@ TEST_CASE("stage configs are read and checked, naming the stage key", "[config]"
   REQUIRE(config.train.stages.size() == 1);
   CHECK(config.train.stages[0].trainable.at("llm") == false);
   CHECK(config.train.stages[0].warmup_steps == 2);
+  std::ofstream(file) << "train:\n  stages:\n    - name: a\n      datasets: [x]\n    - name: b\n      datasets: [y]\n"
+                         "    - name: c\n      datasets: [z]\n";
+  auto three = load_run_config(file);
+  keep_stages(three.train, {"c", "a"});  // the config's order wins
+  REQUIRE(three.train.stages.size() == 2);
+  CHECK(three.train.stages[0].name == "a");
+  CHECK(three.train.stages[1].name == "c");
+  CHECK_THROWS_WITH(keep_stages(three.train, {"b"}), Catch::Contains("no stage named 'b' (the config has: a, c)"));
   std::ofstream(file) << "train:\n  stages:\n    - name: a\n      datasets: [x]\n    - name: a\n      datasets: [y]\n";
   CHECK_THROWS_WITH(load_run_config(file), Catch::Contains("duplicate stage name 'a'"));
   std::ofstream(file) << "train:\n  stages:\n    - name: a\n      datasets: [x]\n      warmup_steps: 500\n";
   CHECK_THROWS_WITH(load_run_config(file), Catch::Contains("train.stages[0].warmup_steps"));
+  std::ofstream(file) << "train:\n  stages:\n    - name: a\n      datasets: [x]\n"
+                         "      learning_rate_scale: {vision: 5, projecter: 2}\n";
+  CHECK_THROWS_WITH(load_run_config(file), Catch::Contains("train.stages[0].learning_rate_scale.projecter") &&
+                                               Catch::Contains("known: vision, projector, mixer, llm"));
   std::ofstream(file) << "data:\n  truncation: cut\n";
   CHECK_THROWS_WITH(load_run_config(file), Catch::Contains("data.truncation: expected drop or fail"));
   std::filesystem::remove_all(dir);

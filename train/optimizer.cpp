@@ -1,6 +1,10 @@
 #include "train/optimizer.h"
 
 #include <cmath>
+#include <map>
+#include <stdexcept>
+
+#include "trol/param_groups.h"
 
 namespace trol {
 
@@ -9,22 +13,29 @@ bool decays(const std::string& parameter_name, const torch::Tensor& parameter) {
   return parameter_name.find("trol_gating.") == std::string::npos;
 }
 
-std::unique_ptr<torch::optim::AdamW> make_optimizer(torch::nn::Module& model, const StageConfig& stage) {
-  std::vector<torch::Tensor> with_decay, without_decay;
+StageOptimizer make_optimizer(torch::nn::Module& model, const StageConfig& stage) {
+  const ParameterGroups model_groups;
+  for (const auto& entry : stage.learning_rate_scale) model_groups.require_known(entry.first);
+  // Keyed by (model group, decays) so the AdamW groups come out in a fixed order.
+  std::map<std::pair<std::string, bool>, std::vector<torch::Tensor>> buckets;
   for (auto& p : model.named_parameters()) {
     if (!p.value().requires_grad()) continue;
-    (decays(p.key(), p.value()) ? with_decay : without_decay).push_back(p.value());
+    buckets[{model_groups.group_of(p.key()), decays(p.key(), p.value())}].push_back(p.value());
   }
-  auto options = [&](double decay) {
-    return std::make_unique<torch::optim::AdamWOptions>(torch::optim::AdamWOptions(stage.learning_rate)
-                                                            .betas({stage.beta1, stage.beta2})
-                                                            .weight_decay(decay));
-  };
+  if (buckets.empty()) throw std::invalid_argument("stage '" + stage.name + "': no trainable parameters");
+  StageOptimizer out;
   std::vector<torch::optim::OptimizerParamGroup> groups;
-  if (!with_decay.empty()) groups.emplace_back(with_decay, options(stage.weight_decay));
-  if (!without_decay.empty()) groups.emplace_back(without_decay, options(0.0));
-  if (groups.empty()) throw std::invalid_argument("stage '" + stage.name + "': no trainable parameters");
-  return std::make_unique<torch::optim::AdamW>(groups, torch::optim::AdamWOptions(stage.learning_rate));
+  for (auto& [key, parameters] : buckets) {
+    const auto& [group, decay] = key;
+    groups.emplace_back(parameters, std::make_unique<torch::optim::AdamWOptions>(
+                                        torch::optim::AdamWOptions(stage.learning_rate)
+                                            .betas({stage.beta1, stage.beta2})
+                                            .weight_decay(decay ? stage.weight_decay : 0.0)));
+    const auto scale = stage.learning_rate_scale.find(group);
+    out.lr_scales.push_back(scale == stage.learning_rate_scale.end() ? 1.0 : scale->second);
+  }
+  out.adamw = std::make_unique<torch::optim::AdamW>(groups, torch::optim::AdamWOptions(stage.learning_rate));
+  return out;
 }
 
 double learning_rate_at(const StageConfig& stage, int64_t step) {
@@ -36,9 +47,10 @@ double learning_rate_at(const StageConfig& stage, int64_t step) {
   return floor + (peak - floor) * 0.5 * (1.0 + std::cos(M_PI * progress));
 }
 
-void set_learning_rate(torch::optim::Optimizer& optimizer, double learning_rate) {
-  for (auto& group : optimizer.param_groups()) {
-    static_cast<torch::optim::AdamWOptions&>(group.options()).lr(learning_rate);
+void StageOptimizer::set_learning_rate(double learning_rate) {
+  auto& groups = adamw->param_groups();
+  for (size_t i = 0; i < groups.size(); ++i) {
+    static_cast<torch::optim::AdamWOptions&>(groups[i].options()).lr(learning_rate * lr_scales.at(i));
   }
 }
 

@@ -5,6 +5,7 @@
 #include <set>
 
 #include "trol/config_reader.h"
+#include "trol/param_groups.h"
 
 namespace trol {
 
@@ -26,6 +27,20 @@ StageConfig read_stage(ConfigReader& r) {
   r.read("batch_size", s.batch_size);
   r.read("grad_accum", s.grad_accum);
   r.read("learning_rate", s.learning_rate);
+  {
+    auto scales = r.section("learning_rate_scale");
+    for (const auto& group : scales.keys()) {
+      double scale = 1.0;
+      scales.read(group, scale);
+      if (!(scale > 0)) scales.fail(group, "must be positive");
+      try {
+        ParameterGroups().require_known(group);
+      } catch (const std::invalid_argument& e) {
+        scales.fail(group, e.what());
+      }
+      s.learning_rate_scale[group] = scale;
+    }
+  }
   r.read("min_lr_ratio", s.min_lr_ratio);
   r.read("warmup_steps", s.warmup_steps);
   r.read("weight_decay", s.weight_decay);
@@ -67,6 +82,21 @@ TrainConfig read_train_config(ConfigReader& reader) {
   reader.finish();
   if (c.log_every < 1) reader.fail("log_every", "must be at least 1");
   return c;
+}
+
+void keep_stages(TrainConfig& config, const std::vector<std::string>& names) {
+  std::string known;
+  for (const auto& stage : config.stages) known += (known.empty() ? "" : ", ") + stage.name;
+  for (const auto& name : names) {
+    const bool found = std::any_of(config.stages.begin(), config.stages.end(),
+                                   [&](const StageConfig& stage) { return stage.name == name; });
+    if (!found) throw ConfigError("--stages: no stage named '" + name + "' (the config has: " + known + ")");
+  }
+  std::vector<StageConfig> kept;
+  for (auto& stage : config.stages) {
+    if (std::find(names.begin(), names.end(), stage.name) != names.end()) kept.push_back(std::move(stage));
+  }
+  config.stages = std::move(kept);
 }
 
 }  // namespace trol

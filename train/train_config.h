@@ -19,6 +19,7 @@ struct StageConfig {
   int64_t batch_size = 16;                // samples per micro-batch
   int64_t grad_accum = 1;                 // micro-batches per optimizer step
   double learning_rate = 1e-3;            // peak learning rate
+  std::map<std::string, double> learning_rate_scale;  // parameter group -> factor on learning_rate (absent: 1)
   double min_lr_ratio = 0.1;              // cosine decays to learning_rate * min_lr_ratio
   int64_t warmup_steps = 0;               // linear warm-up from 0
   double weight_decay = 0.0;              // AdamW decoupled decay (never on norms, biases, gates)
@@ -36,5 +37,9 @@ struct TrainConfig {
 };
 
 TrainConfig read_train_config(ConfigReader& reader);
+
+// Keeps only the named stages, in the config's order (`trol train --stages`). Throws
+// ConfigError naming an unknown stage and listing the config's stages.
+void keep_stages(TrainConfig& config, const std::vector<std::string>& names);
 
 }  // namespace trol

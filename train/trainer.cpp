@@ -73,8 +73,8 @@ StageResult Trainer::run_stage(size_t index) {
   int64_t window_tokens = 0;
   for (int64_t step = 0; step < stage.steps; ++step) {
     const double lr = learning_rate_at(stage, step);
-    set_learning_rate(*optimizer, lr);
-    optimizer->zero_grad();
+    optimizer.set_learning_rate(lr);
+    optimizer.adamw->zero_grad();
 
     // ---- the step: the loss is normalised by the supervised tokens of all micro-batches ----
     std::vector<Batch> micro;
@@ -102,7 +102,7 @@ StageResult Trainer::run_stage(size_t index) {
       spdlog::warn("stage '{}' step {}: non-finite loss or gradient, step skipped (samples: {})", stage.name, step + 1, ids);
       continue;
     }
-    optimizer->step();
+    optimizer.adamw->step();
     // ---- end of the step ----
 
     result.losses.push_back(loss);

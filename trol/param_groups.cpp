@@ -29,15 +29,16 @@ std::vector<std::string> ParameterGroups::names() const {
   return out;
 }
 
-void ParameterGroups::set_trainable(torch::nn::Module& module, const std::map<std::string, bool>& trainable) const {
+void ParameterGroups::require_known(const std::string& group) const {
   const auto known = names();
-  for (const auto& entry : trainable) {
-    if (std::find(known.begin(), known.end(), entry.first) == known.end()) {
-      std::string list;
-      for (const auto& name : known) list += (list.empty() ? "" : ", ") + name;
-      throw std::invalid_argument("unknown parameter group '" + entry.first + "' (known: " + list + ")");
-    }
-  }
+  if (std::find(known.begin(), known.end(), group) != known.end()) return;
+  std::string list;
+  for (const auto& name : known) list += (list.empty() ? "" : ", ") + name;
+  throw std::invalid_argument("unknown parameter group '" + group + "' (known: " + list + ")");
+}
+
+void ParameterGroups::set_trainable(torch::nn::Module& module, const std::map<std::string, bool>& trainable) const {
+  for (const auto& entry : trainable) require_known(entry.first);
   for (auto& p : module.named_parameters()) {
     const auto it = trainable.find(group_of(p.key()));
     if (it != trainable.end()) p.value().set_requires_grad(it->second);

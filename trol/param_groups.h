@@ -29,6 +29,9 @@ class ParameterGroups {
   // The group of a parameter name; throws std::invalid_argument when none matches.
   const std::string& group_of(const std::string& parameter_name) const;
 
+  // Throws std::invalid_argument naming `group` and the known groups unless it is one.
+  void require_known(const std::string& group) const;
+
   // Sets requires_grad of every parameter of the named groups. Throws on an unknown group
   // name (listing the known ones) so that a typo in a stage config cannot freeze nothing.
   void set_trainable(torch::nn::Module& module, const std::map<std::string, bool>& trainable) const;
