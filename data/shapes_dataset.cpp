@@ -66,10 +66,9 @@ std::string training_prompt(const Question& q, PortableRandom& random) {
   return random.chance(0.5) ? q.text + "\n" + kShortAnswerInstruction : q.text;
 }
 
-int turns_for_conversation(PortableRandom& random) {
-  const double x = random.uniform();
-  return x < 0.60 ? 1 : x < 0.85 ? 2 : 3;
-}
+// Several questions per image, as in LLaVA's multi-turn data: the image tokens are most of a
+// sample's length, so each extra turn adds supervision at a fraction of a new sample's cost.
+int turns_for_conversation(PortableRandom& random) { return int(random.between(3, 6)); }
 
 std::string base64(const std::vector<uint8_t>& bytes) {
   static const char* alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
@@ -158,7 +157,7 @@ std::string conversation(const std::string& id, const std::string& image, const 
   return j.dump();
 }
 
-// 1-3 questions of different kinds about one scene, tallied in `file`.
+// 3-6 questions of different kinds about one scene (fewer when some kinds have none), tallied in `file`.
 Turns basic_conversation(const Scene& scene, PortableRandom& random, OutputFile& file) {
   Turns turns;
   auto kinds = kBasicKinds;
@@ -177,11 +176,11 @@ Turns basic_conversation(const Scene& scene, PortableRandom& random, OutputFile&
   return turns;  // never empty: existence and counting questions always exist
 }
 
-// 1-2 different binding-curriculum questions about one scene, tallied in `file`.
+// 2-4 different binding-curriculum questions about one scene, tallied in `file`.
 Turns adversarial_conversation(const Scene& scene, const std::vector<Shape>& popularity, PortableRandom& random,
                                OutputFile& file) {
   Turns turns;
-  const size_t wanted = random.chance(0.5) ? 1 : 2;
+  const size_t wanted = size_t(random.between(2, 4));
   for (int attempt = 0; attempt < 8 && turns.size() < wanted; ++attempt) {
     const Question q = binding_question(scene, popularity, random);
     if (std::any_of(turns.begin(), turns.end(), [&](const auto& t) { return t.first.rfind(q.text, 0) == 0; })) continue;
@@ -274,7 +273,7 @@ json vocabulary_json() {
   for (Colour c : all_colours()) colours.push_back(colour_name(c));
   for (int cell = 0; cell < kNumCells; ++cell) positions.push_back(cell_name(cell));
   return json{{"shapes", shapes},       {"shape_frequency", frequency},
-              {"colours", colours},     {"sizes", json::array({"small", "large"})},
+              {"colours", colours},
               {"positions", positions}, {"relations", json::array({"left", "right", "above", "below"})}};
 }
 

@@ -69,6 +69,6 @@ shapes::Scene shapes_dataset_scene(uint64_t seed, ShapesSplit split, int64_t ind
 std::string shapes_image_path(ShapesSplit split, int64_t index);
 
 // The version written to dataset.json; bumped whenever the same seed would give other files.
-constexpr int kShapesGeneratorVersion = 1;
+constexpr int kShapesGeneratorVersion = 2;
 
 }  // namespace trol

@@ -155,8 +155,7 @@ Question counting_question(const Scene& scene, PortableRandom& random, bool vary
 }
 
 std::optional<Question> position_question(const Scene& scene, PortableRandom& random, bool vary_wording) {
-  // Only pairs in the same row or column: one axis then clearly dominates (the other differs
-  // by a few pixels of jitter at most).
+  // Only pairs in the same row or column, so that one word ("left of", "above") is the answer.
   const auto named = uniquely_named(scene);
   std::vector<std::pair<SceneObject, SceneObject>> pairs;
   for (const auto& a : named) {
@@ -332,11 +331,8 @@ std::vector<std::vector<std::pair<std::string, std::string>>> text_conversations
     add("Is " + colour_name(c) + " a colour or a shape?", "A colour.");
     add("Is " + colour_name(c) + " a shape?\n" + kShortAnswerInstruction, "No");
   }
-  add("Is small a size or a colour?", "A size.");
-  add("Is large a size or a shape?", "A size.");
   add("Which shapes do you know?", "Circle, square, triangle and cross.");
   add("Which colours do you know?", "Red, green, blue, yellow and purple.");
-  add("Which sizes can an object have?", "Small and large.");
   add("Which positions are in the top row?", "Top left, top and top right.");
   add("Which positions are in the middle row?", "Left, center and right.");
   add("Which positions are in the bottom row?", "Bottom left, bottom and bottom right.");
@@ -344,7 +340,7 @@ std::vector<std::vector<std::pair<std::string, std::string>>> text_conversations
   add("Which positions are in the right column?", "Top right, right and bottom right.");
   for (const auto& [word, opposite] : std::vector<std::pair<std::string, std::string>>{
            {"left", "Right"}, {"right", "Left"}, {"above", "Below"}, {"below", "Above"},
-           {"top", "Bottom"}, {"bottom", "Top"}, {"small", "Large"}, {"large", "Small"}}) {
+           {"top", "Bottom"}, {"bottom", "Top"}}) {
     add("What is the opposite of " + word + "?", opposite + ".");
   }
   add("Count from 1 to 4.", "1, 2, 3, 4.");

@@ -33,10 +33,7 @@ CellBox cell_box(int cell, int64_t image_size) {
   return {col * s / 3, (col + 1) * s / 3, row * s / 3, (row + 1) * s / 3};
 }
 
-int object_radius(ObjectSize size, int64_t image_size) {
-  const double cell = double(image_size) / 3.0;
-  return int(std::lround((size == ObjectSize::large ? 0.40 : 0.27) * cell));
-}
+int object_radius(int64_t image_size) { return int(std::lround(0.40 * double(image_size) / 3.0)); }
 
 cv::Scalar scalar(const std::array<uint8_t, 3>& rgb) { return cv::Scalar(rgb[0], rgb[1], rgb[2]); }
 
@@ -64,7 +61,6 @@ std::string colour_name(Colour colour) {
   return names[int(colour)];
 }
 
-std::string size_name(ObjectSize size) { return size == ObjectSize::large ? "large" : "small"; }
 
 std::string cell_name(int cell) {
   static const char* names[] = {"top left",    "top",    "top right",    "left",        "center",
@@ -118,15 +114,13 @@ Scene sample_scene(PortableRandom& random, int64_t image_size) {
     SceneObject object;
     object.shape = Shape(random.weighted(shape_weights));
     object.colour = Colour(random.below(kNumColours));
-    object.size = ObjectSize(random.below(2));
     object.cell = cell;
-    object.radius = object_radius(object.size, image_size);
+    object.radius = object_radius(image_size);
+    // Centred in its cell, so every object sits at the same place in the vision patches over
+    // it: a vision encoder trained from scratch in minutes learns no translation invariance.
     const CellBox box = cell_box(cell, image_size);
-    // The object spans centre +- (radius + jitter) and keeps a pixel of margin inside its cell.
-    const int jitter_x = std::max(0, (box.x1 - box.x0) / 2 - object.radius - 1);
-    const int jitter_y = std::max(0, (box.y1 - box.y0) / 2 - object.radius - 1);
-    object.centre_x = box.x0 + (box.x1 - box.x0) / 2 + int(random.between(-jitter_x, jitter_x));
-    object.centre_y = box.y0 + (box.y1 - box.y0) / 2 + int(random.between(-jitter_y, jitter_y));
+    object.centre_x = box.x0 + (box.x1 - box.x0) / 2;
+    object.centre_y = box.y0 + (box.y1 - box.y0) / 2;
     scene.objects.push_back(object);
   }
   for (auto& channel : scene.background) channel = uint8_t(random.between(kBackgroundMin, kBackgroundMax));
@@ -157,8 +151,7 @@ cv::Mat render_scene(const Scene& scene) {
         cv::circle(image, {cx, cy}, r, colour, cv::FILLED, cv::LINE_AA);
         break;
       case Shape::square: {
-        const int h = int(std::lround(0.85 * r));  // about the circle's area
-        cv::rectangle(image, {cx - h, cy - h}, {cx + h, cy + h}, colour, cv::FILLED, cv::LINE_8);
+        cv::rectangle(image, {cx - r, cy - r}, {cx + r, cy + r}, colour, cv::FILLED, cv::LINE_8);
         break;
       }
       case Shape::triangle: {
@@ -167,7 +160,7 @@ cv::Mat render_scene(const Scene& scene) {
         break;
       }
       case Shape::cross: {
-        const int t = std::max(1, int(std::lround(0.3 * r)));  // half the bar thickness
+        const int t = int(std::lround(0.08 * r));  // half the bar thickness: 1-pixel bars at 48 px
         cv::rectangle(image, {cx - r, cy - t}, {cx + r, cy + t}, colour, cv::FILLED, cv::LINE_8);
         cv::rectangle(image, {cx - t, cy - r}, {cx + t, cy + r}, colour, cv::FILLED, cv::LINE_8);
         break;
@@ -183,8 +176,7 @@ std::string describe_scene(const Scene& scene) {
   for (size_t i = 0; i < n; ++i) {
     const auto& o = scene.objects[i];
     if (i > 0) text += (i + 1 == n) ? " and " : ", ";
-    text += (i == 0 ? "A " : "a ") + size_name(o.size) + " " + colour_name(o.colour) + " " + shape_name(o.shape) + " " +
-            cell_phrase(o.cell);
+    text += (i == 0 ? "A " : "a ") + colour_name(o.colour) + " " + shape_name(o.shape) + " " + cell_phrase(o.cell);
   }
   return text + ".";
 }

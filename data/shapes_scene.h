@@ -2,10 +2,19 @@
 // words for its parts.
 //
 // A scene is a light, plain background (with a mild linear gradient) and 1-4 objects, each
-// a shape of one colour and one size whose centre lies in its own cell of a 3x3 grid. The
-// design is for a tiny model to learn quickly: saturated colours far apart from each other
-// and from every background, objects that never overlap and never leave their cell (so
-// "top left" is never a judgement call), and a few dozen words in all.
+// a shape of one colour centred in its own cell of a 3x3 grid. The design is for a tiny
+// model to learn quickly: saturated colours far apart from each other and from every
+// background, objects that never overlap and never leave their cell (so "top left" is never
+// a judgement call), and a few dozen words in all.
+//
+// Shapes differ in how much of their box they fill (square all of it, circle ~79 %,
+// triangle half, a thin cross little), and all objects have one size. A vision encoder
+// trained from scratch for minutes first reads "how much of which colour" from its
+// patches. With shapes of equal area and two sizes 1:1.5 apart, shape carried 6 % of the
+// pixel variance over an object (size 17 %, colour 49 %) and the tiny model never learnt
+// it; with two sizes only 1:1.2 apart, fill and size were confounded and one run of two
+// learnt shapes, the other sizes; with one size, both seeds tried learnt shapes (~94 %) in
+// the same 360 caption steps as colours.
 #pragma once
 
 #include <opencv2/core/mat.hpp>
@@ -21,7 +30,6 @@ namespace trol::shapes {
 
 enum class Shape { circle, square, triangle, cross };
 enum class Colour { red, green, blue, yellow, purple };
-enum class ObjectSize { small, large };
 
 constexpr int kNumShapes = 4;
 constexpr int kNumColours = 5;
@@ -40,7 +48,6 @@ const std::vector<Colour>& all_colours();
 std::string shape_name(Shape shape);         // "circle"
 std::string shape_plural(Shape shape);       // "circles", "crosses"
 std::string colour_name(Colour colour);      // "red"
-std::string size_name(ObjectSize size);      // "small"
 std::string cell_name(int cell);             // "top left", "top", ..., "center", ..., "bottom right"
 std::string cell_phrase(int cell);           // "at the top left", "on the left", "in the center", ...
 std::array<uint8_t, 3> colour_rgb(Colour colour);
@@ -51,7 +58,6 @@ std::string capitalized(std::string text);
 struct SceneObject {
   Shape shape;
   Colour colour;
-  ObjectSize size;
   int cell;      // 0..8, see kNumCells
   int centre_x;  // pixels; inside the cell, so is the whole object
   int centre_y;
@@ -78,7 +84,7 @@ Scene sample_scene(PortableRandom& random, int64_t image_size);
 // centre has exactly the object's colour.
 cv::Mat render_scene(const Scene& scene);
 
-// "A large red circle at the top left and a small blue cross at the bottom." (reading order)
+// "A red circle at the top left and a blue cross at the bottom." (reading order)
 std::string describe_scene(const Scene& scene);
 
 }  // namespace trol::shapes
