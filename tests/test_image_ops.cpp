@@ -14,22 +14,13 @@
 #include <sstream>
 
 #include "data/image_ops.h"
+#include "tokenizer_fixture.h"
 
 using namespace trol;
+using test::TempDir;
 namespace fs = std::filesystem;
 
 namespace {
-
-// A fresh folder under the system temp folder, removed afterwards.
-struct TempDir {
-  fs::path path;
-  explicit TempDir(const std::string& name) {
-    path = fs::temp_directory_path() / ("trol_test_" + name + "_" + std::to_string(::getpid()));
-    fs::remove_all(path);
-    fs::create_directories(path);
-  }
-  ~TempDir() { fs::remove_all(path); }
-};
 
 // What `action` writes to the process's stderr (file descriptor 2, where libpng prints).
 template <class Action>
@@ -142,7 +133,7 @@ TEST_CASE("images load as RGB", "[image]") {
   TempDir dir("image_load");
   // OpenCV writes BGR: (0, 0, 255) is pure red.
   const cv::Mat red_bgr(6, 9, CV_8UC3, cv::Scalar(0, 0, 255));
-  const std::string red_path = (dir.path / "red.png").string();
+  const std::string red_path = (dir.path() / "red.png").string();
   REQUIRE(cv::imwrite(red_path, red_bgr));
   const cv::Mat red = load_rgb(red_path);
   REQUIRE(red.type() == CV_8UC3);
@@ -154,10 +145,10 @@ TEST_CASE("images load as RGB", "[image]") {
   CHECK(tensor[2].max().item<float>() == -1.0f);
 
   // Grey and BGRA files become 3-channel RGB.
-  const std::string grey_path = (dir.path / "grey.png").string();
+  const std::string grey_path = (dir.path() / "grey.png").string();
   REQUIRE(cv::imwrite(grey_path, cv::Mat(5, 5, CV_8UC1, cv::Scalar(77))));
   CHECK(load_rgb(grey_path).at<cv::Vec3b>(2, 2) == cv::Vec3b(77, 77, 77));
-  const std::string bgra_path = (dir.path / "bgra.png").string();
+  const std::string bgra_path = (dir.path() / "bgra.png").string();
   REQUIRE(cv::imwrite(bgra_path, cv::Mat(5, 5, CV_8UC4, cv::Scalar(10, 20, 30, 40))));
   CHECK(load_rgb(bgra_path).at<cv::Vec3b>(1, 1) == cv::Vec3b(30, 20, 10));
 
@@ -169,10 +160,10 @@ TEST_CASE("images load as RGB", "[image]") {
 
 TEST_CASE("missing, corrupt and truncated images are errors that name the file, and print nothing", "[image]") {
   TempDir dir("image_bad");
-  const std::string missing = (dir.path / "missing.png").string();
+  const std::string missing = (dir.path() / "missing.png").string();
   CHECK_THROWS_WITH(load_rgb(missing), Catch::Contains(missing) && Catch::Contains("not found"));
 
-  const std::string junk = (dir.path / "junk.png").string();
+  const std::string junk = (dir.path() / "junk.png").string();
   {
     std::mt19937 bytes(5);
     std::ofstream out(junk, std::ios::binary);
@@ -180,19 +171,19 @@ TEST_CASE("missing, corrupt and truncated images are errors that name the file, 
   }
   std::vector<uint8_t> png;
   REQUIRE(cv::imencode(".png", random_rgb(32, 32, 1), png));
-  const std::string truncated = (dir.path / "truncated.png").string();
+  const std::string truncated = (dir.path() / "truncated.png").string();
   std::ofstream(truncated, std::ios::binary).write(reinterpret_cast<const char*>(png.data()), std::streamsize(png.size() / 2));
   auto flipped = png;
   flipped[png.size() / 2] ^= 0x5A;  // inside the image data: libpng would print "incorrect data check"
-  const std::string corrupt = (dir.path / "corrupt.png").string();
+  const std::string corrupt = (dir.path() / "corrupt.png").string();
   std::ofstream(corrupt, std::ios::binary).write(reinterpret_cast<const char*>(flipped.data()), std::streamsize(flipped.size()));
-  const std::string empty = (dir.path / "empty.png").string();
+  const std::string empty = (dir.path() / "empty.png").string();
   std::ofstream(empty, std::ios::binary).close();
   std::vector<uint8_t> jpeg;
   REQUIRE(cv::imencode(".jpg", random_rgb(32, 32, 2), jpeg));
-  const std::string good_jpeg = (dir.path / "good.jpg").string();
+  const std::string good_jpeg = (dir.path() / "good.jpg").string();
   std::ofstream(good_jpeg, std::ios::binary).write(reinterpret_cast<const char*>(jpeg.data()), std::streamsize(jpeg.size()));
-  const std::string cut_jpeg = (dir.path / "cut.jpg").string();  // libjpeg would warn "Premature end of JPEG file"
+  const std::string cut_jpeg = (dir.path() / "cut.jpg").string();  // libjpeg would warn "Premature end of JPEG file"
   std::ofstream(cut_jpeg, std::ios::binary).write(reinterpret_cast<const char*>(jpeg.data()), std::streamsize(jpeg.size() - 300));
 
   const std::string printed = captured_stderr([&] {
@@ -202,7 +193,7 @@ TEST_CASE("missing, corrupt and truncated images are errors that name the file, 
     CHECK_THROWS_WITH(load_rgb(empty), Catch::Contains(empty) && Catch::Contains("empty"));
     CHECK(load_rgb(good_jpeg).size() == cv::Size(32, 32));
     CHECK_THROWS_WITH(load_rgb(cut_jpeg), Catch::Contains(cut_jpeg) && Catch::Contains("truncated JPEG"));
-    CHECK_THROWS_WITH(load_rgb(dir.path.string()), Catch::Contains("is a directory"));
+    CHECK_THROWS_WITH(load_rgb(dir.path().string()), Catch::Contains("is a directory"));
     CHECK_THROWS_WITH(decode_rgb({1, 2, 3}, "mmbench.tsv row 12"), Catch::Contains("mmbench.tsv row 12"));
   });
   CHECK(printed.empty());

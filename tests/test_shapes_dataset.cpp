@@ -12,31 +12,17 @@
 #include <sstream>
 
 #include "data/image_ops.h"
+#include "tokenizer_fixture.h"
 #include "data/shapes_dataset.h"
 #include "data/shapes_questions.h"
 
 using namespace trol;
+using test::TempDir;
 using namespace trol::shapes;
 namespace fs = std::filesystem;
 using json = nlohmann::json;
 
 namespace {
-
-struct TempDir {
-  fs::path path;
-  explicit TempDir(const std::string& name) {
-    path = fs::temp_directory_path() / ("trol_test_" + name + "_" + std::to_string(::getpid()));
-    fs::remove_all(path);
-  }
-  ~TempDir() { fs::remove_all(path); }
-};
-
-std::string read_file(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
 
 std::vector<std::string> read_lines(const fs::path& path) {
   std::ifstream in(path);
@@ -55,7 +41,7 @@ std::vector<json> read_jsonl(const fs::path& path) {
 std::map<std::string, std::string> all_files(const fs::path& root) {
   std::map<std::string, std::string> files;
   for (const auto& entry : fs::recursive_directory_iterator(root)) {
-    if (entry.is_regular_file()) files[fs::relative(entry.path(), root).string()] = read_file(entry.path());
+    if (entry.is_regular_file()) files[fs::relative(entry.path(), root).string()] = test::read_bytes(entry.path());
   }
   return files;
 }
@@ -226,10 +212,10 @@ ShapesDatasetOptions small_options(const fs::path& out, uint64_t seed, int64_t t
 
 TEST_CASE("the same seed gives byte-identical files, another seed other files", "[shapes]") {
   TempDir a("shapes_a"), b("shapes_b"), c("shapes_c");
-  make_shapes_dataset(small_options(a.path, 5));
-  make_shapes_dataset(small_options(b.path, 5));
-  make_shapes_dataset(small_options(c.path, 6));
-  const auto files_a = all_files(a.path), files_b = all_files(b.path), files_c = all_files(c.path);
+  make_shapes_dataset(small_options(a.path(), 5));
+  make_shapes_dataset(small_options(b.path(), 5));
+  make_shapes_dataset(small_options(c.path(), 6));
+  const auto files_a = all_files(a.path()), files_b = all_files(b.path()), files_c = all_files(c.path());
   CHECK(files_a.size() == 60 + 30 + 11);  // images, 6 files, 5 eval files
   REQUIRE(files_a.size() == files_b.size());
   for (const auto& [path, bytes] : files_a) {
@@ -243,7 +229,7 @@ TEST_CASE("the same seed gives byte-identical files, another seed other files", 
 
 TEST_CASE("every answer, caption and POPE label agrees with the scene", "[shapes]") {
   TempDir dir("shapes_answers");
-  const auto options = small_options(dir.path, 11, 300, 150);
+  const auto options = small_options(dir.path(), 11, 300, 150);
   const auto summary = make_shapes_dataset(options);
   auto scene = [&](const std::string& image) {
     const ShapesSplit split = image.rfind("train/", 0) == 0 ? ShapesSplit::train : ShapesSplit::eval;
@@ -251,7 +237,7 @@ TEST_CASE("every answer, caption and POPE label agrees with the scene", "[shapes
   };
 
   for (const char* file : {"captions.jsonl", "instruct_basic.jsonl", "instruct_adversarial.jsonl"}) {
-    const auto records = read_jsonl(dir.path / file);
+    const auto records = read_jsonl(dir.path() / file);
     CHECK(records.size() == size_t(file == std::string("instruct_basic.jsonl") ? 600 : 300));
     for (const auto& r : records) {
       REQUIRE(r["id"].is_string());
@@ -274,13 +260,13 @@ TEST_CASE("every answer, caption and POPE label agrees with the scene", "[shapes
       }
     }
   }
-  for (const auto& r : read_jsonl(dir.path / "text.jsonl")) {
+  for (const auto& r : read_jsonl(dir.path() / "text.jsonl")) {
     CHECK(!r.contains("image"));
     CHECK(r["conversations"][0]["value"].get<std::string>().find("<image>") == std::string::npos);
   }
 
   int64_t vqa_questions = 0;
-  for (const auto& r : read_jsonl(dir.path / "eval/vqa.jsonl")) {
+  for (const auto& r : read_jsonl(dir.path() / "eval/vqa.jsonl")) {
     CHECK(r["question_id"] == ++vqa_questions);
     const std::string image = r["image"];
     REQUIRE(image.rfind("eval/", 0) == 0);  // evaluation files use evaluation images only
@@ -291,7 +277,7 @@ TEST_CASE("every answer, caption and POPE label agrees with the scene", "[shapes
   CHECK(vqa_questions > 150);
 
   // MMBench: the TSV layout, options in the columns, the image inlined as base64 PNG.
-  const auto rows = read_lines(dir.path / "eval/mmbench.tsv");
+  const auto rows = read_lines(dir.path() / "eval/mmbench.tsv");
   REQUIRE(rows.size() > 100);
   CHECK(rows[0] == "index\tquestion\thint\tA\tB\tC\tD\tanswer\tcategory\timage");
   for (size_t i = 1; i < rows.size(); ++i) {
@@ -306,7 +292,7 @@ TEST_CASE("every answer, caption and POPE label agrees with the scene", "[shapes
     // The row's image is one of the eval images: find it by content.
     bool found = false;
     for (int64_t k = 0; k < options.eval_images && !found; ++k) {
-      if (read_file(dir.path / "images" / shapes_image_path(ShapesSplit::eval, k)) ==
+      if (test::read_bytes(dir.path() / "images" / shapes_image_path(ShapesSplit::eval, k)) ==
           std::string(png.begin(), png.end())) {
         found = true;
         check_answer(scene(shapes_image_path(ShapesSplit::eval, k)),
@@ -319,7 +305,7 @@ TEST_CASE("every answer, caption and POPE label agrees with the scene", "[shapes
   }
 
   // dataset.json counts what the files hold.
-  const auto meta = json::parse(read_file(dir.path / "dataset.json"));
+  const auto meta = json::parse(test::read_bytes(dir.path() / "dataset.json"));
   CHECK(meta["seed"] == 11);
   CHECK(meta["generator_version"] == kShapesGeneratorVersion);
   CHECK(meta["files"]["eval/vqa.jsonl"]["records"] == vqa_questions);
@@ -327,13 +313,13 @@ TEST_CASE("every answer, caption and POPE label agrees with the scene", "[shapes
   CHECK(meta["vocabulary"]["shapes"].size() == 4);
   CHECK(meta["chance"]["pope_adversarial"] == 0.5);
   for (const auto& f : summary.files) {
-    if (f.path.find(".jsonl") != std::string::npos) CHECK(f.records == int64_t(read_lines(dir.path / f.path).size()));
+    if (f.path.find(".jsonl") != std::string::npos) CHECK(f.records == int64_t(read_lines(dir.path() / f.path).size()));
   }
 }
 
 TEST_CASE("POPE splits are balanced and their negatives are of the promised kind", "[shapes]") {
   TempDir dir("shapes_pope");
-  const auto options = small_options(dir.path, 3, 20, 200);
+  const auto options = small_options(dir.path(), 3, 20, 200);
   make_shapes_dataset(options);
   std::vector<Scene> scenes;
   for (int64_t i = 0; i < options.eval_images; ++i) {
@@ -348,7 +334,7 @@ TEST_CASE("POPE splits are balanced and their negatives are of the promised kind
 
   std::map<std::string, std::vector<json>> splits;
   for (const char* split : {"random", "popular", "adversarial"}) {
-    const auto records = read_jsonl(dir.path / ("eval/pope_" + std::string(split) + ".jsonl"));
+    const auto records = read_jsonl(dir.path() / ("eval/pope_" + std::string(split) + ".jsonl"));
     int yes = 0, no = 0;
     for (size_t i = 0; i < records.size(); ++i) {
       const auto& r = records[i];
@@ -396,14 +382,14 @@ TEST_CASE("POPE splits are balanced and their negatives are of the promised kind
 
 TEST_CASE("scenes render as described: colours at the centres, objects inside their cells", "[shapes]") {
   TempDir dir("shapes_render");
-  const auto options = small_options(dir.path, 2, 40, 10);
+  const auto options = small_options(dir.path(), 2, 40, 10);
   make_shapes_dataset(options);
   for (int64_t i = 0; i < options.train_images; ++i) {
     const Scene s = shapes_dataset_scene(options.seed, ShapesSplit::train, i, options.image_size);
     REQUIRE(!s.objects.empty());
     REQUIRE(s.objects.size() <= size_t(kMaxObjects));
     // The PNG on disk, through the real loader, holds RGB content.
-    const cv::Mat image = load_rgb((dir.path / "images" / shapes_image_path(ShapesSplit::train, i)).string());
+    const cv::Mat image = load_rgb((dir.path() / "images" / shapes_image_path(ShapesSplit::train, i)).string());
     REQUIRE(image.size() == cv::Size(int(options.image_size), int(options.image_size)));
     std::set<int> cells;
     for (const auto& o : s.objects) {
@@ -430,10 +416,10 @@ TEST_CASE("scenes render as described: colours at the centres, objects inside th
   // Training and evaluation images are different pictures.
   std::set<std::string> train_pngs;
   for (int64_t i = 0; i < options.train_images; ++i) {
-    train_pngs.insert(read_file(dir.path / "images" / shapes_image_path(ShapesSplit::train, i)));
+    train_pngs.insert(test::read_bytes(dir.path() / "images" / shapes_image_path(ShapesSplit::train, i)));
   }
   for (int64_t i = 0; i < options.eval_images; ++i) {
-    CHECK(train_pngs.count(read_file(dir.path / "images" / shapes_image_path(ShapesSplit::eval, i))) == 0);
+    CHECK(train_pngs.count(test::read_bytes(dir.path() / "images" / shapes_image_path(ShapesSplit::eval, i))) == 0);
   }
 }
 
@@ -469,11 +455,11 @@ TEST_CASE("shapes differ in how much of their box they fill", "[shapes]") {
 
 TEST_CASE("the training mix is balanced where it should be, and the corpus covers its text", "[shapes]") {
   TempDir dir("shapes_mix");
-  make_shapes_dataset(small_options(dir.path, 9, 400, 10));
+  make_shapes_dataset(small_options(dir.path(), 9, 400, 10));
   int yes = 0, no = 0;
   std::set<std::string> texts;
   for (const char* file : {"captions.jsonl", "instruct_basic.jsonl", "instruct_adversarial.jsonl", "text.jsonl"}) {
-    for (const auto& r : read_jsonl(dir.path / file)) {
+    for (const auto& r : read_jsonl(dir.path() / file)) {
       for (const auto& turn : r["conversations"]) {
         const std::string value = turn["value"];
         for (const auto& line : split(value, '\n')) {
@@ -485,7 +471,7 @@ TEST_CASE("the training mix is balanced where it should be, and the corpus cover
   }
   CHECK(yes + no > 500);
   CHECK(double(yes) / (yes + no) == Approx(0.5).margin(0.06));
-  const auto corpus = read_lines(dir.path / "corpus.txt");
+  const auto corpus = read_lines(dir.path() / "corpus.txt");
   const std::set<std::string> corpus_lines(corpus.begin(), corpus.end());
   CHECK(corpus_lines == texts);
   CHECK(corpus_lines.count(kShortAnswerInstruction) == 1);
@@ -494,7 +480,7 @@ TEST_CASE("the training mix is balanced where it should be, and the corpus cover
 
 TEST_CASE("bad options and unusable output folders are clear errors", "[shapes]") {
   TempDir dir("shapes_bad");
-  auto options = small_options(dir.path / "out", 1, 5, 5);
+  auto options = small_options(dir.path() / "out", 1, 5, 5);
   options.train_images = 0;
   CHECK_THROWS_WITH(make_shapes_dataset(options), Catch::Contains("train_images"));
   options.train_images = 5;
@@ -505,21 +491,21 @@ TEST_CASE("bad options and unusable output folders are clear errors", "[shapes]"
   CHECK_THROWS_WITH(make_shapes_dataset(options), Catch::Contains("out_dir"));
 
   // A folder that cannot be created (its parent is a file).
-  fs::create_directories(dir.path);
-  std::ofstream(dir.path / "file").put('x');
-  options.out_dir = (dir.path / "file" / "out").string();
+  fs::create_directories(dir.path());
+  std::ofstream(dir.path() / "file").put('x');
+  options.out_dir = (dir.path() / "file" / "out").string();
   CHECK_THROWS_WITH(make_shapes_dataset(options), Catch::Contains(options.out_dir));
 
   // Not empty: refused, unless --force and it is an earlier shapes dataset.
-  options.out_dir = (dir.path / "out").string();
+  options.out_dir = (dir.path() / "out").string();
   make_shapes_dataset(options);
   CHECK_THROWS_WITH(make_shapes_dataset(options), Catch::Contains("not empty"));
   options.overwrite = true;
   options.train_images = 3;
   make_shapes_dataset(options);
-  CHECK(!fs::exists(dir.path / "out" / "images" / "train" / "000004.png"));  // the earlier run's extra images went
-  CHECK(fs::exists(dir.path / "out" / "images" / "train" / "000002.png"));
-  options.out_dir = dir.path.string();  // holds "file" and "out" but no dataset.json
+  CHECK(!fs::exists(dir.path() / "out" / "images" / "train" / "000004.png"));  // the earlier run's extra images went
+  CHECK(fs::exists(dir.path() / "out" / "images" / "train" / "000002.png"));
+  options.out_dir = dir.path().string();  // holds "file" and "out" but no dataset.json
   CHECK_THROWS_WITH(make_shapes_dataset(options), Catch::Contains("refusing"));
-  CHECK(fs::exists(dir.path / "file"));
+  CHECK(fs::exists(dir.path() / "file"));
 }
