@@ -3,8 +3,10 @@
 #include <spdlog/spdlog.h>
 
 #include <dlfcn.h>
+#include <malloc.h>
 
 #include <chrono>
+#include <climits>
 #include <fstream>
 
 #include "trol/config_reader.h"
@@ -75,6 +77,28 @@ BlasReport check_blas() {
   return report;
 }
 
+namespace {
+
+// LibTorch's CPU allocator is plain malloc. glibc serves blocks above its mmap threshold
+// (at most 32 MiB) with fresh mmaps and unmaps them on free, so every large activation of
+// every step (attention scores, logits, MLP activations) comes back as new pages the kernel
+// has to fault in and zero. trol links tcmalloc, which keeps freed memory for reuse
+// (BENCHMARKS.md: 2x on the medium bench step). A build without it gets glibc told to keep
+// every block in its heap and never trim it: less effective (fragmentation grows the heap),
+// still better than the default.
+void keep_freed_memory() {
+  static bool done = false;
+  if (done) return;
+  done = true;
+  if (::dlsym(RTLD_DEFAULT, "tc_malloc") != nullptr) return;
+  spdlog::info("runtime: tcmalloc not linked; tuning glibc malloc to keep freed memory");
+  if (mallopt(M_MMAP_MAX, 0) != 1 || mallopt(M_TRIM_THRESHOLD, INT_MAX) != 1) {
+    spdlog::warn("runtime: could not tune malloc (large tensors will be re-faulted every step)");
+  }
+}
+
+}  // namespace
+
 void configure_runtime(const RuntimeConfig& config) {
   const auto device = parse_device(config.device);
   if (device.is_cuda() && !torch::cuda::is_available()) {
@@ -101,6 +125,7 @@ void configure_runtime(const RuntimeConfig& config) {
     }
   }
   torch::manual_seed(static_cast<uint64_t>(config.seed));
+  keep_freed_memory();
 
   static bool checked = false;
   if (!checked && device.is_cpu()) {

@@ -12,9 +12,24 @@
 #include "train/checkpoint.h"
 #include "train/optimizer.h"
 #include "train/progress.h"
+#include "train/train_step.h"
 #include "trol/param_groups.h"
 
 namespace trol {
+
+BatchLoaderOptions stage_loader_options(const RunConfig& config, const StageConfig& stage, int64_t pad_id, uint64_t seed) {
+  BatchLoaderOptions options;
+  options.batch_size = stage.batch_size;
+  options.seed = seed;
+  options.group_by_length = stage.group_by_length;
+  options.pad_id = pad_id;
+  options.prefetch = config.data.prefetch_batches;
+  options.skip_bad_images = config.data.on_error == "skip";
+  options.image_size = config.model.vision.image_size;
+  options.mean = config.data.image_mean;
+  options.std = config.data.image_std;
+  return options;
+}
 
 Trainer::Trainer(RunConfig config)
     : config_(std::move(config)),
@@ -41,16 +56,8 @@ StageResult Trainer::run_stage(size_t index) {
   ParameterGroups().set_trainable(*model_, stage.trainable);
 
   const auto training_set = build_training_set(data, stage.datasets, config_.model);
-  BatchLoaderOptions loader_options;
-  loader_options.batch_size = stage.batch_size;
-  loader_options.seed = static_cast<uint64_t>(config_.runtime.seed) + index;
-  loader_options.group_by_length = stage.group_by_length;
-  loader_options.pad_id = training_set.pad_id;
-  loader_options.prefetch = data.prefetch_batches;
-  loader_options.skip_bad_images = data.on_error == "skip";
-  loader_options.image_size = config_.model.vision.image_size;
-  loader_options.mean = data.image_mean;
-  loader_options.std = data.image_std;
+  const auto loader_options =
+      stage_loader_options(config_, stage, training_set.pad_id, static_cast<uint64_t>(config_.runtime.seed) + index);
   BatchLoader loader(training_set.samples, loader_options);
 
   auto optimizer = make_optimizer(*model_, stage);
@@ -74,36 +81,18 @@ StageResult Trainer::run_stage(size_t index) {
   for (int64_t step = 0; step < stage.steps; ++step) {
     const double lr = learning_rate_at(stage, step);
     optimizer.set_learning_rate(lr);
-    optimizer.adamw->zero_grad();
-
-    // ---- the step: the loss is normalised by the supervised tokens of all micro-batches ----
     std::vector<Batch> micro;
-    int64_t supervised = 0;
-    for (int64_t m = 0; m < stage.grad_accum; ++m) {
-      micro.push_back(loader.next());
-      supervised += micro.back().supervised_tokens;
-    }
-    double loss_sum = 0;
-    for (auto& batch : micro) {
-      auto out = model_(to_device(batch.inputs, device_, dtype_));
-      (out.loss.sum / static_cast<double>(std::max<int64_t>(supervised, 1))).backward();
-      loss_sum += out.loss.sum.item<double>();
-      window_tokens += batch.tokens;
-    }
-    const double loss = loss_sum / static_cast<double>(std::max<int64_t>(supervised, 1));
-    // The norm is always computed (an infinite bound clips nothing), so non-finite
-    // gradients are caught with clipping off too.
-    const double clip_to = stage.max_grad_norm > 0 ? stage.max_grad_norm : std::numeric_limits<double>::infinity();
-    const double grad_norm = torch::nn::utils::clip_grad_norm_(trainable, clip_to);
-    if (!std::isfinite(loss) || !std::isfinite(grad_norm)) {
+    for (int64_t m = 0; m < stage.grad_accum; ++m) micro.push_back(loader.next());
+    const auto outcome = training_step(model_, *optimizer.adamw, trainable, micro, stage.max_grad_norm, device_, dtype_);
+    window_tokens += outcome.tokens;
+    if (!outcome.applied) {
       std::string ids;
       for (const auto& b : micro)
         for (const auto& id : b.sample_ids) ids += (ids.empty() ? "" : ", ") + id;
       spdlog::warn("stage '{}' step {}: non-finite loss or gradient, step skipped (samples: {})", stage.name, step + 1, ids);
       continue;
     }
-    optimizer.adamw->step();
-    // ---- end of the step ----
+    const double loss = outcome.loss, grad_norm = outcome.grad_norm;
 
     result.losses.push_back(loss);
     const bool log_now = (step + 1) % config_.train.log_every == 0 || step + 1 == stage.steps;

@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include "data/batch_loader.h"
 #include "train/run_config.h"
 #include "trol/model.h"
 
@@ -17,6 +18,10 @@ struct StageResult {
   double seconds = 0;
   int64_t tokens = 0;
 };
+
+// How a stage's batches are made: its batch size and length grouping, the data section's
+// prefetch, error policy and image normalisation, the model's image size.
+BatchLoaderOptions stage_loader_options(const RunConfig& config, const StageConfig& stage, int64_t pad_id, uint64_t seed);
 
 class Trainer {
  public:

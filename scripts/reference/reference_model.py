@@ -1,0 +1,179 @@
+"""An independent, eager PyTorch implementation of trol's model, written from the Hugging Face
+semantics of each part (Phi-3 / InternLM2 decoder layers, CLIP vision tower, LLaVA projector)
+and the TroL paper's traversal rule, not from trol's C++ sources. Tests compare trol's loss
+and gradients with it; scripts/bench.sh times trol against it.
+
+Functional on purpose: the weights are a {name: tensor} dict under trol's (= Hugging Face's)
+parameter names, so a trol checkpoint loads as it is.
+"""
+import math
+
+import torch
+import torch.nn.functional as F
+
+IGNORE_INDEX = -100
+
+
+def rms_norm(x, weight, eps):
+    x32 = x.float()
+    normed = x32 * torch.rsqrt(x32.pow(2).mean(-1, keepdim=True) + eps)
+    return weight * normed.to(x.dtype)
+
+
+def rotate_half(x):
+    x1, x2 = x.chunk(2, dim=-1)
+    return torch.cat((-x2, x1), dim=-1)
+
+
+def rotary(positions, head_dim, theta, dtype):
+    """cos, sin of shape [batch, 1, seq, head_dim] (HF's rotate-half convention)."""
+    inv_freq = 1.0 / (theta ** (torch.arange(0, head_dim, 2, dtype=torch.float32) / head_dim))
+    angles = positions.float()[..., None] * inv_freq
+    emb = torch.cat((angles, angles), dim=-1)
+    return emb.cos().to(dtype)[:, None], emb.sin().to(dtype)[:, None]
+
+
+def attention_bias(attention_mask, dtype):
+    """Additive mask [batch, 1, seq, seq]: causal, and no attention to padding keys."""
+    seq = attention_mask.shape[1]
+    causal = torch.ones(seq, seq, dtype=torch.bool).tril()
+    allowed = causal[None, None] & attention_mask.bool()[:, None, None, :]
+    return torch.zeros(allowed.shape, dtype=dtype).masked_fill(~allowed, torch.finfo(dtype).min)
+
+
+class Layout:
+    """Weight names of one decoder family."""
+
+    def __init__(self, family):
+        self.phi3 = family == "phi3"
+        if family not in ("phi3", "internlm2"):
+            raise ValueError(f"unknown family {family!r}")
+        self.embed = "model.embed_tokens.weight" if self.phi3 else "model.tok_embeddings.weight"
+        self.head = "lm_head.weight" if self.phi3 else "output.weight"
+
+    def layer(self, i, part):
+        names = {
+            "attn_norm": ("input_layernorm", "attention_norm"),
+            "mlp_norm": ("post_attention_layernorm", "ffn_norm"),
+            "qkv": ("self_attn.qkv_proj", "attention.wqkv"),
+            "o": ("self_attn.o_proj", "attention.wo"),
+        }[part]
+        return f"model.layers.{i}.{names[0] if self.phi3 else names[1]}"
+
+
+def decoder_layer(w, cfg, layout, i, x, cos, sin, bias):
+    b, t, h = x.shape
+    heads, kv_heads = cfg["num_heads"], cfg["num_kv_heads"]
+    d = h // heads
+    prefix = lambda part: layout.layer(i, part)
+    maybe_bias = lambda name: w.get(name + ".bias")
+
+    y = rms_norm(x, w[prefix("attn_norm") + ".weight"], cfg["rms_norm_eps"])
+    qkv = F.linear(y, w[prefix("qkv") + ".weight"], maybe_bias(prefix("qkv")))
+    if layout.phi3:
+        q, k, v = qkv.split([heads * d, kv_heads * d, kv_heads * d], dim=-1)
+        q = q.view(b, t, heads, d)
+        k = k.view(b, t, kv_heads, d)
+        v = v.view(b, t, kv_heads, d)
+    else:  # InternLM2: per KV group, its query heads, then its key, then its value
+        groups = heads // kv_heads
+        packed = qkv.view(b, t, kv_heads, groups + 2, d)
+        q = packed[:, :, :, :groups].reshape(b, t, heads, d)
+        k, v = packed[:, :, :, -2], packed[:, :, :, -1]
+    q, k, v = (z.transpose(1, 2) for z in (q, k, v))
+    q = q * cos + rotate_half(q) * sin
+    k = k * cos + rotate_half(k) * sin
+    k = k.repeat_interleave(heads // kv_heads, dim=1)
+    v = v.repeat_interleave(heads // kv_heads, dim=1)
+    scores = q @ k.transpose(-1, -2) / math.sqrt(d) + bias
+    attended = (scores.softmax(-1) @ v).transpose(1, 2).reshape(b, t, heads * d)
+    x = x + F.linear(attended, w[prefix("o") + ".weight"], maybe_bias(prefix("o")))
+
+    y = rms_norm(x, w[prefix("mlp_norm") + ".weight"], cfg["rms_norm_eps"])
+    if layout.phi3:
+        gate, up = F.linear(y, w[f"model.layers.{i}.mlp.gate_up_proj.weight"]).chunk(2, dim=-1)
+        down = w[f"model.layers.{i}.mlp.down_proj.weight"]
+    else:
+        gate = F.linear(y, w[f"model.layers.{i}.feed_forward.w1.weight"])
+        up = F.linear(y, w[f"model.layers.{i}.feed_forward.w3.weight"])
+        down = w[f"model.layers.{i}.feed_forward.w2.weight"]
+    return x + F.linear(F.silu(gate) * up, down)
+
+
+def vision_tower(w, vcfg, pixels):
+    """CLIP ViT features as LLaVA selects them: hidden state `select_layer`, class token dropped."""
+    if vcfg["pretrained_image_size"] not in (0, vcfg["image_size"]) or vcfg["downsample_ratio"] != 1.0:
+        raise NotImplementedError("the reference covers CLIP towers at their pretrained size, without pixel shuffle")
+    p = "vision_model."
+    n, hidden, heads = pixels.shape[0], vcfg["hidden_size"], vcfg["num_heads"]
+    eps = vcfg["layer_norm_eps"]
+    patches = F.conv2d(pixels, w[p + "embeddings.patch_embedding.weight"], stride=vcfg["patch_size"])
+    patches = patches.flatten(2).transpose(1, 2)
+    cls = w[p + "embeddings.class_embedding"].expand(n, 1, hidden)
+    x = torch.cat([cls, patches], dim=1) + w[p + "embeddings.position_embedding.weight"]
+    x = F.layer_norm(x, (hidden,), w[p + "pre_layrnorm.weight"], w[p + "pre_layrnorm.bias"], eps)
+    layers = vcfg["num_layers"]
+    wanted = vcfg["select_layer"] if vcfg["select_layer"] >= 0 else layers + 1 + vcfg["select_layer"]
+    for i in range(wanted):
+        q = f"{p}encoder.layers.{i}."
+        lin = lambda z, name: F.linear(z, w[q + name + ".weight"], w[q + name + ".bias"])
+        y = F.layer_norm(x, (hidden,), w[q + "layer_norm1.weight"], w[q + "layer_norm1.bias"], eps)
+        t, d = y.shape[1], hidden // heads
+        split = lambda z: z.view(n, t, heads, d).transpose(1, 2)
+        scores = split(lin(y, "self_attn.q_proj")) @ split(lin(y, "self_attn.k_proj")).transpose(-1, -2) * d ** -0.5
+        attended = (scores.softmax(-1) @ split(lin(y, "self_attn.v_proj"))).transpose(1, 2).reshape(n, t, hidden)
+        x = x + lin(attended, "self_attn.out_proj")
+        y = F.layer_norm(x, (hidden,), w[q + "layer_norm2.weight"], w[q + "layer_norm2.bias"], eps)
+        y = lin(y, "mlp.fc1")
+        y = y * torch.sigmoid(1.702 * y) if vcfg["activation"] == "quick_gelu" else F.gelu(y)
+        x = x + lin(y, "mlp.fc2")
+    return x[:, 1:] if vcfg["drop_class_token"] else x
+
+
+def projector(w, kind, features):
+    if kind == "ln_mlp2x_gelu":
+        features = F.layer_norm(features, features.shape[-1:], w["vision_proj.0.weight"], w["vision_proj.0.bias"])
+        first = 1
+    elif kind == "mlp2x_gelu":
+        first = 0
+    else:
+        raise NotImplementedError(f"projector {kind!r}")
+    y = F.gelu(F.linear(features, w[f"vision_proj.{first}.weight"], w[f"vision_proj.{first}.bias"]))
+    return F.linear(y, w[f"vision_proj.{first + 2}.weight"], w[f"vision_proj.{first + 2}.bias"])
+
+
+def forward(w, cfg, input_ids, attention_mask, pixel_values=None):
+    """Logits [batch, seq, vocab] of trol's model described by `cfg` (the "model" object that
+    `trol bench` writes)."""
+    layout = Layout(cfg["family"])
+    embed = w[layout.embed]
+    image_mask = input_ids == cfg["image_token_id"] if cfg.get("vision") else torch.zeros_like(input_ids, dtype=torch.bool)
+    x = F.embedding(input_ids.masked_fill(image_mask, 0), embed)
+    if pixel_values is not None and pixel_values.shape[0] > 0:
+        features = projector(w, cfg["projector"], vision_tower(w, cfg["vision_config"], pixel_values.to(x.dtype)))
+        x = x.clone()
+        x[image_mask] = features.reshape(-1, x.shape[-1]).to(x.dtype)
+
+    positions = (attention_mask.long().cumsum(-1) - 1).clamp(min=0)
+    cos, sin = rotary(positions, cfg["hidden_size"] // cfg["num_heads"], cfg["rope_theta"], x.dtype)
+    bias = attention_bias(attention_mask, x.dtype)
+    for i in range(cfg["num_layers"]):
+        h1 = decoder_layer(w, cfg, layout, i, x, cos, sin, bias)
+        if not cfg["traversal"]:
+            x = h1
+            continue
+        # TroL: the same layer again, and a per-token mixing ratio from the first pass's output.
+        h2 = decoder_layer(w, cfg, layout, i, h1, cos, sin, bias)
+        g = 0 if cfg["shared_gate"] else i
+        ratio = 0.5 * torch.tanh(F.linear(h1, w[f"model.trol_gating.{g}.weight"], w[f"model.trol_gating.{g}.bias"])) + 0.5
+        x = (1 - ratio) * h1 + ratio * h2
+    x = rms_norm(x, w["model.norm.weight"], cfg["rms_norm_eps"])
+    return F.linear(x, embed if cfg["tie_word_embeddings"] else w[layout.head])
+
+
+def loss_sum(logits, labels):
+    """Summed next-token cross-entropy over the supervised positions, and their count."""
+    shifted = logits[:, :-1].reshape(-1, logits.shape[-1]).float()
+    targets = labels[:, 1:].reshape(-1)
+    return F.cross_entropy(shifted, targets, ignore_index=IGNORE_INDEX, reduction="sum"), int((targets != IGNORE_INDEX).sum())
+

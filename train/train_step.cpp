@@ -1,0 +1,37 @@
+#include "train/train_step.h"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+
+namespace trol {
+
+StepOutcome training_step(TrolModel& model, torch::optim::Optimizer& optimizer, const std::vector<torch::Tensor>& trainable,
+                          const std::vector<Batch>& micro_batches, double max_grad_norm, torch::Device device,
+                          torch::ScalarType dtype) {
+  StepOutcome outcome;
+  optimizer.zero_grad();
+  int64_t supervised = 0;
+  for (const auto& batch : micro_batches) supervised += batch.supervised_tokens;
+  const double denominator = static_cast<double>(std::max<int64_t>(supervised, 1));
+
+  // The loss stays on the device until the step is over: one host sync per step, not one
+  // per micro-batch.
+  torch::Tensor loss_sum;
+  for (const auto& batch : micro_batches) {
+    auto out = model(to_device(batch.inputs, device, dtype));
+    (out.loss.sum / denominator).backward();
+    const auto detached = out.loss.sum.detach();
+    loss_sum = loss_sum.defined() ? loss_sum + detached : detached;
+    outcome.tokens += batch.tokens;
+  }
+  outcome.loss = loss_sum.defined() ? loss_sum.item<double>() / denominator : 0.0;
+  const double clip_to = max_grad_norm > 0 ? max_grad_norm : std::numeric_limits<double>::infinity();
+  outcome.grad_norm = torch::nn::utils::clip_grad_norm_(trainable, clip_to);
+  if (!std::isfinite(outcome.loss) || !std::isfinite(outcome.grad_norm)) return outcome;
+  optimizer.step();
+  outcome.applied = true;
+  return outcome;
+}
+
+}  // namespace trol
