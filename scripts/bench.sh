@@ -29,6 +29,7 @@ done
 scripts/setup.sh
 TROL_BUILD_TARGET=trol_cli scripts/build.sh
 python=/usr/bin/python3
+tcmalloc=$(ldd build/trol | awk '/libtcmalloc/ { print $3 }')
 mkdir -p "$out"
 
 # bench NAME CONFIG BATCH WARMUP ITERATIONS: trol's training step (TroL and traversal off),
@@ -39,6 +40,8 @@ bench() {
   echo "== $name: trol, TroL training step"
   rm -rf "$out/$name.export"
   build/trol bench "$config" --what train "${common[@]}" --export "$out/$name.export" --json "$out/$name.train.json"
+  echo "== $name: trol, fused CPU kernels off"
+  build/trol bench "$config" --what train "${common[@]}" runtime.fused_cpu_kernels=false --json "$out/$name.train_unfused.json"
   echo "== $name: trol, traversal off"
   build/trol bench "$config" --what train "${common[@]}" model.trol.traversal=false --json "$out/$name.train_plain.json"
   echo "== $name: trol, prefill"
@@ -48,6 +51,9 @@ bench() {
   threads=$($python -c "import json,sys; print(json.load(open(sys.argv[1]))['intra_op_threads'])" "$out/$name.train.json")
   $python scripts/reference/bench_step.py "$out/$name.export" --warmup "$warmup" --iterations "$iterations" \
     --threads "$threads" --json "$out/$name.reference.json"
+  echo "== $name: eager PyTorch reference with tcmalloc preloaded (the allocator trol links)"
+  LD_PRELOAD="$tcmalloc" $python scripts/reference/bench_step.py "$out/$name.export" --warmup "$warmup" \
+    --iterations "$iterations" --threads "$threads" --json "$out/$name.reference_tcmalloc.json"
   rm -rf "$out/$name.export"  # weights and gradients: hundreds of MB for medium
 }
 
@@ -73,6 +79,7 @@ rows, results = [], {}
 for name in ("small", "medium"):
     train, plain = load(f"{name}.train.json"), load(f"{name}.train_plain.json")
     prefill, ref = load(f"{name}.prefill.json"), load(f"{name}.reference.json")
+    unfused, ref_tc = load(f"{name}.train_unfused.json"), load(f"{name}.reference_tcmalloc.json")
     step = train["step_seconds"]["median"]
     r = {
         "tokens_per_step": train["tokens_per_step"],
@@ -84,6 +91,9 @@ for name in ("small", "medium"):
         "prefill_mfu": prefill["mfu"],
         "reference_step_ms": 1e3 * ref["step_seconds"]["median"],
         "speed_vs_reference": ref["step_seconds"]["median"] / step,
+        "reference_tcmalloc_step_ms": 1e3 * ref_tc["step_seconds"]["median"],
+        "speed_vs_reference_tcmalloc": ref_tc["step_seconds"]["median"] / step,
+        "fused_kernels_speedup": unfused["step_seconds"]["median"] / step,
         "trol_vs_traversal_off": step / plain["step_seconds"]["median"],
         "peak_rss_mib": train["peak_rss_bytes"] / 2**20,
     }
@@ -99,9 +109,9 @@ results["data"] = {
 json.dump(results, open(os.path.join(out, "results.json"), "w"), indent=2)
 
 print()
-print(f"{'':34}{'small':>12}{'medium':>12}")
+print(f"{'':36}{'small':>12}{'medium':>12}")
 def line(label, key, fmt):
-    print(f"{label:34}" + "".join(f"{format(results[n][key], fmt):>12}" for n in ("small", "medium")))
+    print(f"{label:36}" + "".join(f"{format(results[n][key], fmt):>12}" for n in ("small", "medium")))
 line("tokens per step", "tokens_per_step", ".0f")
 line("training step (ms)", "train_step_ms", ".1f")
 line("training tokens/s", "train_tokens_per_s", ".0f")
@@ -111,6 +121,9 @@ line("MFU, training step", "train_mfu", ".3f")
 line("MFU, prefill", "prefill_mfu", ".3f")
 line("eager PyTorch step (ms)", "reference_step_ms", ".1f")
 line("trol speed / eager PyTorch", "speed_vs_reference", ".2f")
+line("eager PyTorch + tcmalloc step (ms)", "reference_tcmalloc_step_ms", ".1f")
+line("trol speed / eager PyTorch+tcmalloc", "speed_vs_reference_tcmalloc", ".2f")
+line("speed-up from fused CPU kernels", "fused_kernels_speedup", ".2f")
 line("TroL step / traversal off", "trol_vs_traversal_off", ".2f")
 line("peak RSS (MiB)", "peak_rss_mib", ".0f")
 d = results["data"]

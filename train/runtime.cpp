@@ -10,6 +10,7 @@
 #include <fstream>
 
 #include "trol/config_reader.h"
+#include "trol/fused_cpu_ops.h"
 
 namespace trol {
 
@@ -20,6 +21,7 @@ RuntimeConfig read_runtime_config(ConfigReader& reader) {
   reader.read("seed", c.seed);
   reader.read("intra_op_threads", c.intra_op_threads);
   reader.read("blas_threads", c.blas_threads);
+  reader.read("fused_cpu_kernels", c.fused_cpu_kernels);
   reader.finish();
   parse_device(c.device, reader.path() + ".device");
   parse_dtype(c.dtype, reader.path() + ".dtype");
@@ -126,6 +128,7 @@ void configure_runtime(const RuntimeConfig& config) {
   }
   torch::manual_seed(static_cast<uint64_t>(config.seed));
   keep_freed_memory();
+  set_fused_cpu_kernels(config.fused_cpu_kernels);
 
   static bool checked = false;
   if (!checked && device.is_cpu()) {

@@ -1,5 +1,7 @@
 #include "trol/gated_mlp.h"
 
+#include "trol/fused_cpu_ops.h"
+
 namespace trol {
 
 GatedMLPImpl::GatedMLPImpl(const LlmConfig& config) {
@@ -16,7 +18,9 @@ GatedMLPImpl::GatedMLPImpl(const LlmConfig& config) {
 
 torch::Tensor GatedMLPImpl::forward(const torch::Tensor& x) {
   if (gate_up) {
-    const auto parts = gate_up(x).chunk(2, -1);
+    const auto fused = gate_up(x);
+    if (fused_cpu_applies(fused)) return down(fused_silu_gate(fused));
+    const auto parts = fused.chunk(2, -1);
     return down(torch::silu(parts[0]) * parts[1]);
   }
   return down(torch::silu(gate(x)) * up(x));

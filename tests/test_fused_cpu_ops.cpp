@@ -1,0 +1,78 @@
+// The fused CPU kernels against the composite LibTorch ops they replace, computed in float64
+// (an independent computation: different code, different precision), forward and backward.
+#include <catch2/catch.hpp>
+
+#include "trol/fused_cpu_ops.h"
+
+using namespace trol;
+
+namespace {
+
+// Largest |a - b| relative to the largest |b|.
+double relative_error(const torch::Tensor& a, const torch::Tensor& b) {
+  return (a.to(torch::kFloat64) - b.to(torch::kFloat64)).abs().max().item<double>() /
+         std::max(b.abs().max().item<double>(), 1e-30);
+}
+
+torch::Tensor composite_rms_norm(const torch::Tensor& x, const torch::Tensor& w, double eps) {
+  return w * (x * torch::rsqrt(x.pow(2).mean(-1, true) + eps));
+}
+
+torch::Tensor composite_silu_gate(const torch::Tensor& gate_up) {
+  const auto parts = gate_up.chunk(2, -1);
+  return torch::silu(parts[0]) * parts[1];
+}
+
+}  // namespace
+
+TEST_CASE("fused RMSNorm matches the composite ops forward and backward", "[fused]") {
+  torch::manual_seed(3);
+  for (bool transposed : {false, true}) {
+    CAPTURE(transposed);
+    auto base = torch::randn({4, 6, 24}) * 3 + 0.5;
+    const auto x = (transposed ? base.transpose(0, 1) : base).detach().requires_grad_(true);
+    const auto w = (torch::rand({24}) + 0.5).requires_grad_(true);
+    const auto y = fused_rms_norm(x, w, 1e-6);
+    const auto grad = torch::randn(y.sizes());
+    y.backward(grad);
+
+    const auto x64 = x.detach().to(torch::kFloat64).requires_grad_(true);
+    const auto w64 = w.detach().to(torch::kFloat64).requires_grad_(true);
+    const auto y64 = composite_rms_norm(x64, w64, 1e-6);
+    y64.backward(grad.to(torch::kFloat64));
+    CHECK(relative_error(y, y64) < 1e-6);
+    CHECK(relative_error(x.grad(), x64.grad()) < 1e-5);
+    CHECK(relative_error(w.grad(), w64.grad()) < 1e-5);
+  }
+}
+
+TEST_CASE("fused SiLU gating matches the composite ops forward and backward", "[fused]") {
+  torch::manual_seed(4);
+  for (bool transposed : {false, true}) {
+    CAPTURE(transposed);
+    auto base = torch::randn({5, 3, 2 * 17}) * 4;  // wide range: both tails of the sigmoid
+    const auto gate_up = (transposed ? base.transpose(0, 1) : base).detach().requires_grad_(true);
+    const auto y = fused_silu_gate(gate_up);
+    REQUIRE(y.sizes() == torch::IntArrayRef({gate_up.size(0), gate_up.size(1), 17}));
+    const auto grad = torch::randn(y.sizes());
+    y.backward(grad);
+
+    const auto g64 = gate_up.detach().to(torch::kFloat64).requires_grad_(true);
+    const auto y64 = composite_silu_gate(g64);
+    y64.backward(grad.to(torch::kFloat64));
+    CHECK(relative_error(y, y64) < 1e-6);
+    CHECK(relative_error(gate_up.grad(), g64.grad()) < 1e-5);
+  }
+}
+
+TEST_CASE("fused kernels apply to float32 CPU tensors only, and refuse bad shapes", "[fused]") {
+  CHECK(fused_cpu_applies(torch::ones({2, 3})));
+  CHECK_FALSE(fused_cpu_applies(torch::ones({2, 3}, torch::kFloat64)));
+  CHECK_FALSE(fused_cpu_applies(torch::ones({0, 3})));
+  set_fused_cpu_kernels(false);  // runtime.fused_cpu_kernels: false
+  CHECK_FALSE(fused_cpu_applies(torch::ones({2, 3})));
+  set_fused_cpu_kernels(true);
+  CHECK_THROWS_WITH(fused_silu_gate(torch::ones({2, 5})), Catch::Contains("must be even"));
+  CHECK_THROWS_WITH(fused_silu_gate(torch::ones({2, 0})), Catch::Contains("must be even"));
+  CHECK_THROWS_WITH(fused_rms_norm(torch::ones({2, 5}), torch::ones({4}), 1e-6), Catch::Contains("does not match"));
+}

@@ -1,0 +1,29 @@
+// Fused CPU kernels for the two element-wise blocks that run most often in a decoder layer
+// (four times per layer under TroL): RMSNorm and the SiLU-gated product of the fused
+// gate_up projection. Eager LibTorch runs RMSNorm as ~5 kernels forward and ~10 backward,
+// and SiLU-gating as 2 forward and 5 backward (with a zero-filled buffer for the chunk's
+// gradient), each a full pass over memory; these run one or two passes each way, with
+// hand-derived backward passes. LibTorch has no such fused CPU ops (1.13 nor 2.x), hence
+// written here.
+//
+// They apply to float32 CPU tensors (`fused_cpu_applies`); every other case (CUDA, bf16,
+// float64 gradient checks) keeps the composite LibTorch ops, which tests compare them with.
+#pragma once
+
+#include <torch/torch.h>
+
+namespace trol {
+
+// On by default; runtime.fused_cpu_kernels turns them off process-wide (benchmarks compare).
+void set_fused_cpu_kernels(bool enabled);
+
+// True when the fused kernels are on and `x` is a non-empty float32 CPU tensor.
+bool fused_cpu_applies(const torch::Tensor& x);
+
+// weight * x / sqrt(mean(x^2 over the last dim) + eps)
+torch::Tensor fused_rms_norm(const torch::Tensor& x, const torch::Tensor& weight, double eps);
+
+// [..., 2f] -> [..., f]: silu(first half) * second half
+torch::Tensor fused_silu_gate(const torch::Tensor& gate_up);
+
+}  // namespace trol
