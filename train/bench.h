@@ -32,7 +32,7 @@ struct BenchOptions {
 // impossible sizes.
 nlohmann::ordered_json run_bench(const RunConfig& config, const BenchOptions& options);
 
-// The best fp32 (bf16 on CUDA) FLOP/s of an n x n matrix product on `device`, over a few tries.
+// The best fp32 (bf16 on CUDA) FLOP/s of an n x n matrix product on `device`, best of 10 tries.
 double measure_matmul_peak(int64_t n, torch::Device device, torch::ScalarType dtype);
 
 }  // namespace trol

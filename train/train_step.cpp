@@ -1,5 +1,7 @@
 #include "train/train_step.h"
 
+#include "train/fused_adamw.h"
+
 #include <algorithm>
 #include <cmath>
 #include <limits>
@@ -29,7 +31,11 @@ StepOutcome training_step(TrolModel& model, torch::optim::Optimizer& optimizer, 
   const double clip_to = max_grad_norm > 0 ? max_grad_norm : std::numeric_limits<double>::infinity();
   outcome.grad_norm = torch::nn::utils::clip_grad_norm_(trainable, clip_to);
   if (!std::isfinite(outcome.loss) || !std::isfinite(outcome.grad_norm)) return outcome;
-  optimizer.step();
+  if (auto* adamw = dynamic_cast<torch::optim::AdamW*>(&optimizer)) {
+    adamw_step(*adamw);
+  } else {
+    optimizer.step();
+  }
   outcome.applied = true;
   return outcome;
 }

@@ -1,7 +1,8 @@
 // One optimizer step as the trainer takes it: forward and backward over the micro-batches,
 // the loss normalised by the supervised tokens of all of them together (so gradient
 // accumulation equals one large batch), gradient-norm clipping, and the AdamW update,
-// skipped when the loss or the gradient is not finite. `trol bench` times this same step.
+// skipped when the loss or the gradient is not finite. AdamW runs fused on CPU float32
+// (train/fused_adamw.h). `trol bench` times this same step.
 #pragma once
 
 #include <torch/torch.h>

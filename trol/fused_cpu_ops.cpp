@@ -136,6 +136,8 @@ class SiluGateFunction : public torch::autograd::Function<SiluGateFunction> {
 
 void set_fused_cpu_kernels(bool enabled) { fused_enabled = enabled; }
 
+bool fused_cpu_kernels_enabled() { return fused_enabled; }
+
 bool fused_cpu_applies(const torch::Tensor& x) {
   return fused_enabled && x.device().is_cpu() && x.scalar_type() == torch::kFloat32 && x.numel() > 0;
 }

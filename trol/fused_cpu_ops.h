@@ -15,7 +15,9 @@
 namespace trol {
 
 // On by default; runtime.fused_cpu_kernels turns them off process-wide (benchmarks compare).
+// The switch also covers the fused AdamW step (train/fused_adamw.h).
 void set_fused_cpu_kernels(bool enabled);
+bool fused_cpu_kernels_enabled();
 
 // True when the fused kernels are on and `x` is a non-empty float32 CPU tensor.
 bool fused_cpu_applies(const torch::Tensor& x);
