@@ -1,0 +1,45 @@
+#include "cli/evaluation_report.h"
+
+#include <spdlog/spdlog.h>
+
+#include <fstream>
+
+#include "eval/evaluator.h"
+#include "eval/plots.h"
+
+namespace trol::cli {
+
+void evaluate_and_report(TrolModel& model, const RunConfig& config, const std::vector<StageResult>& stages,
+                         const std::string& out) {
+  auto options = config.eval;
+  options.output_dir = out;
+  const auto report = evaluate_builtin(model, config.data, options);
+
+  nlohmann::ordered_json results;
+  results["variant"] = config.model.trol.traversal ? "TroL" : "traversal off";
+  results["config"] = config.source;
+  results["metrics"] = report.metrics;
+  results["eval_items"] = report.items;
+  results["eval_unparsable"] = report.unparsable;
+  results["eval_seconds"] = report.seconds;
+  nlohmann::ordered_json training = nlohmann::ordered_json::array();
+  std::vector<double> losses, boundaries;
+  for (const auto& s : stages) {
+    training.push_back({{"stage", s.name}, {"steps", s.losses.size()}, {"seconds", s.seconds},
+                        {"final_loss", s.losses.empty() ? 0.0 : s.losses.back()}, {"losses", s.losses}});
+    losses.insert(losses.end(), s.losses.begin(), s.losses.end());
+    boundaries.push_back(static_cast<double>(losses.size()));
+  }
+  results["training"] = training;
+  results["mean_gate"] = report.mean_gate;
+  std::ofstream(out + "/results.json") << results.dump(2) << "\n";
+  if (!losses.empty()) write_line_plot(out + "/loss.png", "training loss (" + results["variant"].get<std::string>() + ")",
+                  {{results["variant"].get<std::string>(), losses}}, boundaries);
+  if (!report.mean_gate.empty()) {
+    write_heatmap(out + "/mixing_ratios.png", "mean TroL mixing ratio w per layer and token (POPE prompts)",
+                  report.mean_gate);
+  }
+  spdlog::info("evaluation: {} items in {:.0f}s; results in {}/results.json", report.items, report.seconds, out);
+}
+
+}  // namespace trol::cli
