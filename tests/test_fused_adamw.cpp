@@ -3,6 +3,7 @@
 #include <catch2/catch.hpp>
 
 #include "train/fused_adamw.h"
+#include "trol/compat.h"
 
 using namespace trol;
 
@@ -62,7 +63,7 @@ TEST_CASE("fused AdamW follows LibTorch's AdamW step for step", "[optimizer]") {
   }
   // The state is LibTorch's: same step counts and moments.
   for (size_t i = 0; i < fused.decayed.size(); ++i) {
-    const auto key = [](const torch::Tensor& p) { return c10::guts::to_string(p.unsafeGetTensorImpl()); };
+    const auto key = [](const torch::Tensor& p) { return trol::compat::optimizer_state_key(p); };
     auto& a = static_cast<torch::optim::AdamWParamState&>(*fused.optimizer->state().at(key(fused.decayed[i])));
     auto& b = static_cast<torch::optim::AdamWParamState&>(*reference.optimizer->state().at(key(reference.decayed[i])));
     CHECK(a.step() == 6);

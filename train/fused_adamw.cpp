@@ -4,6 +4,7 @@
 
 #include <cmath>
 
+#include "trol/compat.h"
 #include "trol/fused_cpu_ops.h"
 
 namespace trol {
@@ -42,7 +43,7 @@ void adamw_step(torch::optim::AdamW& optimizer) {
     const double beta1 = std::get<0>(options.betas()), beta2 = std::get<1>(options.betas());
     for (auto& p : group.params()) {
       if (!p.grad().defined()) continue;
-      const auto key = c10::guts::to_string(p.unsafeGetTensorImpl());
+      const auto key = compat::optimizer_state_key(p);
       auto found = states.find(key);
       if (found == states.end()) {
         auto fresh = std::make_unique<torch::optim::AdamWParamState>();

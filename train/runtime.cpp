@@ -135,7 +135,11 @@ void configure_runtime(const RuntimeConfig& config) {
     checked = true;
     const auto blas = check_blas();
     // Reference BLAS runs ~6 GFLOP/s here against ~150+ for OpenBLAS.
-    if (!blas.known_fast || blas.gflops < 20.0) {
+    if (blas.known_fast && blas.gflops < 20.0) {
+      // The library is right; the cores are busy (seen with two trainings and a build at once).
+      spdlog::warn("runtime: {} measured only {:.1f} GFLOP/s: other processes are probably using the cores",
+                   blas.library, blas.gflops);
+    } else if (!blas.known_fast) {
       spdlog::warn("==================================================================");
       spdlog::warn("SLOW BLAS: LibTorch is using '{}' ({:.1f} GFLOP/s).",
                    blas.library.empty() ? "no BLAS library found" : blas.library, blas.gflops);

@@ -5,10 +5,22 @@
 #include <torch/torch.h>
 #include <torch/version.h>
 
+#include <sstream>
+#include <string>
+
 #define TROL_TORCH_AT_LEAST(major, minor) \
   (TORCH_VERSION_MAJOR > (major) || (TORCH_VERSION_MAJOR == (major) && TORCH_VERSION_MINOR >= (minor)))
 
 namespace trol::compat {
+
+// The key under which LibTorch's optimizers keep a parameter's state: its TensorImpl's
+// address as an ostream prints it (c10::guts::to_string in 1.13 and 2.x, which later
+// versions deprecate).
+inline std::string optimizer_state_key(const torch::Tensor& parameter) {
+  std::ostringstream key;
+  key << parameter.unsafeGetTensorImpl();
+  return key.str();
+}
 
 // softmax(q k^T / sqrt(d) + additive_mask) v over [batch, heads, seq, head_dim].
 // `additive_mask` broadcasts to [batch, heads, q_len, k_len] and holds 0 or a large negative
