@@ -3,9 +3,6 @@
 #include <spdlog/spdlog.h>
 
 #include <chrono>
-#include <cmath>
-#include <filesystem>
-#include <limits>
 
 #include "data/batch_loader.h"
 #include "data/training_set.h"
