@@ -65,6 +65,28 @@ TEST_CASE("fused SiLU gating matches the composite ops forward and backward", "[
   }
 }
 
+TEST_CASE("fused rotary embedding matches the composite ops forward and backward", "[fused]") {
+  torch::manual_seed(5);
+  const int64_t b = 2, t = 5, h = 3, d = 8;
+  // As attention produces it: a [B, T, H, d] slice of a wider projection, viewed as [B, H, T, d].
+  const auto projection = torch::randn({b, t, h * d + 6});
+  const auto x = projection.narrow(2, 0, h * d).view({b, t, h, d}).transpose(1, 2).detach().requires_grad_(true);
+  const auto angles = torch::rand({b, t, d / 2}) * 6;
+  const auto cos = torch::cat({angles, angles}, -1).cos(), sin = torch::cat({angles, angles}, -1).sin();
+  const auto y = fused_rotary(x, cos, sin);
+  CHECK(y.is_contiguous());
+  const auto grad = torch::randn(y.sizes());
+  y.backward(grad);
+
+  const auto x64 = x.detach().to(torch::kFloat64).requires_grad_(true);
+  const auto halves = x64.chunk(2, -1);
+  const auto rotated = torch::cat({-halves[1], halves[0]}, -1);
+  const auto y64 = x64 * cos.to(torch::kFloat64).unsqueeze(1) + rotated * sin.to(torch::kFloat64).unsqueeze(1);
+  y64.backward(grad.to(torch::kFloat64));
+  CHECK(relative_error(y, y64) < 1e-6);
+  CHECK(relative_error(x.grad(), x64.grad()) < 1e-6);
+}
+
 TEST_CASE("fused kernels apply to float32 CPU tensors only, and refuse bad shapes", "[fused]") {
   CHECK(fused_cpu_applies(torch::ones({2, 3})));
   CHECK_FALSE(fused_cpu_applies(torch::ones({2, 3}, torch::kFloat64)));

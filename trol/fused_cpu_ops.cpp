@@ -132,6 +132,64 @@ class SiluGateFunction : public torch::autograd::Function<SiluGateFunction> {
   }
 };
 
+// Rotary embedding of x [B, H, T, d] (any strides, last dimension contiguous) with tables
+// [B, T, d], written as a contiguous [B, H, T, d]: the rotation and the copy the attention's
+// matrix product needs anyway, in one pass. Backward rotates the gradient the other way.
+class RotaryFunction : public torch::autograd::Function<RotaryFunction> {
+ public:
+  static torch::Tensor forward(AutogradContext* ctx, const torch::Tensor& x, const torch::Tensor& cos_in,
+                               const torch::Tensor& sin_in) {
+    const auto cos = cos_in.contiguous(), sin = sin_in.contiguous();
+    auto out = torch::empty(x.sizes(), x.options().memory_format(torch::MemoryFormat::Contiguous));
+    rotate(x, cos, sin, out, /*inverse=*/false);
+    ctx->save_for_backward({cos, sin});
+    return out;
+  }
+
+  static variable_list backward(AutogradContext* ctx, variable_list grads) {
+    const auto saved = ctx->get_saved_variables();
+    const auto& grad = grads[0];
+    auto dx = torch::empty(grad.sizes(), grad.options().memory_format(torch::MemoryFormat::Contiguous));
+    rotate(grad, saved[0], saved[1], dx, /*inverse=*/true);
+    return {dx, torch::Tensor(), torch::Tensor()};
+  }
+
+ private:
+  // out = x cos + rotate_half(x) sin, rotate_half(x) = [-x2, x1]; the inverse (the gradient)
+  // is g cos + [g2 sin2, -g1 sin1].
+  static void rotate(const torch::Tensor& x_in, const torch::Tensor& cos, const torch::Tensor& sin, torch::Tensor& out,
+                     bool inverse) {
+    const auto x = x_in.stride(3) == 1 ? x_in : x_in.contiguous();
+    const int64_t batch = x.size(0), heads = x.size(1), seq = x.size(2), d = x.size(3), half = d / 2;
+    const int64_t sb = x.stride(0), sh = x.stride(1), st = x.stride(2);
+    const float* xp = x.data_ptr<float>();
+    const float* cp = cos.data_ptr<float>();
+    const float* sp = sin.data_ptr<float>();
+    float* op = out.data_ptr<float>();
+    at::parallel_for(0, batch * heads, 1, [&](int64_t begin, int64_t end) {
+      for (int64_t bh = begin; bh < end; ++bh) {
+        const int64_t b = bh / heads, h = bh % heads;
+        for (int64_t t = 0; t < seq; ++t) {
+          const float* xr = xp + b * sb + h * sh + t * st;
+          const float* c = cp + (b * seq + t) * d;
+          const float* s = sp + (b * seq + t) * d;
+          float* o = op + (bh * seq + t) * d;
+          for (int64_t i = 0; i < half; ++i) {
+            const float x1 = xr[i], x2 = xr[i + half];
+            if (inverse) {
+              o[i] = x1 * c[i] + x2 * s[i + half];
+              o[i + half] = x2 * c[i + half] - x1 * s[i];
+            } else {
+              o[i] = x1 * c[i] - x2 * s[i];
+              o[i + half] = x2 * c[i + half] + x1 * s[i + half];
+            }
+          }
+        }
+      }
+    });
+  }
+};
+
 }  // namespace
 
 void set_fused_cpu_kernels(bool enabled) { fused_enabled = enabled; }
@@ -149,6 +207,16 @@ torch::Tensor fused_rms_norm(const torch::Tensor& x, const torch::Tensor& weight
   TORCH_CHECK(weight.dim() == 1 && weight.size(0) == x.size(-1), "fused_rms_norm: weight ", weight.sizes(),
               " does not match the last dimension of ", x.sizes());
   return RmsNormFunction::apply(x, weight, eps);
+}
+
+torch::Tensor fused_rotary(const torch::Tensor& x, const torch::Tensor& cos, const torch::Tensor& sin) {
+  TORCH_CHECK(x.device().is_cpu() && x.scalar_type() == torch::kFloat32 && cos.scalar_type() == torch::kFloat32 &&
+                  sin.scalar_type() == torch::kFloat32,
+              "fused_rotary: float32 CPU tensors only");
+  TORCH_CHECK(x.dim() == 4 && x.size(3) % 2 == 0 && cos.dim() == 3 && cos.sizes() == sin.sizes() &&
+                  cos.size(0) == x.size(0) && cos.size(1) == x.size(2) && cos.size(2) == x.size(3),
+              "fused_rotary: x ", x.sizes(), " needs [B, H, T, d] with d even and tables [B, T, d], got ", cos.sizes());
+  return RotaryFunction::apply(x, cos, sin);
 }
 
 torch::Tensor fused_silu_gate(const torch::Tensor& gate_up) {

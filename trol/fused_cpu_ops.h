@@ -1,6 +1,6 @@
-// Fused CPU kernels for the two element-wise blocks that run most often in a decoder layer
-// (four times per layer under TroL): RMSNorm and the SiLU-gated product of the fused
-// gate_up projection. Eager LibTorch runs RMSNorm as ~5 kernels forward and ~10 backward,
+// Fused CPU kernels for the element-wise blocks that run most often in a decoder layer
+// (twice or four times per layer under TroL): RMSNorm, the rotary embedding, and the
+// SiLU-gated product of the fused gate_up projection. Eager LibTorch runs RMSNorm as ~5 kernels forward and ~10 backward,
 // and SiLU-gating as 2 forward and 5 backward (with a zero-filled buffer for the chunk's
 // gradient), each a full pass over memory; these run one or two passes each way, with
 // hand-derived backward passes. LibTorch has no such fused CPU ops (1.13 nor 2.x), hence
@@ -24,6 +24,10 @@ bool fused_cpu_applies(const torch::Tensor& x);
 
 // weight * x / sqrt(mean(x^2 over the last dim) + eps)
 torch::Tensor fused_rms_norm(const torch::Tensor& x, const torch::Tensor& weight, double eps);
+
+// Rotary embedding of x [B, H, T, d] with cos/sin tables [B, T, d] (rotate-half convention),
+// returned contiguous (the layout attention's matrix products want).
+torch::Tensor fused_rotary(const torch::Tensor& x, const torch::Tensor& cos, const torch::Tensor& sin);
 
 // [..., 2f] -> [..., f]: silu(first half) * second half
 torch::Tensor fused_silu_gate(const torch::Tensor& gate_up);

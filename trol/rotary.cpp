@@ -1,5 +1,7 @@
 #include "trol/rotary.h"
 
+#include "trol/fused_cpu_ops.h"
+
 namespace trol {
 
 RotaryTables rotary_tables(const torch::Tensor& positions, int64_t head_dim, double theta,
@@ -13,6 +15,11 @@ RotaryTables rotary_tables(const torch::Tensor& positions, int64_t head_dim, dou
 }
 
 torch::Tensor apply_rotary(const torch::Tensor& x, const RotaryTables& tables) {
+  const auto& table = tables.cos;
+  if (fused_cpu_applies(x) && x.dim() == 4 && table.dim() == 3 && table.scalar_type() == torch::kFloat32 &&
+      table.size(0) == x.size(0) && table.size(1) == x.size(2) && table.size(2) == x.size(3)) {
+    return fused_rotary(x, tables.cos, tables.sin);
+  }
   const int64_t half = x.size(-1) / 2;
   const auto x1 = x.narrow(-1, 0, half);
   const auto x2 = x.narrow(-1, half, half);
