@@ -1,7 +1,8 @@
 // Fused CPU kernels for the element-wise blocks that run most often in a decoder layer
 // (twice or four times per layer under TroL): RMSNorm, the rotary embedding, and the
-// SiLU-gated product of the fused gate_up projection. Eager LibTorch runs RMSNorm as ~5 kernels forward and ~10 backward,
-// and SiLU-gating as 2 forward and 5 backward (with a zero-filled buffer for the chunk's
+// SiLU-gated product of the fused gate_up projection. Eager LibTorch runs RMSNorm as ~5
+// kernels forward and ~10 backward, the rotary embedding as 5 plus a layout copy, and
+// SiLU-gating as 2 forward and 5 backward (with a zero-filled buffer for the chunk's
 // gradient), each a full pass over memory; these run one or two passes each way, with
 // hand-derived backward passes. LibTorch has no such fused CPU ops (1.13 nor 2.x), hence
 // written here.
