@@ -1,14 +1,13 @@
 #include "train/bench.h"
 
-#include <spdlog/spdlog.h>
 #include <sys/resource.h>
 #include <torch/csrc/autograd/profiler_legacy.h>
 
 #include <algorithm>
 #include <chrono>
 #include <filesystem>
-#include <optional>
 #include <fstream>
+#include <optional>
 #include <stdexcept>
 
 #include "data/batch_loader.h"
@@ -17,6 +16,7 @@
 #include "train/optimizer.h"
 #include "train/train_step.h"
 #include "train/trainer.h"
+#include "trol/causal_lm_loss.h"
 #include "trol/model.h"
 #include "trol/model_flops.h"
 #include "trol/param_groups.h"
@@ -160,7 +160,7 @@ nlohmann::ordered_json run_bench(const RunConfig& config, const BenchOptions& op
   const auto dtype = parse_dtype(config.runtime.dtype);
   const int64_t seq_len = options.seq_len > 0 ? options.seq_len : config.data.max_length;
   const int64_t images_per_row = config.model.vision.enabled ? 1 : 0;
-  const int64_t image_tokens = images_per_row * (config.model.vision.enabled ? config.model.vision.tokens_per_image() : 0);
+  const int64_t image_tokens = images_per_row > 0 ? config.model.vision.tokens_per_image() : 0;
   if (options.what != "data" && seq_len <= image_tokens + 1) {
     throw std::invalid_argument("bench: --seq-len " + std::to_string(seq_len) + " leaves no text after the " +
                                 std::to_string(image_tokens) + " image tokens");
@@ -216,7 +216,7 @@ nlohmann::ordered_json run_bench(const RunConfig& config, const BenchOptions& op
   Batch batch;
   batch.inputs = synthetic_batch(config.model, shape, static_cast<uint64_t>(config.runtime.seed));
   batch.tokens = options.batch_size * seq_len;
-  batch.supervised_tokens = batch.inputs.labels.narrow(1, 1, seq_len - 1).ne(-100).sum().item<int64_t>();
+  batch.supervised_tokens = batch.inputs.labels.narrow(1, 1, seq_len - 1).ne(kIgnoreIndex).sum().item<int64_t>();
   const int64_t images = options.batch_size * images_per_row;
 
   double step_flops = 0;
@@ -227,10 +227,7 @@ nlohmann::ordered_json run_bench(const RunConfig& config, const BenchOptions& op
     stage.trainable = trainable;
     auto optimizer = make_optimizer(*model, stage);
     optimizer.set_learning_rate(1e-4);
-    std::vector<torch::Tensor> params;
-    for (auto& p : model->parameters()) {
-      if (p.requires_grad()) params.push_back(p);
-    }
+    const auto params = trainable_parameters(*model);
     NamedTensors initial_weights;  // for the export: the weights the first step starts from
     if (!options.export_dir.empty()) {
       for (const auto& p : model->named_parameters()) initial_weights.emplace_back(p.key(), p.value().detach().clone());

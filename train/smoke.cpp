@@ -22,10 +22,7 @@ SmokeReport run_smoke(const RunConfig& config, const SmokeOptions& options) {
   SmokeReport report;
   report.parameters = groups.count(*model);
 
-  std::vector<torch::Tensor> trainable;
-  for (auto& p : model->parameters()) {
-    if (p.requires_grad()) trainable.push_back(p);
-  }
+  const auto trainable = trainable_parameters(*model);
   if (trainable.empty()) throw std::invalid_argument("smoke: no trainable parameters");
   torch::optim::AdamW optimizer(trainable, torch::optim::AdamWOptions(options.learning_rate).weight_decay(0.0));
 

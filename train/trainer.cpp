@@ -58,10 +58,7 @@ StageResult Trainer::run_stage(size_t index) {
   BatchLoader loader(training_set.samples, loader_options);
 
   auto optimizer = make_optimizer(*model_, stage);
-  std::vector<torch::Tensor> trainable;
-  for (auto& p : model_->parameters()) {
-    if (p.requires_grad()) trainable.push_back(p);
-  }
+  const auto trainable = trainable_parameters(*model_);
   int64_t trainable_count = 0;
   for (const auto& p : trainable) trainable_count += p.numel();
   spdlog::info("stage '{}': {} samples, {} steps x {} x {} samples, {} trainable parameters", stage.name,

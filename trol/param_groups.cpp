@@ -55,4 +55,12 @@ std::map<std::string, std::pair<int64_t, int64_t>> ParameterGroups::count(const 
   return counts;
 }
 
+std::vector<torch::Tensor> trainable_parameters(const torch::nn::Module& module) {
+  std::vector<torch::Tensor> out;
+  for (const auto& p : module.parameters()) {
+    if (p.requires_grad()) out.push_back(p);
+  }
+  return out;
+}
+
 }  // namespace trol

@@ -45,4 +45,7 @@ class ParameterGroups {
   std::vector<ParameterGroup> groups_;
 };
 
+// The parameters that require grad, in registration order: what an optimizer step updates.
+std::vector<torch::Tensor> trainable_parameters(const torch::nn::Module& module);
+
 }  // namespace trol
