@@ -1,5 +1,6 @@
-// trol bench CONFIG --what train|prefill|data [key.path=value ...]: time a training step, a
-// forward pass or the data pipeline, and report it against the machine's measured peak.
+// trol bench CONFIG --what train|prefill|decode|data [key.path=value ...]: time a training
+// step, a forward pass, cached decoding or the data pipeline, and report it against the
+// machine's measured peak (decoding: against recomputing the whole sequence).
 #include <spdlog/spdlog.h>
 
 #include <fstream>
@@ -21,6 +22,17 @@ void print_summary(const nlohmann::ordered_json& r) {
     spdlog::info("bench data: {:.1f} batches/s of {} ({:.0f} tokens/s); batch wait median {:.2f} ms (p10 {:.2f}, p90 {:.2f})",
                  r["batches_per_second"].get<double>(), r["batch_size"].get<int64_t>(), r["tokens_per_second"].get<double>(),
                  1e3 * s["median"].get<double>(), 1e3 * s["p10"].get<double>(), 1e3 * s["p90"].get<double>());
+    return;
+  }
+  if (what == "decode") {
+    spdlog::info("bench decode ({}): {} x {} prompt tokens, then {} new tokens: {:.2f} ms per token near token 16, "
+                 "{:.2f} ms near token {} ({:.2f}x), {:.0f} tokens/s",
+                 r["decode"].get<std::string>(), r["batch_size"].get<int64_t>(), r["prompt_len"].get<int64_t>(),
+                 r["new_tokens"].get<int64_t>(), 1e3 * r["token_seconds_early"].get<double>(),
+                 1e3 * r["token_seconds_late"].get<double>(), r["new_tokens"].get<int64_t>(),
+                 r["late_over_early"].get<double>(), r["tokens_per_second"].get<double>());
+    spdlog::info("bench decode: recomputing the whole sequence instead takes {:.2f} ms per token there: the cache is {:.1f}x faster",
+                 1e3 * r["recompute_seconds"]["median"].get<double>(), r["speedup_over_recompute"].get<double>());
     return;
   }
   const auto& s = r["step_seconds"];
@@ -47,12 +59,18 @@ void add_bench_command(CLI::App& app) {
     std::string json;
   };
   auto args = std::make_shared<Args>();
-  auto* cmd = app.add_subcommand("bench", "Time a training step, a forward pass or the data pipeline of CONFIG; report MFU");
+  auto* cmd = app.add_subcommand("bench", "Time a training step, a forward pass, decoding or the data pipeline of CONFIG; report MFU");
   cmd->add_option("config", args->config, "YAML run config")->required()->check(CLI::ExistingFile);
   cmd->add_option("overrides", args->overrides, "key.path=value overrides of the config");
-  cmd->add_option("--what", args->options.what, "train | prefill | data")
+  cmd->add_option("--what", args->options.what, "train | prefill | decode | data")
       ->capture_default_str()
-      ->check(CLI::IsMember({"train", "prefill", "data"}));
+      ->check(CLI::IsMember({"train", "prefill", "decode", "data"}));
+  cmd->add_option("--new-tokens", args->options.new_tokens, "decode: tokens generated per iteration")
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
+  cmd->add_option("--decode", args->options.decode, "decode: exact | released (how a traversed model uses the cache)")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"exact", "released"}));
   cmd->add_option("--warmup", args->options.warmup, "untimed iterations first")->capture_default_str()->check(CLI::NonNegativeNumber);
   cmd->add_option("--iterations", args->options.iterations, "timed iterations")->capture_default_str()->check(CLI::PositiveNumber);
   cmd->add_option("--batch-size", args->options.batch_size, "sequences per step")->capture_default_str()->check(CLI::PositiveNumber);

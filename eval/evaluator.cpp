@@ -50,6 +50,7 @@ EvalOptions read_eval_options(ConfigReader& reader) {
   reader.read("batch_size", o.batch_size);
   reader.read("max_new_tokens", o.max_new_tokens);
   reader.read("limit", o.limit);
+  reader.read("decode", o.decode);
   reader.finish();
   for (const auto& b : o.benchmarks) {
     if (b != "pope_random" && b != "pope_popular" && b != "pope_adversarial" && b != "vqa" && b != "mmbench") {
@@ -59,6 +60,9 @@ EvalOptions read_eval_options(ConfigReader& reader) {
   if (o.batch_size < 1) reader.fail("batch_size", "must be at least 1");
   if (o.max_new_tokens < 1) reader.fail("max_new_tokens", "must be at least 1");
   if (o.limit < 0) reader.fail("limit", "must be 0 (all) or positive");
+  if (o.decode != "exact" && o.decode != "released") {
+    reader.fail("decode", "unknown decode mode '" + o.decode + "' (expected exact or released)");
+  }
   return o;
 }
 
@@ -72,6 +76,7 @@ EvalReport evaluate_builtin(TrolModel& model, const DataConfig& data, const Eval
   GenerateOptions generate;
   generate.max_new_tokens = options.max_new_tokens;
   generate.pad_id = tokenizer.pad_id();
+  generate.decode = parse_decode_mode(options.decode);
   generate.stop_ids = {tokenizer.token_id(chat.assistant_end)};
   if (tokenizer.eos_id() >= 0) generate.stop_ids.push_back(tokenizer.eos_id());
   const auto device = model->parameters().front().device();

@@ -6,7 +6,9 @@
 #   - the same step in eager PyTorch (scripts/reference/, Debian's python3-torch: the same
 #     LibTorch build), on the same weights and batch, with the same intra-op threads;
 #   - TroL against the same model with traversal off;
-#   - prefill (forward only), and the data pipeline against the rate training consumes it.
+#   - prefill (forward only), and the data pipeline against the rate training consumes it;
+#   - decoding with the KV cache: time per token along 256 generated tokens, and against
+#     recomputing the whole sequence at the last one.
 #
 #   scripts/bench.sh [--out DIR] [--quick]
 #
@@ -17,10 +19,11 @@ cd "$(dirname "$0")/.."
 out=runs/bench
 iterations_small=8
 iterations_medium=3
+new_tokens=256
 while [ $# -gt 0 ]; do
   case "$1" in
     --out) out="$2"; shift 2 ;;
-    --quick) iterations_small=2; iterations_medium=1; shift ;;
+    --quick) iterations_small=2; iterations_medium=1; new_tokens=48; shift ;;
     -h|--help) sed -n '2,13p' "$0"; exit 0 ;;
     *) echo "bench.sh: unknown argument '$1' (see --help)" >&2; exit 2 ;;
   esac
@@ -46,6 +49,9 @@ bench() {
   build/trol bench "$config" --what train "${common[@]}" model.trol.traversal=false --json "$out/$name.train_plain.json"
   echo "== $name: trol, prefill"
   build/trol bench "$config" --what prefill "${common[@]}" --json "$out/$name.prefill.json"
+  echo "== $name: trol, decoding $new_tokens tokens with the KV cache (batch 4, 128-token prompts)"
+  build/trol bench "$config" --what decode --batch-size 4 --seq-len 128 --new-tokens "$new_tokens" --warmup 1 \
+    --iterations 2 --json "$out/$name.decode.json"
   echo "== $name: eager PyTorch reference, TroL training step"
   local threads
   threads=$($python -c "import json,sys; print(json.load(open(sys.argv[1]))['intra_op_threads'])" "$out/$name.train.json")
@@ -80,6 +86,7 @@ for name in ("small", "medium"):
     train, plain = load(f"{name}.train.json"), load(f"{name}.train_plain.json")
     prefill, ref = load(f"{name}.prefill.json"), load(f"{name}.reference.json")
     unfused, ref_tc = load(f"{name}.train_unfused.json"), load(f"{name}.reference_tcmalloc.json")
+    decode = load(f"{name}.decode.json")
     step = train["step_seconds"]["median"]
     r = {
         "tokens_per_step": train["tokens_per_step"],
@@ -96,6 +103,10 @@ for name in ("small", "medium"):
         "fused_kernels_speedup": unfused["step_seconds"]["median"] / step,
         "trol_vs_traversal_off": step / plain["step_seconds"]["median"],
         "peak_rss_mib": train["peak_rss_bytes"] / 2**20,
+        "decode_ms_early": 1e3 * decode["token_seconds_early"],
+        "decode_ms_late": 1e3 * decode["token_seconds_late"],
+        "decode_late_over_early": decode["late_over_early"],
+        "decode_vs_recompute": decode["speedup_over_recompute"],
     }
     results[name] = r
 data, quick = load("data.json"), load("quickstart.train.json")
@@ -126,10 +137,13 @@ line("trol speed / eager PyTorch+tcmalloc", "speed_vs_reference_tcmalloc", ".2f"
 line("speed-up from fused CPU kernels", "fused_kernels_speedup", ".2f")
 line("TroL step / traversal off", "trol_vs_traversal_off", ".2f")
 line("peak RSS (MiB)", "peak_rss_mib", ".0f")
+line("decode ms/token, tokens 9-24", "decode_ms_early", ".2f")
+line("decode ms/token, last 16 tokens", "decode_ms_late", ".2f")
+line("decode: last / tokens 9-24", "decode_late_over_early", ".2f")
+line("decode: cache speed / recompute", "decode_vs_recompute", ".1f")
 d = results["data"]
 print(f"data pipeline: {d['batches_per_s']:.1f} batches/s of 16 = {d['vs_quickstart_step']:.1f}x the main job's "
       f"training steps/s ({d['quickstart_steps_per_s']:.2f}); {d['tokens_per_s']:.0f} tokens/s = "
       f"{d['vs_medium_train_tokens']:.0f}x the medium step's")
-print("decode: not measured yet (generation has no KV cache; issue 7)")
 print(f"results: {out}/results.json")
 PY

@@ -178,5 +178,9 @@ TEST_CASE("stage configs are read and checked, naming the stage key", "[config]"
                                                Catch::Contains("known: vision, projector, mixer, llm"));
   std::ofstream(file) << "data:\n  truncation: cut\n";
   CHECK_THROWS_WITH(load_run_config(file), Catch::Contains("data.truncation: expected drop or fail"));
+  std::ofstream(file) << "eval:\n  decode: released\n";
+  CHECK(load_run_config(file).eval.decode == "released");
+  std::ofstream(file) << "eval:\n  decode: beam\n";
+  CHECK_THROWS_WITH(load_run_config(file), Catch::Contains("eval.decode") && Catch::Contains("'beam'"));
   std::filesystem::remove_all(dir);
 }

@@ -17,6 +17,7 @@
 #include "train/train_step.h"
 #include "train/trainer.h"
 #include "trol/causal_lm_loss.h"
+#include "trol/kv_cache.h"
 #include "trol/model.h"
 #include "trol/model_flops.h"
 #include "trol/param_groups.h"
@@ -129,6 +130,79 @@ void export_first_step(const std::string& dir, const RunConfig& config, TrolMode
   std::ofstream(dir + "/step.json") << step.dump(2) << "\n";
 }
 
+// Mean of a window of positions of the per-position medians.
+double window_mean(const std::vector<double>& values, int64_t first, int64_t last) {
+  double sum = 0;
+  for (int64_t i = first; i <= last; ++i) sum += values[static_cast<size_t>(i)];
+  return sum / static_cast<double>(last - first + 1);
+}
+
+// Greedy decoding of `new_tokens` after the prompt, `iterations` times: the median time of
+// each generated token over the iterations, and, as the baseline, the time of one step
+// without a cache at the final length (a forward over the whole sequence).
+void bench_decode(TrolModel& model, const ModelInputs& prompt, const BenchOptions& options, torch::Device device,
+                  nlohmann::ordered_json& result) {
+  const auto mode = parse_decode_mode(options.decode);
+  const auto& llm = model->config().llm;
+  const int64_t batch = prompt.input_ids.size(0), prompt_len = prompt.input_ids.size(1), n = options.new_tokens;
+  torch::Tensor full_embeds, full_mask;  // the last iteration's whole sequence, for the baseline
+  auto generate = [&] {
+    std::vector<double> token_seconds;
+    KvCache cache(llm.num_layers, model->model->cache_passes(mode), batch, llm.num_kv_heads, llm.head_dim(),
+                  prompt_len + n, model->model->embed->weight.options());
+    auto embeds = model->embed(prompt);
+    auto mask = prompt.attention_mask;
+    std::vector<torch::Tensor> all_embeds{embeds};
+    auto hidden = model->model->forward_cached(embeds, mask, cache, mode).hidden.select(1, -1);
+    for (int64_t t = 0; t < n; ++t) {
+      synchronize(device);
+      const auto start = Clock::now();
+      const auto next = model->lm_logits(hidden).argmax(-1).view({batch, 1});
+      embeds = model->model->embed(next);
+      mask = torch::cat({mask, torch::ones_like(next)}, 1);
+      hidden = model->model->forward_cached(embeds, mask, cache, mode).hidden.select(1, -1);
+      synchronize(device);
+      token_seconds.push_back(seconds_since(start));
+      all_embeds.push_back(embeds);
+    }
+    full_embeds = torch::cat(all_embeds, 1);
+    full_mask = mask;
+    return token_seconds;
+  };
+  for (int64_t i = 0; i < options.warmup; ++i) generate();
+  std::vector<std::vector<double>> per_token(static_cast<size_t>(n));
+  for (int64_t i = 0; i < options.iterations; ++i) {
+    const auto seconds = generate();
+    for (int64_t t = 0; t < n; ++t) per_token[static_cast<size_t>(t)].push_back(seconds[static_cast<size_t>(t)]);
+  }
+  std::vector<double> median_per_token;
+  for (const auto& s : per_token) median_per_token.push_back(quantile(s, 0.5));
+
+  // Without a cache, the step that makes token n reruns the decoder on prompt + n - 1 tokens.
+  const auto recompute_embeds = full_embeds.narrow(1, 0, prompt_len + n - 1);
+  const auto recompute_mask = full_mask.narrow(1, 0, prompt_len + n - 1);
+  const auto recompute = time_iterations(options, device, [&](int64_t) {
+    model->lm_logits(model->model(recompute_embeds, recompute_mask).hidden.select(1, -1)).argmax(-1);
+  });
+
+  // Tokens are counted from 1; each window is 16 tokens wide (or the whole generation).
+  const int64_t width = std::min<int64_t>(16, n);
+  const double early = window_mean(median_per_token, std::min<int64_t>(8, n - width), std::min<int64_t>(8, n - width) + width - 1);
+  const double late = window_mean(median_per_token, n - width, n - 1);
+  result["decode"] = decode_mode_name(mode);
+  result["batch_size"] = batch;
+  result["prompt_len"] = prompt_len;
+  result["new_tokens"] = n;
+  result["iterations"] = options.iterations;
+  result["token_seconds_median"] = median_per_token;
+  result["token_seconds_early"] = early;   // tokens 9..24: "per-token time at token 16"
+  result["token_seconds_late"] = late;     // the last 16 tokens
+  result["late_over_early"] = late / early;
+  result["recompute_seconds"] = spread(recompute);
+  result["speedup_over_recompute"] = quantile(recompute, 0.5) / late;
+  result["tokens_per_second"] = static_cast<double>(batch) / late;
+}
+
 }  // namespace
 
 double measure_matmul_peak(int64_t n, torch::Device device, torch::ScalarType dtype) {
@@ -149,12 +223,14 @@ double measure_matmul_peak(int64_t n, torch::Device device, torch::ScalarType dt
 }
 
 nlohmann::ordered_json run_bench(const RunConfig& config, const BenchOptions& options) {
-  const std::vector<std::string> kinds{"train", "prefill", "data"};
+  const std::vector<std::string> kinds{"train", "prefill", "decode", "data"};
   if (std::find(kinds.begin(), kinds.end(), options.what) == kinds.end()) {
-    throw std::invalid_argument("bench: unknown --what '" + options.what + "' (train, prefill or data)");
+    throw std::invalid_argument("bench: unknown --what '" + options.what + "' (train, prefill, decode or data)");
   }
-  if (options.iterations < 1 || options.warmup < 0 || options.batch_size < 1 || options.seq_len < 0) {
-    throw std::invalid_argument("bench: --iterations and --batch-size must be at least 1, --warmup and --seq-len not negative");
+  if (options.iterations < 1 || options.warmup < 0 || options.batch_size < 1 || options.seq_len < 0 ||
+      options.new_tokens < 1) {
+    throw std::invalid_argument(
+        "bench: --iterations, --batch-size and --new-tokens must be at least 1, --warmup and --seq-len not negative");
   }
   const auto device = parse_device(config.runtime.device);
   const auto dtype = parse_dtype(config.runtime.dtype);
@@ -245,6 +321,12 @@ nlohmann::ordered_json run_bench(const RunConfig& config, const BenchOptions& op
     });
     result["first_loss"] = losses.front();
     result["last_loss"] = losses.back();
+  } else if (options.what == "decode") {
+    model->eval();
+    torch::NoGradGuard no_grad;
+    bench_decode(model, to_device(batch.inputs, device, dtype), options, device, result);
+    if (device.is_cpu()) result["peak_rss_bytes"] = peak_rss_bytes();
+    return result;
   } else {
     model->eval();
     torch::NoGradGuard no_grad;

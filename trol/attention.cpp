@@ -1,17 +1,26 @@
 #include "trol/attention.h"
 
 #include <limits>
+#include <stdexcept>
+#include <string>
 
 #include "trol/compat.h"
 
 namespace trol {
 
-torch::Tensor causal_padding_mask(const torch::Tensor& attention_mask, torch::ScalarType dtype) {
+torch::Tensor causal_padding_mask(const torch::Tensor& attention_mask, torch::ScalarType dtype, int64_t queries) {
   const int64_t seq = attention_mask.size(1);
+  if (queries < 0) queries = seq;
+  if (queries > seq) {
+    throw std::invalid_argument("causal_padding_mask: " + std::to_string(queries) + " queries but only " +
+                                std::to_string(seq) + " positions");
+  }
   const auto device = attention_mask.device();
-  const auto causal = torch::ones({seq, seq}, torch::TensorOptions().dtype(torch::kBool).device(device)).tril();
+  // Query i sits at position seq - queries + i and sees keys up to it.
+  const auto causal =
+      torch::ones({queries, seq}, torch::TensorOptions().dtype(torch::kBool).device(device)).tril(seq - queries);
   const auto keys = attention_mask.to(torch::kBool).unsqueeze(1).unsqueeze(2);  // [B, 1, 1, T]
-  const auto allowed = causal.unsqueeze(0).unsqueeze(0).logical_and(keys);     // [B, 1, T, T]
+  const auto allowed = causal.unsqueeze(0).unsqueeze(0).logical_and(keys);     // [B, 1, Q, T]
   auto mask = torch::zeros(allowed.sizes(), torch::TensorOptions().dtype(dtype).device(device));
   const double lowest = dtype == torch::kFloat64 ? std::numeric_limits<double>::lowest()
                                                  : (dtype == torch::kFloat32 ? std::numeric_limits<float>::lowest()
@@ -60,12 +69,25 @@ AttentionImpl::Projected AttentionImpl::project(const torch::Tensor& x) {
 }
 
 torch::Tensor AttentionImpl::forward(const torch::Tensor& x, const RotaryTables& rotary,
-                                     const torch::Tensor& additive_mask) {
+                                     const torch::Tensor& additive_mask, const KvSlot* cache) {
   const auto b = x.size(0), t = x.size(1);
   auto p = project(x);
   const auto q = apply_rotary(p.q, rotary);
-  const auto k = repeat_kv(apply_rotary(p.k, rotary), num_heads_ / num_kv_heads_);
-  const auto v = repeat_kv(p.v, num_heads_ / num_kv_heads_);
+  auto k = apply_rotary(p.k, rotary);
+  auto v = p.v;
+  if (cache) {
+    const int64_t end = cache->length + t;
+    if (end > cache->keys.size(2)) {
+      throw std::length_error("attention: " + std::to_string(end) + " tokens exceed the KV cache's capacity of " +
+                              std::to_string(cache->keys.size(2)));
+    }
+    cache->keys.narrow(2, cache->length, t).copy_(k);
+    cache->values.narrow(2, cache->length, t).copy_(v);
+    k = cache->keys.narrow(2, 0, end);
+    v = cache->values.narrow(2, 0, end);
+  }
+  k = repeat_kv(k, num_heads_ / num_kv_heads_);
+  v = repeat_kv(v, num_heads_ / num_kv_heads_);
   const auto attended = compat::scaled_dot_product_attention(q, k, v, additive_mask);  // [B, H, T, d]
   return out(attended.transpose(1, 2).reshape({b, t, num_heads_ * head_dim_}));
 }

@@ -4,22 +4,28 @@
 
 #include <torch/torch.h>
 
+#include "trol/kv_cache.h"
 #include "trol/model_config.h"
 #include "trol/rotary.h"
 
 namespace trol {
 
-// The additive mask for a causal, padded batch: [batch, 1, seq, seq], 0 where a query may
+// The additive mask for a causal, padded batch: [batch, 1, queries, seq], 0 where a query may
 // attend and the dtype's lowest finite value elsewhere (finite, so fully-masked padding rows
-// give a uniform softmax instead of NaN). `attention_mask` [batch, seq] is 1 for real tokens.
-torch::Tensor causal_padding_mask(const torch::Tensor& attention_mask, torch::ScalarType dtype);
+// give a uniform softmax instead of NaN). `attention_mask` [batch, seq] is 1 for real tokens;
+// the queries are its last `queries` positions (all of them when -1), as when new tokens
+// attend to a cache holding the ones before.
+torch::Tensor causal_padding_mask(const torch::Tensor& attention_mask, torch::ScalarType dtype, int64_t queries = -1);
 
 class AttentionImpl : public torch::nn::Module {
  public:
   explicit AttentionImpl(const LlmConfig& config);
 
-  // x [batch, seq, hidden] -> [batch, seq, hidden]
-  torch::Tensor forward(const torch::Tensor& x, const RotaryTables& rotary, const torch::Tensor& additive_mask);
+  // x [batch, seq, hidden] -> [batch, seq, hidden]. With a cache slot, x holds the tokens after
+  // the cached ones: their keys and values are written into the slot at [length, length + seq)
+  // and the queries attend over [0, length + seq) (`additive_mask` [batch, 1, seq, length + seq]).
+  torch::Tensor forward(const torch::Tensor& x, const RotaryTables& rotary, const torch::Tensor& additive_mask,
+                        const KvSlot* cache = nullptr);
 
   // Query [batch, heads, seq, d] and key/value [batch, kv_heads, seq, d], before rotary.
   struct Projected {

@@ -1,5 +1,8 @@
 #include "trol/decoder.h"
 
+#include <stdexcept>
+#include <string>
+
 #include "trol/attention.h"
 #include "trol/rotary.h"
 #include "trol/trol_mixer.h"
@@ -46,6 +49,59 @@ DecoderOutput DecoderImpl::forward(const torch::Tensor& inputs_embeds, const tor
     if (collect_gate_ratios) ratios.push_back(w.detach().squeeze(-1));
     h = trol_mix(h1, h2, w);
   }
+  DecoderOutput out{norm(h), {}};
+  if (collect_gate_ratios && !ratios.empty()) out.gate_ratios = torch::stack(ratios);
+  return out;
+}
+
+int64_t DecoderImpl::cache_passes(DecodeMode mode) const {
+  return trol_.traversal && mode == DecodeMode::exact ? 2 : 1;
+}
+
+DecoderOutput DecoderImpl::forward_cached(const torch::Tensor& new_embeds, const torch::Tensor& attention_mask,
+                                          KvCache& cache, DecodeMode mode, bool collect_gate_ratios) {
+  const int64_t past = cache.length(), n = new_embeds.size(1);
+  if (attention_mask.dim() != 2 || attention_mask.size(0) != new_embeds.size(0) || attention_mask.size(1) != past + n) {
+    throw std::invalid_argument("forward_cached: attention_mask " + c10::str(attention_mask.sizes()) + " must be [" +
+                                std::to_string(new_embeds.size(0)) + ", " + std::to_string(past + n) +
+                                "] (cached plus new tokens)");
+  }
+  if (cache.passes() < cache_passes(mode)) {
+    throw std::invalid_argument("forward_cached: " + decode_mode_name(mode) + " decoding of a traversed model needs " +
+                                std::to_string(cache_passes(mode)) + " cache passes, the cache has " +
+                                std::to_string(cache.passes()));
+  }
+  const auto dtype = new_embeds.scalar_type();
+  const auto positions = positions_from_mask(attention_mask).narrow(1, past, n);
+  const auto rotary = rotary_tables(positions, llm_.head_dim(), llm_.rope_theta, dtype);
+  const auto mask = causal_padding_mask(attention_mask, dtype, n);
+  // Released decoding traverses the prompt only; its second pass attends over the prompt with
+  // its own keys, so it needs no cache (and the prompt is the first call: past == 0).
+  const bool traverse = trol_.traversal && (mode == DecodeMode::exact || past == 0);
+
+  std::vector<torch::Tensor> ratios;
+  torch::Tensor h = new_embeds;
+  for (size_t i = 0; i < layer_list_.size(); ++i) {
+    auto& layer = layer_list_[i];
+    const auto layer_index = static_cast<int64_t>(i);
+    const auto first = cache.slot(layer_index, 0);
+    const auto h1 = layer(h, rotary, mask, &first);
+    if (!traverse) {
+      h = h1;
+      continue;
+    }
+    torch::Tensor h2;
+    if (mode == DecodeMode::exact) {
+      const auto second = cache.slot(layer_index, 1);
+      h2 = layer(h1, rotary, mask, &second);
+    } else {
+      h2 = layer(h1, rotary, mask);
+    }
+    const auto w = trol_gate_ratio(gate(layer_index), h1);
+    if (collect_gate_ratios) ratios.push_back(w.detach().squeeze(-1));
+    h = trol_mix(h1, h2, w);
+  }
+  cache.advance(n);
   DecoderOutput out{norm(h), {}};
   if (collect_gate_ratios && !ratios.empty()) out.gate_ratios = torch::stack(ratios);
   return out;

@@ -8,6 +8,7 @@
 #include <torch/torch.h>
 
 #include "trol/decoder_layer.h"
+#include "trol/kv_cache.h"
 #include "trol/model_config.h"
 #include "trol/rms_norm.h"
 
@@ -26,6 +27,17 @@ class DecoderImpl : public torch::nn::Module {
   // `collect_gate_ratios` records w of every layer (detached, no extra forward work).
   DecoderOutput forward(const torch::Tensor& inputs_embeds, const torch::Tensor& attention_mask,
                         bool collect_gate_ratios = false);
+
+  // Incremental decoding: `new_embeds` [batch, n, hidden] are the tokens after the `cache.length()`
+  // cached ones (the whole prompt at the first call), `attention_mask` [batch, cache.length() + n]
+  // covers both. Writes the new tokens' keys and values, advances the cache, and returns the
+  // new tokens' hidden states. `exact` needs a cache with one pass per traversal; `released`
+  // traverses only at the first call (DecodeMode). Traversal off ignores the mode.
+  DecoderOutput forward_cached(const torch::Tensor& new_embeds, const torch::Tensor& attention_mask, KvCache& cache,
+                               DecodeMode mode, bool collect_gate_ratios = false);
+
+  // How many cache passes decoding in `mode` needs: 2 for exact decoding of a traversed model.
+  int64_t cache_passes(DecodeMode mode) const;
 
   // The gate used by layer `layer` (the same module for all layers when shared).
   torch::nn::Linear& gate(int64_t layer);

@@ -14,7 +14,9 @@ namespace trol {
 class DecoderLayerImpl : public torch::nn::Module {
  public:
   explicit DecoderLayerImpl(const LlmConfig& config);
-  torch::Tensor forward(const torch::Tensor& x, const RotaryTables& rotary, const torch::Tensor& additive_mask);
+  // `cache`: see AttentionImpl::forward.
+  torch::Tensor forward(const torch::Tensor& x, const RotaryTables& rotary, const torch::Tensor& additive_mask,
+                        const KvSlot* cache = nullptr);
 
   RMSNorm attention_norm{nullptr};  // phi3: input_layernorm,          internlm2: attention_norm
   Attention attention{nullptr};     // phi3: self_attn,                internlm2: attention

@@ -1,6 +1,7 @@
 #include "trol/generate.h"
 
 #include <algorithm>
+#include <optional>
 #include <stdexcept>
 #include <string>
 
@@ -22,11 +23,6 @@ class EvalModeScope {
   torch::nn::Module& module_;
   bool was_training_;
 };
-
-// The LM head exactly as TrolModelImpl::forward applies it (tied: the embedding matrix).
-torch::Tensor lm_logits(TrolModel& model, const torch::Tensor& hidden) {
-  return model->lm_head ? model->lm_head(hidden) : torch::nn::functional::linear(hidden, model->model->embed->weight);
-}
 
 void check_prompts(const std::vector<std::vector<int64_t>>& prompts, int64_t vocab_size) {
   for (size_t i = 0; i < prompts.size(); ++i) {
@@ -56,6 +52,9 @@ std::vector<std::vector<int64_t>> generate_greedy(TrolModel& model, const std::v
     throw std::invalid_argument("generate_greedy: pad_id " + std::to_string(options.pad_id) +
                                 " is the image token id; choose another pad id");
   }
+  if (!options.use_cache && options.decode == DecodeMode::released) {
+    throw std::invalid_argument("generate_greedy: released decoding is defined by its cache; use_cache must be true");
+  }
   check_prompts(prompts, config.llm.vocab_size);
   const int64_t batch = static_cast<int64_t>(prompts.size());
   std::vector<std::vector<int64_t>> generated(prompts.size());
@@ -83,11 +82,19 @@ std::vector<std::vector<int64_t>> generate_greedy(TrolModel& model, const std::v
 
   // The prompt (with its image features) is embedded once; new tokens append their rows.
   auto embeds = model->embed(ModelInputs{ids, mask, pixels, {}});
+  std::optional<KvCache> cache;
+  if (options.use_cache) {
+    const auto& llm = config.llm;
+    cache.emplace(llm.num_layers, model->model->cache_passes(options.decode), batch, llm.num_kv_heads, llm.head_dim(),
+                  static_cast<int64_t>(longest) + options.max_new_tokens, embeds.options());
+  }
   std::vector<bool> finished(prompts.size(), false);
   for (int64_t step = 0; step < options.max_new_tokens; ++step) {
     // Left padding puts every row's newest token in the last column.
-    const auto last_hidden = model->model(embeds, mask).hidden.select(1, -1);
-    const auto next = lm_logits(model, last_hidden).argmax(-1).to(torch::kCPU);
+    const auto last_hidden = (cache ? model->model->forward_cached(embeds, mask, *cache, options.decode)
+                                    : model->model(embeds, mask))
+                                 .hidden.select(1, -1);
+    const auto next = model->lm_logits(last_hidden).argmax(-1).to(torch::kCPU);
     const auto next_ids = next.accessor<int64_t, 1>();
 
     std::vector<int64_t> appended(prompts.size(), options.pad_id);
@@ -110,7 +117,8 @@ std::vector<std::vector<int64_t>> generate_greedy(TrolModel& model, const std::v
     if (all_finished) break;
     // Finished rows get a masked pad (right padding from here on): it changes no other row.
     const auto new_ids = torch::tensor(appended, torch::kLong).view({batch, 1}).to(device);
-    embeds = torch::cat({embeds, model->model->embed(new_ids)}, 1);
+    const auto new_embeds = model->model->embed(new_ids);
+    embeds = cache ? new_embeds : torch::cat({embeds, new_embeds}, 1);
     mask = torch::cat({mask, torch::tensor(appended_mask, torch::kLong).view({batch, 1}).to(device)}, 1);
   }
   return generated;

@@ -51,10 +51,14 @@ ModelOutput TrolModelImpl::forward(const ModelInputs& inputs, bool collect_gate_
   }
   auto decoded = model(embed(inputs), attention_mask, collect_gate_ratios);
   ModelOutput out;
-  out.logits = lm_head ? lm_head(decoded.hidden) : torch::nn::functional::linear(decoded.hidden, model->embed->weight);
+  out.logits = lm_logits(decoded.hidden);
   out.gate_ratios = decoded.gate_ratios;
   if (inputs.labels.defined()) out.loss = causal_lm_loss(out.logits, inputs.labels);
   return out;
+}
+
+torch::Tensor TrolModelImpl::lm_logits(const torch::Tensor& hidden) {
+  return lm_head ? lm_head(hidden) : torch::nn::functional::linear(hidden, model->embed->weight);
 }
 
 ModelInputs to_device(const ModelInputs& inputs, torch::Device device, torch::ScalarType dtype) {

@@ -42,6 +42,9 @@ class TrolModelImpl : public torch::nn::Module {
   // Text embeddings with image features merged in: what the decoder consumes.
   torch::Tensor embed(const ModelInputs& inputs);
 
+  // The LM head on decoder hidden states [..., hidden] -> [..., vocab] (tied: the embedding matrix).
+  torch::Tensor lm_logits(const torch::Tensor& hidden);
+
   // Image features in the LLM's width: [images, tokens_per_image, hidden].
   torch::Tensor encode_images(const torch::Tensor& pixel_values);
 

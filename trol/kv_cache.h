@@ -1,0 +1,59 @@
+// Keys and values of the tokens a generation has seen so far, per decoder layer and traversal
+// pass, for incremental decoding.
+//
+// The buffers are allocated once for the whole generation (prompt plus the most new tokens),
+// so a decode step writes one column per layer instead of copying the cache, and a step's cost
+// stays flat in the generated length apart from the attention over the cached keys.
+#pragma once
+
+#include <torch/torch.h>
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace trol {
+
+// How a traversed model decodes with a cache (DESIGN.md §1).
+enum class DecodeMode {
+  // One cache per pass: every new token is traversed and mixed as in training, so decoding
+  // equals re-running the full forward at every step.
+  exact,
+  // The authors' released code: the prompt is traversed (the first pass writes the cache, the
+  // second attends with its own keys and writes nothing); every new token then runs each
+  // layer once, without traversal or mixing.
+  released,
+};
+
+// "exact" or "released"; throws std::invalid_argument naming both otherwise.
+DecodeMode parse_decode_mode(const std::string& name);
+std::string decode_mode_name(DecodeMode mode);
+
+// One layer's and pass's buffers, and where this step's tokens go.
+struct KvSlot {
+  torch::Tensor keys;    // [batch, kv_heads, capacity, head_dim], rotary applied
+  torch::Tensor values;  // [batch, kv_heads, capacity, head_dim]
+  int64_t length = 0;    // tokens cached before this step; new ones are written at [length, length + n)
+};
+
+class KvCache {
+ public:
+  // Zeroed buffers for `layers` x `passes` slots, on the device and dtype of `options`.
+  KvCache(int64_t layers, int64_t passes, int64_t batch, int64_t kv_heads, int64_t head_dim, int64_t capacity,
+          const torch::TensorOptions& options);
+
+  KvSlot slot(int64_t layer, int64_t pass) const;
+  int64_t length() const { return length_; }
+  int64_t capacity() const { return capacity_; }
+  int64_t passes() const { return passes_; }
+
+  // Marks `tokens` more positions as cached, once every layer has written them; throws
+  // std::length_error beyond the capacity.
+  void advance(int64_t tokens);
+
+ private:
+  int64_t layers_, passes_, capacity_, length_ = 0;
+  std::vector<torch::Tensor> keys_, values_;  // index layer * passes + pass
+};
+
+}  // namespace trol
