@@ -119,25 +119,27 @@ class OutputFile {
   ShapesFileSummary summary_;
 };
 
-// Lines of every training text, for a tokenizer (the <image> placeholder is not text).
+// Lines of every training text, for a tokenizer (the <image> placeholder is not text). A
+// corpus without a file takes nothing: for texts already added once.
 class Corpus {
  public:
-  explicit Corpus(OutputFile& file) : file_(file) {}
+  explicit Corpus(OutputFile* file) : file_(file) {}
   void add(const std::string& text) {
+    if (!file_) return;
     size_t start = 0;
     while (start <= text.size()) {
       const size_t end = std::min(text.find('\n', start), text.size());
       const std::string line = text.substr(start, end - start);
       if (!line.empty() && line != "<image>") {
-        file_.line(line);
-        file_.record();
+        file_->line(line);
+        file_->record();
       }
       start = end + 1;
     }
   }
 
  private:
-  OutputFile& file_;
+  OutputFile* file_;
 };
 
 // A LLaVA-format conversation; `image` empty for text-only ones.
@@ -157,8 +159,9 @@ std::string conversation(const std::string& id, const std::string& image, const 
   return j.dump();
 }
 
-// 3-6 questions of different kinds about one scene (fewer when some kinds have none), tallied in `file`.
-Turns basic_conversation(const Scene& scene, PortableRandom& random, OutputFile& file) {
+// 3-6 questions of different kinds about one scene (fewer when some kinds have none), tallied in
+// `file`; the kind of each turn is appended to `kinds`.
+Turns basic_conversation(const Scene& scene, PortableRandom& random, OutputFile& file, std::vector<std::string>& kinds_out) {
   Turns turns;
   auto kinds = kBasicKinds;
   for (int wanted = turns_for_conversation(random); wanted > 0 && !kinds.empty();) {
@@ -170,6 +173,7 @@ Turns basic_conversation(const Scene& scene, PortableRandom& random, OutputFile&
     if (const auto q = basic_question(kind, scene, random)) {
       turns.push_back({training_prompt(*q, random), q->answer});
       file.tally(kind);
+      kinds_out.push_back(kind);
       --wanted;
     }
   }
@@ -213,6 +217,11 @@ void check_range(const char* option, int64_t value, int64_t lo, int64_t hi) {
   }
 }
 
+// The single-question files, one per kind of question (instruct_adversarial's are all "binding").
+const std::vector<std::string> kSingleKinds{"existence", "colour", "counting", "position", "location", "choice", "binding"};
+
+std::string single_file(const std::string& kind) { return "single/" + kind + ".jsonl"; }
+
 const std::vector<std::string> kOutputFiles{"captions.jsonl",         "instruct_basic.jsonl",   "instruct_adversarial.jsonl",
                                             "text.jsonl",             "corpus.txt",             "dataset.json",
                                             "eval/pope_random.jsonl", "eval/pope_popular.jsonl", "eval/pope_adversarial.jsonl",
@@ -242,13 +251,14 @@ void prepare_out_dir(const ShapesDatasetOptions& o) {
                                  kDatasetName + "; refusing to overwrite it");
       }
       for (const auto& file : kOutputFiles) fs::remove(root / file, ec);
+      for (const auto& kind : kSingleKinds) fs::remove(root / single_file(kind), ec);
       for (const char* folder : {"images/train", "images/eval"}) {
         fs::remove_all(root / folder, ec);
         if (ec) throw std::runtime_error("cannot remove '" + (root / folder).string() + "': " + ec.message());
       }
     }
   }
-  for (const char* folder : {"images/train", "images/eval", "eval"}) {
+  for (const char* folder : {"images/train", "images/eval", "eval", "single"}) {
     fs::create_directories(root / folder, ec);
     if (ec) throw std::runtime_error("cannot create output folder '" + (root / folder).string() + "': " + ec.message());
   }
@@ -310,13 +320,30 @@ ShapesDatasetSummary make_shapes_dataset(const ShapesDatasetOptions& o) {
   }
 
   OutputFile corpus_file(root, "corpus.txt", "lines");
-  Corpus corpus(corpus_file);
+  Corpus corpus(&corpus_file);
   ShapesFileSummary train_images{"images/train", "images", 0, {}}, eval_images{"images/eval", "images", 0, {}};
 
   // Training files.
   OutputFile captions(root, "captions.jsonl", "conversations");
   OutputFile basic(root, "instruct_basic.jsonl", "conversations");
   OutputFile adversarial(root, "instruct_adversarial.jsonl", "conversations");
+  // Every question of the conversations again, alone with its image, in one file per kind: in a
+  // conversation earlier turns give later answers away ("What colour is the circle?" before "Is
+  // there a circle?"), and a tiny model trained on those learns the text shortcut instead of
+  // looking; per kind, so that a curriculum can bring the kinds in one after another.
+  std::vector<OutputFile> single;
+  single.reserve(kSingleKinds.size());
+  for (const auto& kind : kSingleKinds) single.emplace_back(root, single_file(kind), "conversations");
+  auto write_single = [&](const std::string& conversation_id, const std::string& image, const Turns& turns,
+                          const std::vector<std::string>& kinds) {
+    Corpus already_added(nullptr);
+    for (size_t t = 0; t < turns.size(); ++t) {
+      const auto at = std::find(kSingleKinds.begin(), kSingleKinds.end(), kinds[t]) - kSingleKinds.begin();
+      auto& file = single.at(size_t(at));
+      file.line(conversation(conversation_id + "-q" + std::to_string(t), image, {turns[t]}, already_added));
+      file.record();
+    }
+  };
   const auto train_popularity = shapes_by_popularity(train_scenes);
   for (int64_t i = 0; i < o.train_images; ++i) {
     const Scene& scene = train_scenes[size_t(i)];
@@ -334,9 +361,11 @@ ShapesDatasetSummary make_shapes_dataset(const ShapesDatasetOptions& o) {
 
     auto basic_random = image_random(o, ShapesSplit::train, kBasicStream, i);
     for (int64_t c = 0; c < o.basic_per_image; ++c) {
-      const auto turns = basic_conversation(scene, basic_random, basic);
+      std::vector<std::string> kinds;
+      const auto turns = basic_conversation(scene, basic_random, basic, kinds);
       basic.line(conversation(id + "-basic-" + std::to_string(c), image, turns, corpus));
       basic.record();
+      write_single(id + "-basic-" + std::to_string(c), image, turns, kinds);
     }
 
     auto adversarial_random = image_random(o, ShapesSplit::train, kAdversarialStream, i);
@@ -344,6 +373,8 @@ ShapesDatasetSummary make_shapes_dataset(const ShapesDatasetOptions& o) {
       const auto turns = adversarial_conversation(scene, train_popularity, adversarial_random, adversarial);
       adversarial.line(conversation(id + "-adversarial-" + std::to_string(c), image, turns, corpus));
       adversarial.record();
+      write_single(id + "-adversarial-" + std::to_string(c), image, turns,
+                   std::vector<std::string>(turns.size(), "binding"));
     }
   }
 
@@ -417,7 +448,9 @@ ShapesDatasetSummary make_shapes_dataset(const ShapesDatasetOptions& o) {
   }
 
   ShapesDatasetSummary summary;
-  summary.files = {train_images, eval_images, captions.close(), basic.close(), adversarial.close(), text.close()};
+  summary.files = {train_images, eval_images, captions.close(), basic.close(), adversarial.close()};
+  for (auto& file : single) summary.files.push_back(file.close());
+  summary.files.push_back(text.close());
   for (auto& file : pope) summary.files.push_back(file.close());
   summary.files.push_back(mmbench.close());
   summary.files.push_back(vqa.close());

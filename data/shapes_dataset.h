@@ -12,6 +12,10 @@
 //                           multiple-choice questions, some conversations multi-turn
 //   instruct_adversarial.jsonl  colour-shape binding and popular-negative existence questions
 //                           (a separate file, for a curriculum: binding is learnt last)
+//   single/{existence,colour,counting,position,location,choice,binding}.jsonl
+//                           every question of the two files above again, alone with its image,
+//                           one file per kind (what the default recipe trains on, kind by kind:
+//                           no turn gives another's answer away)
 //   text.jsonl              text-only conversations about the vocabulary
 //   eval/pope_{random,popular,adversarial}.jsonl, eval/mmbench.tsv, eval/vqa.jsonl
 //   corpus.txt              every line of text the files hold, for training a tokenizer
@@ -69,6 +73,6 @@ shapes::Scene shapes_dataset_scene(uint64_t seed, ShapesSplit split, int64_t ind
 std::string shapes_image_path(ShapesSplit split, int64_t index);
 
 // The version written to dataset.json; bumped whenever the same seed would give other files.
-constexpr int kShapesGeneratorVersion = 2;
+constexpr int kShapesGeneratorVersion = 3;
 
 }  // namespace trol

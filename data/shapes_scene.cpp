@@ -171,10 +171,13 @@ cv::Mat render_scene(const Scene& scene) {
 }
 
 std::string describe_scene(const Scene& scene) {
+  std::vector<SceneObject> objects = scene.objects;  // already in reading order within each shape
+  std::stable_sort(objects.begin(), objects.end(),
+                   [](const SceneObject& a, const SceneObject& b) { return int(a.shape) < int(b.shape); });
   std::string text;
-  const size_t n = scene.objects.size();
+  const size_t n = objects.size();
   for (size_t i = 0; i < n; ++i) {
-    const auto& o = scene.objects[i];
+    const auto& o = objects[i];
     if (i > 0) text += (i + 1 == n) ? " and " : ", ";
     text += (i == 0 ? "A " : "a ") + colour_name(o.colour) + " " + shape_name(o.shape) + " " + cell_phrase(o.cell);
   }

@@ -84,7 +84,11 @@ Scene sample_scene(PortableRandom& random, int64_t image_size);
 // centre has exactly the object's colour.
 cv::Mat render_scene(const Scene& scene);
 
-// "A red circle at the top left and a blue cross at the bottom." (reading order)
+// "A blue circle at the top left, a red circle at the bottom and a green square on the left.":
+// grouped by shape (in Shape order), in reading order within a shape, so that naming the next
+// object means finding one of a shape anywhere in the picture, the lookup that existence,
+// colour and counting questions need (captions in reading order alone taught "what is in the
+// next cell", and existence questions then stayed at chance).
 std::string describe_scene(const Scene& scene);
 
 }  // namespace trol::shapes

@@ -47,7 +47,7 @@ build/trol train configs/quickstart.yaml --stages pretrain "${common[@]}" model.
 # 2. The paper's steps 1 and 2 from that backbone, with TroL and with traversal off. The two
 #    train side by side, one core each: on 2 cores that gives ~1.8x the throughput of running
 #    them one after the other with 2 BLAS threads each (BENCHMARKS.md).
-steps=(--stages step1,step2 "${common[@]}" train.init_from="$backbone" eval.enabled=true runtime.blas_threads=1)
+steps=(--stages step1,step2_existence,step2_colour,step2_counting,step2_all "${common[@]}" train.init_from="$backbone" eval.enabled=true runtime.blas_threads=1)
 echo "trol: training the traversal-off baseline in the background (log: $out/plain.log)"
 build/trol train configs/quickstart.yaml "${steps[@]}" train.output_dir="$out/plain" model.trol.traversal=false \
   > "$out/plain.log" 2>&1 &

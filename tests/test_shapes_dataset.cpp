@@ -186,9 +186,15 @@ void check_caption(const Scene& scene, const std::string& caption) {
   std::multiset<std::string> said, there;
   const std::regex item("(\\w+) (\\w+) (?:at the|on the|in the) (top left|top right|bottom left|bottom right|"
                         "top|bottom|left|right|center)");
+  int previous_shape = -1, previous_cell = -1;
   for (auto it = std::sregex_iterator(caption.begin(), caption.end(), item); it != std::sregex_iterator(); ++it) {
     const auto& m = *it;
     said.insert(colour_name(colour_of(m[1])) + " " + shape_name(shape_of(m[2])) + " " + std::to_string(cell_of(m[3])));
+    // Grouped by shape (circles first, crosses last), in reading order within a shape.
+    const int shape = int(shape_of(m[2])), cell = cell_of(m[3]);
+    CHECK((shape > previous_shape || (shape == previous_shape && cell > previous_cell)));
+    previous_shape = shape;
+    previous_cell = cell;
   }
   for (const auto& o : scene.objects) {
     there.insert(colour_name(o.colour) + " " + shape_name(o.shape) + " " + std::to_string(o.cell));
@@ -216,7 +222,7 @@ TEST_CASE("the same seed gives byte-identical files, another seed other files", 
   make_shapes_dataset(small_options(b.path(), 5));
   make_shapes_dataset(small_options(c.path(), 6));
   const auto files_a = all_files(a.path()), files_b = all_files(b.path()), files_c = all_files(c.path());
-  CHECK(files_a.size() == 60 + 30 + 11);  // images, 6 files, 5 eval files
+  CHECK(files_a.size() == 60 + 30 + 6 + 7 + 5);  // images, 6 files, 7 single-question files, 5 eval files
   REQUIRE(files_a.size() == files_b.size());
   for (const auto& [path, bytes] : files_a) {
     INFO(path);
@@ -236,9 +242,21 @@ TEST_CASE("every answer, caption and POPE label agrees with the scene", "[shapes
     return shapes_dataset_scene(options.seed, split, image_index(image), options.image_size);
   };
 
-  for (const char* file : {"captions.jsonl", "instruct_basic.jsonl", "instruct_adversarial.jsonl"}) {
+  size_t multi_turn_questions = 0, single_questions = 0;
+  const std::vector<std::string> files{"captions.jsonl",          "instruct_basic.jsonl",    "instruct_adversarial.jsonl",
+                                       "single/existence.jsonl",  "single/colour.jsonl",     "single/counting.jsonl",
+                                       "single/position.jsonl",   "single/location.jsonl",   "single/choice.jsonl",
+                                       "single/binding.jsonl"};
+  for (const auto& file : files) {
+    INFO(file);
     const auto records = read_jsonl(dir.path() / file);
-    CHECK(records.size() == size_t(file == std::string("instruct_basic.jsonl") ? 600 : 300));
+    const bool single = file.rfind("single/", 0) == 0;
+    if (single) {
+      single_questions += records.size();
+      CHECK(!records.empty());
+    } else {
+      CHECK(records.size() == size_t(file == "instruct_basic.jsonl" ? 600 : 300));
+    }
     for (const auto& r : records) {
       REQUIRE(r["id"].is_string());
       const std::string image = r["image"];
@@ -246,13 +264,15 @@ TEST_CASE("every answer, caption and POPE label agrees with the scene", "[shapes
       const auto& turns = r["conversations"];
       REQUIRE(turns.size() % 2 == 0);
       REQUIRE(!turns.empty());
+      if (single) CHECK(turns.size() == 2);
+      if (file == "instruct_basic.jsonl" || file == "instruct_adversarial.jsonl") multi_turn_questions += turns.size() / 2;
       const Scene s = scene(image);
       for (size_t i = 0; i < turns.size(); i += 2) {
         CHECK(turns[i]["from"] == "human");
         CHECK(turns[i + 1]["from"] == "gpt");
         const std::string human = turns[i]["value"];
         CHECK((human.rfind("<image>\n", 0) == 0) == (i == 0));  // the image once, at the start
-        if (file == std::string("captions.jsonl")) {
+        if (file == "captions.jsonl") {
           check_caption(s, turns[i + 1]["value"]);
         } else {
           check_answer(s, human, turns[i + 1]["value"]);
@@ -260,6 +280,7 @@ TEST_CASE("every answer, caption and POPE label agrees with the scene", "[shapes
       }
     }
   }
+  CHECK(single_questions == multi_turn_questions);  // every question of the conversations, alone
   for (const auto& r : read_jsonl(dir.path() / "text.jsonl")) {
     CHECK(!r.contains("image"));
     CHECK(r["conversations"][0]["value"].get<std::string>().find("<image>") == std::string::npos);
