@@ -19,6 +19,7 @@ int main(int argc, char** argv) {
   trol::cli::add_report_command(app);
   trol::cli::add_bench_command(app);
   trol::cli::add_eval_command(app);
+  trol::cli::add_generate_command(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

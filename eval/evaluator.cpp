@@ -66,6 +66,20 @@ EvalOptions read_eval_options(ConfigReader& reader) {
   return o;
 }
 
+std::vector<std::string> generate_answers(TrolModel& model, const std::vector<std::vector<int64_t>>& prompts,
+                                          const torch::Tensor& pixels, const Tokenizer& tokenizer,
+                                          const ChatTemplate& chat, int64_t max_new_tokens, DecodeMode decode) {
+  GenerateOptions generate;
+  generate.max_new_tokens = max_new_tokens;
+  generate.pad_id = tokenizer.pad_id();
+  generate.decode = decode;
+  generate.stop_ids = {tokenizer.token_id(chat.assistant_end)};
+  if (tokenizer.eos_id() >= 0) generate.stop_ids.push_back(tokenizer.eos_id());
+  std::vector<std::string> answers;
+  for (const auto& ids : generate_greedy(model, prompts, pixels, generate)) answers.push_back(trim(tokenizer.decode(ids)));
+  return answers;
+}
+
 EvalReport evaluate_builtin(TrolModel& model, const DataConfig& data, const EvalOptions& options) {
   const auto start = std::chrono::steady_clock::now();
   const auto& config = model->config();
@@ -73,12 +87,7 @@ EvalReport evaluate_builtin(TrolModel& model, const DataConfig& data, const Eval
   check_tokenizer_matches_model(tokenizer, data, config);
   const auto chat = chat_template(data.template_name);
   const int64_t per_image = config.vision.tokens_per_image();
-  GenerateOptions generate;
-  generate.max_new_tokens = options.max_new_tokens;
-  generate.pad_id = tokenizer.pad_id();
-  generate.decode = parse_decode_mode(options.decode);
-  generate.stop_ids = {tokenizer.token_id(chat.assistant_end)};
-  if (tokenizer.eos_id() >= 0) generate.stop_ids.push_back(tokenizer.eos_id());
+  const auto decode = parse_decode_mode(options.decode);
   const auto device = model->parameters().front().device();
   const auto dtype = model->parameters().front().scalar_type();
   if (!options.output_dir.empty()) std::filesystem::create_directories(options.output_dir + "/predictions");
@@ -119,8 +128,9 @@ EvalReport evaluate_builtin(TrolModel& model, const DataConfig& data, const Eval
           report.mean_gate.emplace_back(mean[l].data_ptr<double>(), mean[l].data_ptr<double>() + mean.size(1));
         }
       }
-      const auto generated = generate_greedy(model, prompts, pixels, generate);
-      for (const auto& ids : generated) predictions.push_back(trim(tokenizer.decode(ids)));
+      for (auto& answer : generate_answers(model, prompts, pixels, tokenizer, chat, options.max_new_tokens, decode)) {
+        predictions.push_back(std::move(answer));
+      }
     }
     if (!options.output_dir.empty()) {
       std::ofstream out(options.output_dir + "/predictions/" + benchmark + ".jsonl");

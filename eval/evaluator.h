@@ -10,11 +10,14 @@
 #include <nlohmann/json.hpp>
 
 #include "data/data_config.h"
+#include "trol/kv_cache.h"
 #include "trol/model.h"
 
 namespace trol {
 
 class ConfigReader;
+class Tokenizer;
+struct ChatTemplate;
 
 // The `eval:` section of a run config: evaluation after training.
 struct EvalOptions {
@@ -36,6 +39,14 @@ struct EvalReport {
 };
 
 EvalOptions read_eval_options(ConfigReader& reader);
+
+// The answers a model gives to prompts encoded with `chat` (token ids, image positions as the
+// image token; `pixels` all their images in order, or undefined): greedy decoding that stops
+// at the template's answer end or the tokenizer's EOS, decoded and trimmed. What the
+// evaluator scores and `trol generate` prints.
+std::vector<std::string> generate_answers(TrolModel& model, const std::vector<std::vector<int64_t>>& prompts,
+                                          const torch::Tensor& pixels, const Tokenizer& tokenizer,
+                                          const ChatTemplate& chat, int64_t max_new_tokens, DecodeMode decode);
 
 EvalReport evaluate_builtin(TrolModel& model, const DataConfig& data, const EvalOptions& options);
 
