@@ -186,8 +186,8 @@ void bench_decode(TrolModel& model, const ModelInputs& prompt, const BenchOption
   });
 
   // Tokens are counted from 1; each window is 16 tokens wide (or the whole generation).
-  const int64_t width = std::min<int64_t>(16, n);
-  const double early = window_mean(median_per_token, std::min<int64_t>(8, n - width), std::min<int64_t>(8, n - width) + width - 1);
+  const int64_t width = std::min<int64_t>(16, n), early_first = std::min<int64_t>(8, n - width);
+  const double early = window_mean(median_per_token, early_first, early_first + width - 1);
   const double late = window_mean(median_per_token, n - width, n - 1);
   result["decode"] = decode_mode_name(mode);
   result["batch_size"] = batch;
