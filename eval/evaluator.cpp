@@ -5,6 +5,7 @@
 #include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <stdexcept>
 
 #include "data/chat_template.h"
 #include "data/image_ops.h"
@@ -50,7 +51,8 @@ EvalOptions read_eval_options(ConfigReader& reader) {
   reader.read("batch_size", o.batch_size);
   reader.read("max_new_tokens", o.max_new_tokens);
   reader.read("limit", o.limit);
-  reader.read("decode", o.decode);
+  std::string decode = decode_mode_name(o.decode);
+  reader.read("decode", decode);
   reader.finish();
   for (const auto& b : o.benchmarks) {
     if (b != "pope_random" && b != "pope_popular" && b != "pope_adversarial" && b != "vqa" && b != "mmbench") {
@@ -60,8 +62,10 @@ EvalOptions read_eval_options(ConfigReader& reader) {
   if (o.batch_size < 1) reader.fail("batch_size", "must be at least 1");
   if (o.max_new_tokens < 1) reader.fail("max_new_tokens", "must be at least 1");
   if (o.limit < 0) reader.fail("limit", "must be 0 (all) or positive");
-  if (o.decode != "exact" && o.decode != "released") {
-    reader.fail("decode", "unknown decode mode '" + o.decode + "' (expected exact or released)");
+  try {
+    o.decode = parse_decode_mode(decode);
+  } catch (const std::invalid_argument& e) {
+    reader.fail("decode", e.what());
   }
   return o;
 }
@@ -87,7 +91,6 @@ EvalReport evaluate_builtin(TrolModel& model, const DataConfig& data, const Eval
   check_tokenizer_matches_model(tokenizer, data, config);
   const auto chat = chat_template(data.template_name);
   const int64_t per_image = config.vision.tokens_per_image();
-  const auto decode = parse_decode_mode(options.decode);
   const auto device = model->parameters().front().device();
   const auto dtype = model->parameters().front().scalar_type();
   if (!options.output_dir.empty()) std::filesystem::create_directories(options.output_dir + "/predictions");
@@ -128,7 +131,7 @@ EvalReport evaluate_builtin(TrolModel& model, const DataConfig& data, const Eval
           report.mean_gate.emplace_back(mean[l].data_ptr<double>(), mean[l].data_ptr<double>() + mean.size(1));
         }
       }
-      for (auto& answer : generate_answers(model, prompts, pixels, tokenizer, chat, options.max_new_tokens, decode)) {
+      for (auto& answer : generate_answers(model, prompts, pixels, tokenizer, chat, options.max_new_tokens, options.decode)) {
         predictions.push_back(std::move(answer));
       }
     }

@@ -26,7 +26,7 @@ struct EvalOptions {
   int64_t batch_size = 32;      // prompts generated together
   int64_t max_new_tokens = 6;   // answers are a word or a letter
   int64_t limit = 0;            // items per benchmark (0: all)
-  std::string decode = "exact"; // how a traversed model decodes with the KV cache: exact | released
+  DecodeMode decode = DecodeMode::exact;  // how a traversed model decodes with the KV cache
   std::string output_dir;       // predictions/<benchmark>.jsonl are written here ("": not written)
 };
 

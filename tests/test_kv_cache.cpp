@@ -8,7 +8,6 @@
 #include "trol/generate.h"
 #include "trol/kv_cache.h"
 #include "trol/rotary.h"
-#include "trol/trol_mixer.h"
 
 using namespace trol;
 

@@ -179,7 +179,7 @@ TEST_CASE("stage configs are read and checked, naming the stage key", "[config]"
   std::ofstream(file) << "data:\n  truncation: cut\n";
   CHECK_THROWS_WITH(load_run_config(file), Catch::Contains("data.truncation: expected drop or fail"));
   std::ofstream(file) << "eval:\n  decode: released\n";
-  CHECK(load_run_config(file).eval.decode == "released");
+  CHECK(load_run_config(file).eval.decode == DecodeMode::released);
   std::ofstream(file) << "eval:\n  decode: beam\n";
   CHECK_THROWS_WITH(load_run_config(file), Catch::Contains("eval.decode") && Catch::Contains("'beam'"));
   std::filesystem::remove_all(dir);
