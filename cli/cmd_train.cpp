@@ -35,6 +35,7 @@ void add_train_command(CLI::App& app) {
     configure_runtime(config.runtime);
     Trainer trainer(std::move(config));
     const auto stages = trainer.train();
+    if (trainer.stopped()) return;  // a stop signal: the checkpoint is written, exit 0
     if (trainer.config().eval.enabled) {
       evaluate_and_report(trainer.model(), trainer.config(), stages, trainer.config().train.output_dir);
     }

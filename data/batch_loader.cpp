@@ -69,6 +69,7 @@ BatchLoader::BatchLoader(std::vector<TrainingSample> samples, BatchLoaderOptions
   if (options_.batch_size < 1) throw std::invalid_argument("batch loader: batch_size must be at least 1");
   // With no room for a batch the worker would wait forever and so would next().
   if (options_.prefetch < 1) throw std::invalid_argument("batch loader: prefetch must be at least 1");
+  if (options_.start_position < 0) throw std::invalid_argument("batch loader: start_position must not be negative");
   worker_ = std::thread([this] { work(); });
 }
 
@@ -112,14 +113,18 @@ std::optional<Batch> BatchLoader::build(const std::vector<size_t>& indices) {
 
 void BatchLoader::work() {
   try {
-    for (int64_t epoch = 0;; ++epoch) {
+    const auto size = static_cast<int64_t>(samples_.size());
+    const auto batches_per_epoch = (size + options_.batch_size - 1) / options_.batch_size;
+    int64_t position = options_.start_position;
+    for (int64_t epoch = position / batches_per_epoch;; ++epoch) {
       const auto order = epoch_order(samples_, options_.batch_size, options_.seed, epoch, options_.group_by_length);
-      for (size_t start = 0; start < order.size(); start += options_.batch_size) {
-        const std::vector<size_t> indices(order.begin() + static_cast<std::ptrdiff_t>(start),
-                                          order.begin() + static_cast<std::ptrdiff_t>(
-                                                              std::min(order.size(), start + options_.batch_size)));
+      for (int64_t start = (position % batches_per_epoch) * options_.batch_size; start < size;
+           start += options_.batch_size) {
+        const std::vector<size_t> indices(order.begin() + start, order.begin() + std::min(size, start + options_.batch_size));
+        ++position;
         auto batch = build(indices);
         if (!batch) continue;
+        batch->sampler_position = position;
         std::unique_lock<std::mutex> lock(mutex_);
         changed_.wait(lock, [&] { return stopping_ || static_cast<int64_t>(ready_.size()) < options_.prefetch; });
         if (stopping_) return;

@@ -32,6 +32,8 @@ struct Batch {
   std::vector<std::string> sample_ids;
   int64_t supervised_tokens = 0;  // labels != -100 after the shift, known without touching the tensors
   int64_t tokens = 0;             // real (unpadded) tokens
+  int64_t sampler_position = 0;   // sampler batches drawn up to and including this one (all epochs):
+                                  // a loader started there continues with the batch after it
 };
 
 struct BatchLoaderOptions {
@@ -44,6 +46,7 @@ struct BatchLoaderOptions {
   int64_t image_size = 0;        // pixels per side the model expects
   std::array<double, 3> mean{0.5, 0.5, 0.5};
   std::array<double, 3> std{0.5, 0.5, 0.5};
+  int64_t start_position = 0;    // sampler batches to pass over first (a resumed run's Batch::sampler_position)
 };
 
 // The order in which an epoch visits samples (exposed for tests).

@@ -8,6 +8,7 @@
 #include "train/checkpoint.h"
 #include "train/optimizer.h"
 #include "train/run_config.h"
+#include "train/training_checkpoint.h"
 #include "trol/config_reader.h"
 #include "trol/param_groups.h"
 #include "trol/safetensors.h"
@@ -90,6 +91,89 @@ TEST_CASE("stage checkpoints restore the model exactly and refuse a different mo
   CHECK_THROWS_WITH(load_model_weights(folder + "/model.safetensors", *different),
                     Catch::Contains("missing: model.layers.2.") && Catch::Contains("shape of model.norm.weight"));
   std::filesystem::remove_all(dir);
+}
+
+TEST_CASE("resumable checkpoints restore weights, optimizer state and generator; damage is found", "[checkpoint]") {
+  namespace fs = std::filesystem;
+  const auto dir = temp_dir("resumable");
+  const auto checkpoints = (dir / "checkpoints").string();
+  TrolModel model(test::tiny_config());
+  ParameterGroups().set_trainable(*model, {{"llm", false}});
+  std::set<std::string> trained;
+  for (const auto& p : model->named_parameters()) {
+    if (p.value().requires_grad()) trained.insert(p.key());
+  }
+  const auto trainable = trainable_parameters(*model);
+  torch::optim::AdamW adamw(trainable, torch::optim::AdamWOptions(1e-2));
+  for (int step = 0; step < 2; ++step) {  // moments that are not zero
+    adamw.zero_grad();
+    for (auto& p : trainable) p.mutable_grad() = torch::randn_like(p);
+    adamw.step();
+  }
+  TrainingState state;
+  state.global_step = 7;
+  state.stage_index = 1;
+  state.stage_step = 3;
+  state.stage_names = {"a", "b"};
+  state.loader_position = 11;
+  state.stage.name = "b";
+  state.stage.losses = {2.5, 0.1 + 0.2};  // not short decimals: JSON must keep every bit
+  state.completed.push_back({"a", {3.0}, "ckpt/a", 1.5, 99});
+  torch::manual_seed(5);
+  const auto expected_draw = torch::rand({4});
+  torch::manual_seed(5);
+  const CheckpointContents contents{&state, &*model, &trained, &adamw, "model: {}\n"};
+  std::string folder;
+  for (int64_t step : {3, 5, 7}) {
+    state.global_step = step;
+    folder = write_training_checkpoint(checkpoints, contents, 2);
+  }
+  CHECK(folder == checkpoints + "/step-7");
+  CHECK_FALSE(fs::exists(checkpoints + "/step-3"));  // only the newest two are kept
+  CHECK(fs::exists(checkpoints + "/step-5"));
+  torch::rand({3});  // moves the generator on: restoring must put it back
+
+  const auto read = read_training_checkpoint(folder);
+  CHECK(read.global_step == 7);
+  CHECK(read.stage_step == 3);
+  CHECK(read.loader_position == 11);
+  CHECK(read.stage.losses == state.stage.losses);
+  REQUIRE(read.completed.size() == 1);
+  CHECK(read.completed[0].tokens == 99);
+
+  TrolModel fresh(test::tiny_config());
+  test::randomize_parameters(*fresh, 9);
+  ParameterGroups().set_trainable(*fresh, {{"llm", false}});
+  torch::optim::AdamW fresh_adamw(trainable_parameters(*fresh), torch::optim::AdamWOptions(1e-2));
+  const auto loaded = restore_training_checkpoint(folder, *fresh, fresh_adamw);
+  CHECK(std::set<std::string>(loaded.begin(), loaded.end()) == trained);
+  auto fresh_params = fresh->named_parameters();
+  for (const auto& name : trained) CHECK(torch::equal(fresh_params[name], model->named_parameters()[name]));
+  CHECK(torch::equal(torch::rand({4}), expected_draw));
+  // The next update is the same as the original optimizer's.
+  for (auto* opt : {&adamw, &fresh_adamw}) {
+    opt->zero_grad();
+    for (auto& group : opt->param_groups())
+      for (auto& p : group.params()) p.mutable_grad() = torch::ones_like(p);
+    opt->step();
+  }
+  for (const auto& name : trained) CHECK(torch::equal(fresh_params[name], model->named_parameters()[name]));
+
+  // Damage: a changed byte, a truncated file, a missing manifest (a half-written folder).
+  {
+    std::fstream f(folder + "/optimizer.safetensors", std::ios::in | std::ios::out | std::ios::binary);
+    f.seekp(200);
+    f.put('\x7f');
+  }
+  CHECK_THROWS_WITH(read_training_checkpoint(folder), Catch::Contains("optimizer.safetensors does not match its checksum"));
+  CHECK(find_latest_checkpoint(checkpoints) == checkpoints + "/step-5");
+  fs::resize_file(checkpoints + "/step-5/model.safetensors", 100);
+  CHECK_THROWS_WITH(read_training_checkpoint(checkpoints + "/step-5"), Catch::Contains("model.safetensors has 100 bytes"));
+  CHECK_FALSE(find_latest_checkpoint(checkpoints).has_value());
+  fs::remove(checkpoints + "/step-5/manifest.json");
+  CHECK_THROWS_WITH(read_training_checkpoint(checkpoints + "/step-5"), Catch::Contains("manifest.json is missing"));
+  CHECK_THROWS_WITH(read_training_checkpoint(checkpoints + "/step-99"), Catch::Contains("no such checkpoint folder"));
+  fs::remove_all(dir);
 }
 
 TEST_CASE("learning rate: linear warm-up, then cosine down to the floor", "[schedule]") {
@@ -176,6 +260,13 @@ TEST_CASE("stage configs are read and checked, naming the stage key", "[config]"
                          "      learning_rate_scale: {vision: 5, projecter: 2}\n";
   CHECK_THROWS_WITH(load_run_config(file), Catch::Contains("train.stages[0].learning_rate_scale.projecter") &&
                                                Catch::Contains("known: vision, projector, mixer, llm"));
+  std::ofstream(file) << "train:\n  save_every: -1\n";
+  CHECK_THROWS_WITH(load_run_config(file), Catch::Contains("train.save_every"));
+  std::ofstream(file) << "train:\n  keep_checkpoints: 0\n";
+  CHECK_THROWS_WITH(load_run_config(file), Catch::Contains("train.keep_checkpoints: must be at least 1"));
+  std::ofstream(file) << "train:\n  resume: auto\n  max_bad_steps: 4\n";
+  CHECK(load_run_config(file).train.resume == "auto");
+  CHECK(load_run_config(file).train.max_bad_steps == 4);
   std::ofstream(file) << "data:\n  truncation: cut\n";
   CHECK_THROWS_WITH(load_run_config(file), Catch::Contains("data.truncation: expected drop or fail"));
   std::ofstream(file) << "eval:\n  decode: released\n";

@@ -13,6 +13,7 @@
 #include "tokenizer_fixture.h"
 #include "train/checkpoint.h"
 #include "train/trainer.h"
+#include "trol/safetensors.h"
 
 using namespace trol;
 
@@ -125,6 +126,25 @@ TEST_CASE("the loader delivers the sampler's batches in order, and handles bad i
   }
   CHECK(loader.next().sample_ids.size() == 2);  // the epoch's remainder
   CHECK(loader.next().sample_ids.size() == 4);  // the next epoch
+  // A loader started at a batch's sampler position continues exactly where that one would
+  // have, across the epoch boundary (a resumed run's data).
+  {
+    BatchLoader reference(samples, options);
+    std::vector<Batch> uninterrupted;
+    for (int i = 0; i < 7; ++i) uninterrupted.push_back(reference.next());
+    CHECK(uninterrupted[1].sampler_position == 2);
+    CHECK(uninterrupted[4].sampler_position == 5);  // 3 batches per epoch: the second epoch's second batch
+    for (int from : {1, 2, 3, 5}) {
+      auto resumed_options = options;
+      resumed_options.start_position = uninterrupted[from - 1].sampler_position;
+      BatchLoader resumed(samples, resumed_options);
+      for (int i = from; i < 7; ++i) {
+        const auto batch = resumed.next();
+        CHECK(batch.sample_ids == uninterrupted[i].sample_ids);
+        CHECK(batch.sampler_position == uninterrupted[i].sampler_position);
+      }
+    }
+  }
   // Options that would leave the worker and next() waiting on each other are refused.
   auto no_room = options;
   no_room.prefetch = 0;
@@ -165,7 +185,7 @@ TEST_CASE("a tokenizer that disagrees with the model is refused before training"
 TEST_CASE("a short training run on the shapes dataset lowers the loss and checkpoints its weights", "[pipeline]") {
   test::TempDir dir("train");
   Trainer trainer(tiny_run(dir.file("run")));
-  const auto result = trainer.run_stage(0);
+  const auto result = trainer.train().at(0);
   REQUIRE(result.losses.size() == 40);
   const double first = (result.losses[0] + result.losses[1] + result.losses[2]) / 3;
   const double last = (result.losses[37] + result.losses[38] + result.losses[39]) / 3;
@@ -176,4 +196,25 @@ TEST_CASE("a short training run on the shapes dataset lowers the loss and checkp
   auto params = reloaded->named_parameters();
   for (const auto& p : trainer.model()->named_parameters()) CHECK(torch::equal(p.value(), params[p.key()]));
   CHECK(std::filesystem::exists(dir.file("run/metrics.jsonl")));
+}
+
+TEST_CASE("a run whose steps keep failing stops after train.max_bad_steps, naming them", "[pipeline]") {
+  test::TempDir dir("bad_steps");
+  auto config = tiny_run(dir.file("run"));
+  {
+    TrolModel poisoned(config.model);
+    torch::NoGradGuard no_grad;
+    poisoned->named_parameters()["model.norm.weight"].fill_(std::numeric_limits<float>::quiet_NaN());
+    save_safetensors(dir.file("nan.safetensors"), [&] {
+      NamedTensors tensors;
+      for (const auto& p : poisoned->named_parameters()) tensors.emplace_back(p.key(), p.value());
+      for (const auto& b : poisoned->named_buffers()) tensors.emplace_back(b.key(), b.value());
+      return tensors;
+    }());
+  }
+  config.train.init_from = dir.file("nan.safetensors");
+  config.train.max_bad_steps = 3;
+  Trainer trainer(config);
+  CHECK_THROWS_WITH(trainer.train(), Catch::Contains("stage 'all': 3 steps in a row with a non-finite loss") &&
+                                         Catch::Contains("train.max_bad_steps"));
 }

@@ -71,6 +71,13 @@ TrainConfig read_train_config(ConfigReader& reader) {
   reader.read("init_from", c.init_from);
   reader.read("step_scale", c.step_scale);
   if (!(c.step_scale > 0)) reader.fail("step_scale", "must be positive");
+  reader.read("save_every", c.save_every);
+  if (c.save_every < 0) reader.fail("save_every", "must not be negative (0: checkpoints at stage ends only)");
+  reader.read("keep_checkpoints", c.keep_checkpoints);
+  if (c.keep_checkpoints < 1) reader.fail("keep_checkpoints", "must be at least 1");
+  reader.read("resume", c.resume);
+  reader.read("max_bad_steps", c.max_bad_steps);
+  if (c.max_bad_steps < 1) reader.fail("max_bad_steps", "must be at least 1");
   std::set<std::string> names;
   for (auto& stage : reader.list("stages")) {
     c.stages.push_back(read_stage(stage));

@@ -33,6 +33,12 @@ struct TrainConfig {
   int64_t log_every = 10;                 // steps between progress lines / metric records
   std::string init_from;                  // model.safetensors to start from ("": fresh weights)
   double step_scale = 1.0;                // multiplies every stage's steps and warm-up (a time budget knob)
+  int64_t save_every = 0;                 // optimizer steps between resumable checkpoints (0: only at stage ends)
+  int64_t keep_checkpoints = 3;           // resumable checkpoints kept (the newest ones)
+  std::string resume;                     // "": start afresh; "auto": the newest complete checkpoint of
+                                          // output_dir, if any; or a checkpoint folder (step-<N>)
+  int64_t max_bad_steps = 10;             // consecutive steps skipped for a non-finite loss or
+                                          // gradient before the run stops with an error
   std::vector<StageConfig> stages;
 };
 

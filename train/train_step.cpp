@@ -10,7 +10,7 @@ namespace trol {
 
 StepOutcome training_step(TrolModel& model, torch::optim::Optimizer& optimizer, const std::vector<torch::Tensor>& trainable,
                           const std::vector<Batch>& micro_batches, double max_grad_norm, torch::Device device,
-                          torch::ScalarType dtype) {
+                          torch::ScalarType dtype, const std::function<void()>& before_update) {
   StepOutcome outcome;
   optimizer.zero_grad();
   int64_t supervised = 0;
@@ -31,6 +31,7 @@ StepOutcome training_step(TrolModel& model, torch::optim::Optimizer& optimizer, 
   const double clip_to = max_grad_norm > 0 ? max_grad_norm : std::numeric_limits<double>::infinity();
   outcome.grad_norm = torch::nn::utils::clip_grad_norm_(trainable, clip_to);
   if (!std::isfinite(outcome.loss) || !std::isfinite(outcome.grad_norm)) return outcome;
+  if (before_update) before_update();
   if (auto* adamw = dynamic_cast<torch::optim::AdamW*>(&optimizer)) {
     adamw_step(*adamw);
   } else {

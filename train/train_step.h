@@ -7,6 +7,7 @@
 
 #include <torch/torch.h>
 
+#include <functional>
 #include <vector>
 
 #include "data/batch_loader.h"
@@ -22,9 +23,10 @@ struct StepOutcome {
 };
 
 // `trainable` are the parameters `optimizer` updates; max_grad_norm <= 0 clips nothing
-// (the norm is still computed, so non-finite gradients are caught).
+// (the norm is still computed, so non-finite gradients are caught). `before_update` runs
+// between the backward passes and the update (the trainer's fault-injection point).
 StepOutcome training_step(TrolModel& model, torch::optim::Optimizer& optimizer, const std::vector<torch::Tensor>& trainable,
                           const std::vector<Batch>& micro_batches, double max_grad_norm, torch::Device device,
-                          torch::ScalarType dtype);
+                          torch::ScalarType dtype, const std::function<void()>& before_update = {});
 
 }  // namespace trol

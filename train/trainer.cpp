@@ -1,18 +1,44 @@
 #include "train/trainer.h"
 
+#include <fmt/format.h>
 #include <spdlog/spdlog.h>
+#include <yaml-cpp/yaml.h>
 
 #include <chrono>
+#include <filesystem>
 
 #include "data/batch_loader.h"
 #include "data/training_set.h"
 #include "train/checkpoint.h"
+#include "train/fault_injection.h"
 #include "train/optimizer.h"
 #include "train/progress.h"
+#include "train/stop_signal.h"
 #include "train/train_step.h"
+#include "trol/config_reader.h"
 #include "trol/param_groups.h"
 
 namespace trol {
+namespace {
+
+// The keys (as dotted paths) whose values differ between two YAML trees.
+void yaml_differences(const YAML::Node& a, const YAML::Node& b, const std::string& path, std::vector<std::string>& out) {
+  if (a.IsMap() && b.IsMap()) {
+    std::set<std::string> keys;
+    for (const auto& kv : a) keys.insert(kv.first.as<std::string>());
+    for (const auto& kv : b) keys.insert(kv.first.as<std::string>());
+    for (const auto& key : keys) yaml_differences(a[key], b[key], path + "." + key, out);
+    return;
+  }
+  if (a.IsSequence() && b.IsSequence() && a.size() == b.size()) {
+    for (size_t i = 0; i < a.size(); ++i) yaml_differences(a[i], b[i], path + "[" + std::to_string(i) + "]", out);
+    return;
+  }
+  const auto text = [](const YAML::Node& n) { return n.IsDefined() && !n.IsNull() ? YAML::Dump(n) : std::string("(unset)"); };
+  if (text(a) != text(b)) out.push_back(path + ": " + text(a) + " in the checkpoint, " + text(b) + " now");
+}
+
+}  // namespace
 
 BatchLoaderOptions stage_loader_options(const RunConfig& config, const StageConfig& stage, int64_t pad_id, uint64_t seed) {
   BatchLoaderOptions options;
@@ -41,23 +67,107 @@ Trainer::Trainer(RunConfig config)
   model_->to(device_, dtype_);
 }
 
+int64_t Trainer::steps_before(size_t stage_index) const {
+  int64_t steps = 0;
+  for (size_t i = 0; i < stage_index; ++i) steps += config_.train.stages[i].steps;
+  return steps;
+}
+
+std::string Trainer::resume_folder() const {
+  const auto& resume = config_.train.resume;
+  if (resume.empty()) return "";
+  if (resume != "auto") return resume;
+  const auto checkpoints = config_.train.output_dir + "/checkpoints";
+  const auto latest = find_latest_checkpoint(checkpoints);
+  if (!latest) spdlog::info("train.resume=auto: no complete checkpoint in {}, starting afresh", checkpoints);
+  return latest.value_or("");
+}
+
 std::vector<StageResult> Trainer::train() {
-  std::vector<StageResult> results;
-  for (size_t i = 0; i < config_.train.stages.size(); ++i) results.push_back(run_stage(i));
+  std::optional<TrainingState> resume;
+  const auto folder = resume_folder();
+  if (!folder.empty()) {
+    try {
+      resume = read_training_checkpoint(folder);
+    } catch (const std::exception& e) {
+      throw ConfigError(std::string("train.resume: ") + e.what());
+    }
+    const auto index = static_cast<size_t>(resume->stage_index);
+    std::vector<std::string> names;
+    for (const auto& stage : config_.train.stages) names.push_back(stage.name);
+    if (index >= names.size() ||
+        !std::equal(names.begin(), names.begin() + static_cast<std::ptrdiff_t>(index) + 1, resume->stage_names.begin())) {
+      throw ConfigError("train.resume: " + folder + " was written by a run with stages [" +
+                        fmt::format("{}", fmt::join(resume->stage_names, ", ")) + "]; this run has [" +
+                        fmt::format("{}", fmt::join(names, ", ")) + "]");
+    }
+    std::vector<std::string> differences;
+    yaml_differences(YAML::LoadFile(folder + "/config.yaml")["model"], YAML::Load(config_.effective_yaml)["model"],
+                     "model", differences);
+    if (!differences.empty()) {
+      throw ConfigError("train.resume: " + folder + " was written for another model:\n  " +
+                        fmt::format("{}", fmt::join(differences, "\n  ")));
+    }
+    spdlog::info("resuming from {}: stage '{}', step {} of {} (step {} overall)", folder, resume->stage.name,
+                 resume->stage_step, config_.train.stages[index].steps, resume->global_step);
+    completed_ = resume->completed;
+  }
+
+  StopSignals stop;
+  stop_ = &stop;
+  std::vector<StageResult> results = completed_;
+  for (size_t i = results.size(); i < config_.train.stages.size() && !stopped_; ++i) {
+    if (stop.requested()) {  // arrived during the last step of the stage before, which saved it
+      spdlog::warn("{}: stopped before stage '{}'. Continue with train.resume=auto", stop.name(), config_.train.stages[i].name);
+      stopped_ = true;
+      break;
+    }
+    const bool resumes_here = resume && static_cast<size_t>(resume->stage_index) == i;
+    results.push_back(run_stage(i, resumes_here ? resume : std::nullopt, resumes_here ? folder : ""));
+  }
+  stop_ = nullptr;
   return results;
 }
 
-StageResult Trainer::run_stage(size_t index) {
+std::string Trainer::save_checkpoint(const TrainingState& state, StageOptimizer& optimizer) {
+  const CheckpointContents contents{&state, &*model_, &trained_, optimizer.adamw.get(), config_.effective_yaml};
+  const auto folder =
+      write_training_checkpoint(config_.train.output_dir + "/checkpoints", contents, config_.train.keep_checkpoints);
+  spdlog::debug("checkpoint {}", folder);
+  return folder;
+}
+
+StageResult Trainer::run_stage(size_t index, const std::optional<TrainingState>& resume, const std::string& resume_folder) {
   const auto& stage = config_.train.stages.at(index);
   const auto& data = config_.data;
   ParameterGroups().set_trainable(*model_, stage.trainable);
+  for (const auto& p : model_->named_parameters()) {
+    if (p.value().requires_grad()) trained_.insert(p.key());
+  }
 
   const auto training_set = build_training_set(data, stage.datasets, config_.model);
-  const auto loader_options =
+  auto loader_options =
       stage_loader_options(config_, stage, training_set.pad_id, static_cast<uint64_t>(config_.runtime.seed) + index);
-  BatchLoader loader(training_set.samples, loader_options);
 
   auto optimizer = make_optimizer(*model_, stage);
+  TrainingState state;
+  state.stage_index = static_cast<int64_t>(index);
+  for (const auto& s : config_.train.stages) state.stage_names.push_back(s.name);
+  state.completed = completed_;
+  state.stage.name = stage.name;
+  if (resume) {
+    // The parameters the checkpoint holds were trained by earlier steps; later checkpoints
+    // keep saving them.
+    for (const auto& name : restore_training_checkpoint(resume_folder, *model_, *optimizer.adamw)) trained_.insert(name);
+    state.stage = resume->stage;
+    state.stage_step = resume->stage_step;
+    state.loader_position = resume->loader_position;
+    state.bad_steps_in_a_row = resume->bad_steps_in_a_row;
+  }
+  state.global_step = steps_before(index) + state.stage_step;
+  loader_options.start_position = state.loader_position;
+  BatchLoader loader(training_set.samples, loader_options);
+
   const auto trainable = trainable_parameters(*model_);
   int64_t trainable_count = 0;
   for (const auto& p : trainable) trainable_count += p.numel();
@@ -66,53 +176,79 @@ StageResult Trainer::run_stage(size_t index) {
 
   MetricsLog metrics(config_.train.output_dir + "/metrics.jsonl");
   ProgressLine progress(stage.name, stage.steps);
-  StageResult result;
-  result.name = stage.name;
   model_->train();
   const auto stage_start = std::chrono::steady_clock::now();
+  const double seconds_before = state.stage.seconds;
   auto window_start = stage_start;
   int64_t window_tokens = 0;
-  for (int64_t step = 0; step < stage.steps; ++step) {
+  std::string last_saved;
+  while (state.stage_step < stage.steps) {
+    const int64_t step = state.stage_step;
     const double lr = learning_rate_at(stage, step);
     optimizer.set_learning_rate(lr);
     std::vector<Batch> micro;
     for (int64_t m = 0; m < stage.grad_accum; ++m) micro.push_back(loader.next());
-    const auto outcome = training_step(model_, *optimizer.adamw, trainable, micro, stage.max_grad_norm, device_, dtype_);
+    const int64_t global_step = state.global_step + 1;
+    const auto outcome = training_step(model_, *optimizer.adamw, trainable, micro, stage.max_grad_norm, device_, dtype_,
+                                       [&] { fault_point("mid_step", global_step); });
+    state.stage_step = step + 1;
+    state.global_step = global_step;
+    state.loader_position = micro.back().sampler_position;
+    state.stage.tokens += outcome.tokens;
     window_tokens += outcome.tokens;
     if (!outcome.applied) {
       std::string ids;
       for (const auto& b : micro)
         for (const auto& id : b.sample_ids) ids += (ids.empty() ? "" : ", ") + id;
       spdlog::warn("stage '{}' step {}: non-finite loss or gradient, step skipped (samples: {})", stage.name, step + 1, ids);
-      continue;
+      if (++state.bad_steps_in_a_row >= config_.train.max_bad_steps) {
+        throw std::runtime_error(fmt::format(
+            "stage '{}': {} steps in a row with a non-finite loss or gradient (train.max_bad_steps); stopping at step {}. "
+            "The last checkpoint is in {}/checkpoints",
+            stage.name, state.bad_steps_in_a_row, step + 1, config_.train.output_dir));
+      }
+    } else {
+      state.bad_steps_in_a_row = 0;
+      state.stage.losses.push_back(outcome.loss);
+      const bool log_now = (step + 1) % config_.train.log_every == 0 || step + 1 == stage.steps;
+      if (log_now) {
+        const auto now = std::chrono::steady_clock::now();
+        const double seconds = std::chrono::duration<double>(now - window_start).count();
+        const double tokens_per_second = seconds > 0 ? window_tokens / seconds : 0;
+        progress.update(step + 1, outcome.loss, lr, tokens_per_second);
+        metrics.record({{"stage", stage.name}, {"step", step + 1}, {"loss", outcome.loss}, {"lr", lr},
+                        {"grad_norm", outcome.grad_norm}, {"tokens_per_second", tokens_per_second},
+                        {"data_wait_seconds", loader.seconds_waited()}});
+        window_start = now;
+        window_tokens = 0;
+      }
     }
-    const double loss = outcome.loss, grad_norm = outcome.grad_norm;
-
-    result.losses.push_back(loss);
-    const bool log_now = (step + 1) % config_.train.log_every == 0 || step + 1 == stage.steps;
-    if (log_now) {
-      const auto now = std::chrono::steady_clock::now();
-      const double seconds = std::chrono::duration<double>(now - window_start).count();
-      const double tokens_per_second = seconds > 0 ? window_tokens / seconds : 0;
-      progress.update(step + 1, loss, lr, tokens_per_second);
-      metrics.record({{"stage", stage.name}, {"step", step + 1}, {"loss", loss}, {"lr", lr},
-                      {"grad_norm", grad_norm}, {"tokens_per_second", tokens_per_second},
-                      {"data_wait_seconds", loader.seconds_waited()}});
-      window_start = now;
-      window_tokens = 0;
+    fault_point("after_step", global_step);
+    state.stage.seconds = seconds_before + std::chrono::duration<double>(std::chrono::steady_clock::now() - stage_start).count();
+    const bool periodic = config_.train.save_every > 0 && global_step % config_.train.save_every == 0;
+    const bool saves = periodic || state.stage_step == stage.steps;
+    if (saves) last_saved = save_checkpoint(state, optimizer);
+    if (stop_ != nullptr && stop_->requested() && state.stage_step < stage.steps) {
+      if (!saves) last_saved = save_checkpoint(state, optimizer);
+      progress.finish();
+      spdlog::warn("{}: stopped after step {} of stage '{}'; checkpoint {}. Continue with train.resume=auto", stop_->name(),
+                   state.stage_step, stage.name, last_saved);
+      stopped_ = true;
+      return state.stage;
     }
   }
   progress.finish();
-  result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - stage_start).count();
 
+  auto result = state.stage;
   const auto folder = config_.train.output_dir + "/checkpoints/" + stage.name;
-  nlohmann::json state{{"stage", stage.name},
-                       {"stage_index", index},
-                       {"steps", stage.steps},
-                       {"final_loss", result.losses.empty() ? 0.0 : result.losses.back()},
-                       {"seconds", result.seconds},
-                       {"trol_version", "0.1.0"}};
-  result.checkpoint = save_stage_checkpoint(folder, *model_, config_.effective_yaml, state);
+  nlohmann::json stage_state{{"stage", stage.name},
+                             {"stage_index", index},
+                             {"steps", stage.steps},
+                             {"final_loss", result.losses.empty() ? 0.0 : result.losses.back()},
+                             {"seconds", result.seconds},
+                             {"trol_version", TROL_VERSION}};
+  result.checkpoint = save_stage_checkpoint(folder, *model_, config_.effective_yaml, stage_state);
+  completed_.push_back(result);
   spdlog::info("stage '{}' done in {:.0f}s, loss {:.4f}; checkpoint {}", stage.name, result.seconds,
                result.losses.empty() ? 0.0 : result.losses.back(), folder);
   return result;

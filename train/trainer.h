@@ -1,23 +1,25 @@
 // The trainer: runs the stages of a recipe in order on one model, each stage continuing from
-// the weights the previous one left, and writes a checkpoint at the end of each.
+// the weights the previous one left. It writes a resumable checkpoint every
+// `train.save_every` steps and at the end of each stage (train/training_checkpoint.h), plus
+// the stage's full weights in <output_dir>/checkpoints/<stage>/ for evaluation. With
+// `train.resume` it continues a run from a checkpoint, ending with the same weights as a run
+// that was never stopped. SIGTERM/SIGINT finish the step, write a checkpoint and stop.
 #pragma once
 
+#include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
 #include "data/batch_loader.h"
 #include "train/run_config.h"
+#include "train/training_checkpoint.h"
 #include "trol/model.h"
 
 namespace trol {
 
-struct StageResult {
-  std::string name;
-  std::vector<double> losses;  // per optimizer step
-  std::string checkpoint;      // folder written at the end of the stage
-  double seconds = 0;
-  int64_t tokens = 0;
-};
+class StopSignals;
+struct StageOptimizer;
 
 // How a stage's batches are made: its batch size and length grouping, the data section's
 // prefetch, error policy and image normalisation, the model's image size.
@@ -27,17 +29,30 @@ class Trainer {
  public:
   explicit Trainer(RunConfig config);
 
+  // Every stage's result, those finished before a resumed checkpoint included. After a stop
+  // signal it returns early (stopped() is then true) with the stages done so far.
   std::vector<StageResult> train();
-  StageResult run_stage(size_t index);
+  bool stopped() const { return stopped_; }
 
   TrolModel& model() { return model_; }
   const RunConfig& config() const { return config_; }
 
  private:
+  // Runs stage `index` from its first step, or from `resume` (a checkpoint inside it).
+  StageResult run_stage(size_t index, const std::optional<TrainingState>& resume, const std::string& resume_folder);
+  // The checkpoint train.resume names: "" when the run starts afresh.
+  std::string resume_folder() const;
+  std::string save_checkpoint(const TrainingState& state, StageOptimizer& optimizer);
+  int64_t steps_before(size_t stage_index) const;
+
   RunConfig config_;
   TrolModel model_{nullptr};
   torch::Device device_;
   torch::ScalarType dtype_;
+  std::set<std::string> trained_;         // parameters some stage so far has trained
+  std::vector<StageResult> completed_;
+  const StopSignals* stop_ = nullptr;     // set while train() runs
+  bool stopped_ = false;
 };
 
 }  // namespace trol
