@@ -280,6 +280,8 @@ nlohmann::ordered_json run_bench(const RunConfig& config, const BenchOptions& op
   torch::manual_seed(static_cast<uint64_t>(config.runtime.seed));
   TrolModel model(config.model);
   model->to(device, dtype);
+  model->model->set_activation_checkpointing(config.train.activation_checkpointing);
+  result["activation_checkpointing"] = config.train.activation_checkpointing;
   // What step 2 of the paper trains: everything but the vision encoder.
   const std::map<std::string, bool> trainable{{"vision", false}, {"projector", true}, {"mixer", true}, {"llm", true}};
   ParameterGroups().set_trainable(*model, trainable);

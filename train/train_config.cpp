@@ -76,6 +76,7 @@ TrainConfig read_train_config(ConfigReader& reader) {
   reader.read("keep_checkpoints", c.keep_checkpoints);
   if (c.keep_checkpoints < 1) reader.fail("keep_checkpoints", "must be at least 1");
   reader.read("resume", c.resume);
+  reader.read("activation_checkpointing", c.activation_checkpointing);
   reader.read("max_bad_steps", c.max_bad_steps);
   if (c.max_bad_steps < 1) reader.fail("max_bad_steps", "must be at least 1");
   std::set<std::string> names;

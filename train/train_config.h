@@ -37,6 +37,8 @@ struct TrainConfig {
   int64_t keep_checkpoints = 3;           // resumable checkpoints kept (the newest ones)
   std::string resume;                     // "": start afresh; "auto": the newest complete checkpoint of
                                           // output_dir, if any; or a checkpoint folder (step-<N>)
+  bool activation_checkpointing = false;  // recompute each TroL layer in backward instead of keeping
+                                          // its activations (less memory, ~1 more forward of compute)
   int64_t max_bad_steps = 10;             // consecutive steps skipped for a non-finite loss or
                                           // gradient before the run stops with an error
   std::vector<StageConfig> stages;

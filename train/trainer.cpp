@@ -65,6 +65,7 @@ Trainer::Trainer(RunConfig config)
     spdlog::info("weights from {}", config_.train.init_from);
   }
   model_->to(device_, dtype_);
+  model_->model->set_activation_checkpointing(config_.train.activation_checkpointing);
 }
 
 int64_t Trainer::steps_before(size_t stage_index) const {

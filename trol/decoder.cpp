@@ -3,6 +3,7 @@
 #include <stdexcept>
 #include <string>
 
+#include "trol/activation_checkpoint.h"
 #include "trol/attention.h"
 #include "trol/rotary.h"
 #include "trol/trol_mixer.h"
@@ -37,17 +38,38 @@ DecoderOutput DecoderImpl::forward(const torch::Tensor& inputs_embeds, const tor
 
   std::vector<torch::Tensor> ratios;
   torch::Tensor h = inputs_embeds;
+  const bool recompute = activation_checkpointing_ && is_training() && torch::GradMode::is_enabled();
   for (size_t i = 0; i < layer_list_.size(); ++i) {
-    auto& layer = layer_list_[i];
-    const auto h1 = layer(h, rotary, mask);
-    if (!trol_.traversal) {
-      h = h1;
-      continue;
+    auto layer = layer_list_[i];
+    auto layer_gate = gate(static_cast<int64_t>(i));
+    // One TroL layer: {x} -> {output, mixing ratio w (traversal only)}. It captures by value:
+    // a checkpointed layer runs again in backward, after this function has returned.
+    auto trol_layer = [layer, layer_gate, rotary, mask,
+                             traversal = trol_.traversal](const std::vector<torch::Tensor>& x) mutable
+        -> std::vector<torch::Tensor> {
+      const auto h1 = layer(x[0], rotary, mask);
+      if (!traversal) return {h1};
+      const auto h2 = layer(h1, rotary, mask);  // the same layer, traversed again
+      const auto w = trol_gate_ratio(layer_gate, h1);
+      return {trol_mix(h1, h2, w), w};
+    };
+    std::vector<torch::Tensor> out;
+    if (recompute) {
+      std::vector<torch::Tensor> parameters;
+      for (const auto& p : layer->parameters()) {
+        if (p.requires_grad()) parameters.push_back(p);
+      }
+      if (trol_.traversal) {
+        for (const auto& p : layer_gate->parameters()) {
+          if (p.requires_grad()) parameters.push_back(p);
+        }
+      }
+      out = checkpointed(trol_layer, {h}, parameters);
+    } else {
+      out = trol_layer({h});
     }
-    const auto h2 = layer(h1, rotary, mask);  // the same layer, traversed again
-    const auto w = trol_gate_ratio(gate(static_cast<int64_t>(i)), h1);
-    if (collect_gate_ratios) ratios.push_back(w.detach().squeeze(-1));
-    h = trol_mix(h1, h2, w);
+    h = out[0];
+    if (collect_gate_ratios && out.size() > 1) ratios.push_back(out[1].detach().squeeze(-1));
   }
   DecoderOutput out{norm(h), {}};
   if (collect_gate_ratios && !ratios.empty()) out.gate_ratios = torch::stack(ratios);

@@ -42,6 +42,10 @@ class DecoderImpl : public torch::nn::Module {
   // The gate used by layer `layer` (the same module for all layers when shared).
   torch::nn::Linear& gate(int64_t layer);
 
+  // In training, keep only each TroL layer's input for backward and recompute the layer
+  // (both passes and its gate) then (trol/activation_checkpoint.h).
+  void set_activation_checkpointing(bool on) { activation_checkpointing_ = on; }
+
   torch::nn::Embedding embed{nullptr};  // phi3: embed_tokens, internlm2: tok_embeddings
   torch::nn::ModuleList layers{nullptr};
   RMSNorm norm{nullptr};
@@ -51,6 +55,7 @@ class DecoderImpl : public torch::nn::Module {
   LlmConfig llm_;
   TrolConfig trol_;
   std::vector<DecoderLayer> layer_list_;
+  bool activation_checkpointing_ = false;
 };
 TORCH_MODULE(Decoder);
 

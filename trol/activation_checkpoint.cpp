@@ -1,0 +1,123 @@
+#include "trol/activation_checkpoint.h"
+
+#include <ATen/Context.h>
+
+namespace trol {
+namespace {
+
+using torch::autograd::AutogradContext;
+using torch::autograd::variable_list;
+
+struct GeneratorState {
+  torch::Tensor cpu, gpu;
+  int64_t gpu_index = -1;
+
+  static GeneratorState capture(const std::vector<torch::Tensor>& inputs) {
+    GeneratorState state;
+    auto cpu = at::globalContext().defaultGenerator(torch::kCPU);
+    {
+      std::lock_guard<std::mutex> lock(cpu.mutex());
+      state.cpu = cpu.get_state();
+    }
+    for (const auto& t : inputs) {
+      if (t.defined() && t.is_cuda()) {
+        state.gpu_index = t.device().index();
+        auto gpu = at::globalContext().defaultGenerator(t.device());
+        std::lock_guard<std::mutex> lock(gpu.mutex());
+        state.gpu = gpu.get_state();
+        break;
+      }
+    }
+    return state;
+  }
+
+  void restore() const {
+    auto cpu = at::globalContext().defaultGenerator(torch::kCPU);
+    {
+      std::lock_guard<std::mutex> lock(cpu.mutex());
+      cpu.set_state(this->cpu);
+    }
+    if (gpu_index >= 0) {
+      auto gpu = at::globalContext().defaultGenerator(torch::Device(torch::kCUDA, static_cast<int8_t>(gpu_index)));
+      std::lock_guard<std::mutex> lock(gpu.mutex());
+      gpu.set_state(this->gpu);
+    }
+  }
+};
+
+struct Recomputable : torch::CustomClassHolder {
+  Block block;
+  size_t num_inputs = 0;
+  GeneratorState generators;
+};
+
+struct CheckpointFunction : public torch::autograd::Function<CheckpointFunction> {
+  // `tensors` holds the block's inputs, then its parameters.
+  static variable_list forward(AutogradContext* ctx, at::TensorList tensors, c10::intrusive_ptr<Recomputable> body) {
+    const std::vector<torch::Tensor> inputs(tensors.begin(), tensors.begin() + static_cast<std::ptrdiff_t>(body->num_inputs));
+    body->generators = GeneratorState::capture(inputs);
+    auto outputs = body->block(inputs);  // custom functions run their forward with grad mode off
+    ctx->save_for_backward(tensors.vec());
+    ctx->saved_data["body"] = c10::IValue::make_capsule(body);
+    return outputs;
+  }
+
+  static variable_list backward(AutogradContext* ctx, variable_list grad_outputs) {
+    const auto saved = ctx->get_saved_variables();
+    const auto body = c10::static_intrusive_pointer_cast<Recomputable>(ctx->saved_data["body"].toCapsule());
+    std::vector<torch::Tensor> inputs, targets;
+    std::vector<size_t> target_positions;
+    for (size_t i = 0; i < saved.size(); ++i) {
+      if (i < body->num_inputs) {
+        auto input = saved[i].defined() ? saved[i].detach().requires_grad_(saved[i].requires_grad()) : saved[i];
+        inputs.push_back(input);
+        if (input.defined() && input.requires_grad()) {
+          targets.push_back(input);
+          target_positions.push_back(i);
+        }
+      } else if (saved[i].requires_grad()) {
+        targets.push_back(saved[i]);
+        target_positions.push_back(i);
+      }
+    }
+
+    // Recompute under the forward pass's generator states, then put the current ones back.
+    const auto now = GeneratorState::capture(inputs);
+    body->generators.restore();
+    std::vector<torch::Tensor> outputs;
+    {
+      torch::AutoGradMode enable(true);
+      outputs = body->block(inputs);
+    }
+    now.restore();
+
+    std::vector<torch::Tensor> differentiable, incoming;
+    for (size_t i = 0; i < outputs.size(); ++i) {
+      if (outputs[i].requires_grad() && grad_outputs[i].defined()) {
+        differentiable.push_back(outputs[i]);
+        incoming.push_back(grad_outputs[i]);
+      }
+    }
+    variable_list grads(saved.size() + 1);  // one per forward argument: the tensors, then `body`
+    if (differentiable.empty() || targets.empty()) return grads;
+    const auto computed = torch::autograd::grad(differentiable, targets, incoming, /*retain_graph=*/false,
+                                                /*create_graph=*/false, /*allow_unused=*/true);
+    for (size_t k = 0; k < targets.size(); ++k) grads[target_positions[k]] = computed[k];
+    return grads;
+  }
+};
+
+}  // namespace
+
+std::vector<torch::Tensor> checkpointed(const Block& block, const std::vector<torch::Tensor>& inputs,
+                                        const std::vector<torch::Tensor>& parameters) {
+  if (!torch::GradMode::is_enabled()) return block(inputs);
+  auto body = c10::make_intrusive<Recomputable>();
+  body->block = block;
+  body->num_inputs = inputs.size();
+  std::vector<torch::Tensor> tensors(inputs);
+  tensors.insert(tensors.end(), parameters.begin(), parameters.end());
+  return CheckpointFunction::apply(at::TensorList(tensors), body);
+}
+
+}  // namespace trol
