@@ -13,5 +13,6 @@ void add_report_command(CLI::App& app);
 void add_bench_command(CLI::App& app);
 void add_eval_command(CLI::App& app);
 void add_generate_command(CLI::App& app);
+void add_plot_command(CLI::App& app);
 
 }  // namespace trol::cli

@@ -77,7 +77,7 @@ void write_line_plot(const std::string& png_path, const std::string& title, cons
 }
 
 void write_heatmap(const std::string& png_path, const std::string& title, const std::vector<std::vector<double>>& values,
-                   const std::vector<std::pair<std::string, std::pair<int, int>>>& column_marks) {
+                   const std::vector<std::pair<std::string, std::pair<int, int>>>& column_marks, const std::string& x_label) {
   if (values.empty() || values.front().empty()) throw std::invalid_argument("heat-map of no values: " + png_path);
   const int rows = static_cast<int>(values.size()), cols = static_cast<int>(values.front().size());
   const int cell_h = 40, cell_w = std::max(4, std::min(24, 900 / cols));
@@ -90,7 +90,10 @@ void write_heatmap(const std::string& png_path, const std::string& title, const 
   cv::resize(grey, big, {cols * cell_w, rows * cell_h}, 0, 0, cv::INTER_NEAREST);
   cv::applyColorMap(big, coloured, cv::COLORMAP_VIRIDIS);
   const int left = 70, top = 40, bottom = 70, legend = 60;
-  cv::Mat image(top + coloured.rows + bottom, left + coloured.cols + legend + 20, CV_8UC3, cv::Scalar(255, 255, 255));
+  int baseline = 0;
+  const int title_width = cv::getTextSize(title, cv::FONT_HERSHEY_SIMPLEX, 0.5, 1, &baseline).width;
+  const int width = std::max(left + coloured.cols + legend + 20, left + title_width + 20);
+  cv::Mat image(top + coloured.rows + bottom, width, CV_8UC3, cv::Scalar(255, 255, 255));
   coloured.copyTo(image(cv::Rect(left, top, coloured.cols, coloured.rows)));
   for (int r = 0; r < rows; ++r) text(image, "layer " + std::to_string(r), {5, top + r * cell_h + cell_h / 2 + 4});
   for (const auto& [label, span] : column_marks) {
@@ -110,7 +113,7 @@ void write_heatmap(const std::string& png_path, const std::string& title, const 
   text(image, "1", {bar_x + 18, top + 10});
   text(image, "0", {bar_x + 18, top + bar.rows});
   text(image, title, {left, image.rows - 12}, 0.5);
-  text(image, "token position", {left, top - 12});
+  text(image, x_label, {left, top - 12});
   save(png_path, image);
 }
 

@@ -17,9 +17,10 @@ struct Series {
 void write_line_plot(const std::string& png_path, const std::string& title, const std::vector<Series>& series,
                      const std::vector<double>& boundaries = {});
 
-// rows = layers, columns = token positions; values in [0, 1]. `column_marks` are labelled
-// spans along the x axis (e.g. where the image tokens are).
+// rows = layers, columns = token positions (or what `x_label` says); values in [0, 1].
+// `column_marks` are labelled spans [first, end) along the x axis (e.g. where the image tokens are).
 void write_heatmap(const std::string& png_path, const std::string& title, const std::vector<std::vector<double>>& values,
-                   const std::vector<std::pair<std::string, std::pair<int, int>>>& column_marks = {});
+                   const std::vector<std::pair<std::string, std::pair<int, int>>>& column_marks = {},
+                   const std::string& x_label = "token position");
 
 }  // namespace trol

@@ -8,6 +8,7 @@
 #include "train/checkpoint.h"
 #include "train/optimizer.h"
 #include "train/run_config.h"
+#include "train/tensorboard.h"
 #include "train/training_checkpoint.h"
 #include "trol/config_reader.h"
 #include "trol/param_groups.h"
@@ -174,6 +175,12 @@ TEST_CASE("resumable checkpoints restore weights, optimizer state and generator;
   CHECK_THROWS_WITH(read_training_checkpoint(checkpoints + "/step-5"), Catch::Contains("manifest.json is missing"));
   CHECK_THROWS_WITH(read_training_checkpoint(checkpoints + "/step-99"), Catch::Contains("no such checkpoint folder"));
   fs::remove_all(dir);
+}
+
+TEST_CASE("CRC-32C matches the published check values", "[tensorboard]") {
+  CHECK(crc32c("123456789") == 0xE3069283u);  // RFC 3720 / the Castagnoli check value
+  CHECK(crc32c("") == 0u);
+  CHECK(crc32c(std::string(32, '\0')) == 0x8A9136AAu);  // RFC 3720 B.4: 32 bytes of zeros
 }
 
 TEST_CASE("learning rate: linear warm-up, then cosine down to the floor", "[schedule]") {

@@ -10,7 +10,7 @@ namespace trol {
 
 StepOutcome training_step(TrolModel& model, torch::optim::Optimizer& optimizer, const std::vector<torch::Tensor>& trainable,
                           const std::vector<Batch>& micro_batches, double max_grad_norm, torch::Device device,
-                          torch::ScalarType dtype, const std::function<void()>& before_update) {
+                          torch::ScalarType dtype, bool collect_gate_means, const std::function<void()>& before_update) {
   StepOutcome outcome;
   optimizer.zero_grad();
   int64_t supervised = 0;
@@ -19,15 +19,26 @@ StepOutcome training_step(TrolModel& model, torch::optim::Optimizer& optimizer, 
 
   // The loss stays on the device until the step is over: one host sync per step, not one
   // per micro-batch.
-  torch::Tensor loss_sum;
+  torch::Tensor loss_sum, gate_sums, gate_tokens;
   for (const auto& batch : micro_batches) {
-    auto out = model(to_device(batch.inputs, device, dtype));
+    const auto inputs = to_device(batch.inputs, device, dtype);
+    auto out = model->forward(inputs, collect_gate_means);
     (out.loss.sum / denominator).backward();
     const auto detached = out.loss.sum.detach();
     loss_sum = loss_sum.defined() ? loss_sum + detached : detached;
     outcome.tokens += batch.tokens;
+    if (out.gate_ratios.defined()) {  // [layers, batch, seq]: averaged over the real tokens
+      const auto mask = inputs.attention_mask.to(torch::kFloat64);
+      const auto sums = (out.gate_ratios.to(torch::kFloat64) * mask).sum({1, 2});
+      gate_sums = gate_sums.defined() ? gate_sums + sums : sums;
+      gate_tokens = gate_tokens.defined() ? gate_tokens + mask.sum() : mask.sum();
+    }
   }
   outcome.loss = loss_sum.defined() ? loss_sum.item<double>() / denominator : 0.0;
+  if (gate_sums.defined()) {
+    const auto means = (gate_sums / gate_tokens).cpu();
+    outcome.gate_means.assign(means.data_ptr<double>(), means.data_ptr<double>() + means.numel());
+  }
   const double clip_to = max_grad_norm > 0 ? max_grad_norm : std::numeric_limits<double>::infinity();
   outcome.grad_norm = torch::nn::utils::clip_grad_norm_(trainable, clip_to);
   if (!std::isfinite(outcome.loss) || !std::isfinite(outcome.grad_norm)) return outcome;

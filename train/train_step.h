@@ -20,6 +20,8 @@ struct StepOutcome {
   double grad_norm = 0;  // before clipping
   bool applied = false;  // false: non-finite loss or gradient, the parameters are unchanged
   int64_t tokens = 0;    // real (unpadded) tokens of the micro-batches
+  std::vector<double> gate_means;  // per layer: mean mixing ratio w over the real tokens (when asked,
+                                   // with traversal on)
 };
 
 // `trainable` are the parameters `optimizer` updates; max_grad_norm <= 0 clips nothing
@@ -27,6 +29,7 @@ struct StepOutcome {
 // between the backward passes and the update (the trainer's fault-injection point).
 StepOutcome training_step(TrolModel& model, torch::optim::Optimizer& optimizer, const std::vector<torch::Tensor>& trainable,
                           const std::vector<Batch>& micro_batches, double max_grad_norm, torch::Device device,
-                          torch::ScalarType dtype, const std::function<void()>& before_update = {});
+                          torch::ScalarType dtype, bool collect_gate_means = false,
+                          const std::function<void()>& before_update = {});
 
 }  // namespace trol

@@ -1,10 +1,13 @@
 #include "train/trainer.h"
 
+#include <fmt/chrono.h>
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 #include <yaml-cpp/yaml.h>
 
+#include <algorithm>
 #include <chrono>
+#include <ctime>
 #include <filesystem>
 
 #include "data/batch_loader.h"
@@ -14,6 +17,7 @@
 #include "train/optimizer.h"
 #include "train/progress.h"
 #include "train/stop_signal.h"
+#include "train/tensorboard.h"
 #include "train/train_step.h"
 #include "trol/config_reader.h"
 #include "trol/param_groups.h"
@@ -36,6 +40,24 @@ void yaml_differences(const YAML::Node& a, const YAML::Node& b, const std::strin
   }
   const auto text = [](const YAML::Node& n) { return n.IsDefined() && !n.IsNull() ? YAML::Dump(n) : std::string("(unset)"); };
   if (text(a) != text(b)) out.push_back(path + ": " + text(a) + " in the checkpoint, " + text(b) + " now");
+}
+
+// A fresh run in a folder that holds an earlier run's logs moves them to previous/<time>/,
+// so the new curves do not continue the old ones and nothing is deleted. (A resumed run
+// appends: its steps after the checkpoint repeat the killed run's, with the same values.)
+void set_aside_previous_logs(const std::string& output_dir) {
+  namespace fs = std::filesystem;
+  const std::vector<std::string> logs{"metrics.jsonl", "tensorboard"};
+  const bool any = std::any_of(logs.begin(), logs.end(), [&](const auto& l) { return fs::exists(output_dir + "/" + l); });
+  if (!any) return;
+  const auto stamp = fmt::format("{:%Y%m%d-%H%M%S}", fmt::gmtime(std::time(nullptr)));
+  auto folder = output_dir + "/previous/" + stamp;
+  for (int n = 2; fs::exists(folder); ++n) folder = output_dir + "/previous/" + stamp + "-" + std::to_string(n);
+  fs::create_directories(folder);
+  for (const auto& l : logs) {
+    if (fs::exists(output_dir + "/" + l)) fs::rename(output_dir + "/" + l, folder + "/" + l);
+  }
+  spdlog::info("the logs of an earlier run in {} are now in {}", output_dir, folder);
 }
 
 }  // namespace
@@ -67,6 +89,8 @@ Trainer::Trainer(RunConfig config)
   model_->to(device_, dtype_);
   model_->model->set_activation_checkpointing(config_.train.activation_checkpointing);
 }
+
+Trainer::~Trainer() = default;
 
 int64_t Trainer::steps_before(size_t stage_index) const {
   int64_t steps = 0;
@@ -112,6 +136,8 @@ std::vector<StageResult> Trainer::train() {
     spdlog::info("resuming from {}: stage '{}', step {} of {} (step {} overall)", folder, resume->stage.name,
                  resume->stage_step, config_.train.stages[index].steps, resume->global_step);
     completed_ = resume->completed;
+  } else {
+    set_aside_previous_logs(config_.train.output_dir);
   }
 
   StopSignals stop;
@@ -176,6 +202,8 @@ StageResult Trainer::run_stage(size_t index, const std::optional<TrainingState>&
                training_set.samples.size(), stage.steps, stage.grad_accum, stage.batch_size, trainable_count);
 
   MetricsLog metrics(config_.train.output_dir + "/metrics.jsonl");
+  if (!tensorboard_) tensorboard_ = std::make_unique<TensorBoardWriter>(config_.train.output_dir + "/tensorboard");
+  auto& tensorboard = *tensorboard_;
   ProgressLine progress(stage.name, stage.steps);
   model_->train();
   const auto stage_start = std::chrono::steady_clock::now();
@@ -190,8 +218,9 @@ StageResult Trainer::run_stage(size_t index, const std::optional<TrainingState>&
     std::vector<Batch> micro;
     for (int64_t m = 0; m < stage.grad_accum; ++m) micro.push_back(loader.next());
     const int64_t global_step = state.global_step + 1;
+    const bool log_now = (step + 1) % config_.train.log_every == 0 || step + 1 == stage.steps;
     const auto outcome = training_step(model_, *optimizer.adamw, trainable, micro, stage.max_grad_norm, device_, dtype_,
-                                       [&] { fault_point("mid_step", global_step); });
+                                       log_now, [&] { fault_point("mid_step", global_step); });
     state.stage_step = step + 1;
     state.global_step = global_step;
     state.loader_position = micro.back().sampler_position;
@@ -211,15 +240,25 @@ StageResult Trainer::run_stage(size_t index, const std::optional<TrainingState>&
     } else {
       state.bad_steps_in_a_row = 0;
       state.stage.losses.push_back(outcome.loss);
-      const bool log_now = (step + 1) % config_.train.log_every == 0 || step + 1 == stage.steps;
       if (log_now) {
         const auto now = std::chrono::steady_clock::now();
         const double seconds = std::chrono::duration<double>(now - window_start).count();
         const double tokens_per_second = seconds > 0 ? window_tokens / seconds : 0;
         progress.update(step + 1, outcome.loss, lr, tokens_per_second);
-        metrics.record({{"stage", stage.name}, {"step", step + 1}, {"loss", outcome.loss}, {"lr", lr},
-                        {"grad_norm", outcome.grad_norm}, {"tokens_per_second", tokens_per_second},
-                        {"data_wait_seconds", loader.seconds_waited()}});
+        nlohmann::json row{{"stage", stage.name},       {"step", step + 1},
+                           {"global_step", global_step}, {"loss", outcome.loss},
+                           {"lr", lr},                   {"grad_norm", outcome.grad_norm},
+                           {"tokens_per_second", tokens_per_second}, {"data_wait_seconds", loader.seconds_waited()}};
+        if (!outcome.gate_means.empty()) row["gate_mean"] = outcome.gate_means;
+        metrics.record(row);
+        tensorboard.add_scalar("train/loss", outcome.loss, global_step);
+        tensorboard.add_scalar("train/lr", lr, global_step);
+        tensorboard.add_scalar("train/grad_norm", outcome.grad_norm, global_step);
+        tensorboard.add_scalar("train/tokens_per_second", tokens_per_second, global_step);
+        for (size_t layer = 0; layer < outcome.gate_means.size(); ++layer) {
+          tensorboard.add_scalar(fmt::format("gate_mean/layer_{:02d}", layer), outcome.gate_means[layer], global_step);
+        }
+        tensorboard.flush();
         window_start = now;
         window_tokens = 0;
       }

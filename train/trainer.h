@@ -6,6 +6,7 @@
 // that was never stopped. SIGTERM/SIGINT finish the step, write a checkpoint and stop.
 #pragma once
 
+#include <memory>
 #include <optional>
 #include <set>
 #include <string>
@@ -19,6 +20,7 @@
 namespace trol {
 
 class StopSignals;
+class TensorBoardWriter;
 struct StageOptimizer;
 
 // How a stage's batches are made: its batch size and length grouping, the data section's
@@ -28,6 +30,7 @@ BatchLoaderOptions stage_loader_options(const RunConfig& config, const StageConf
 class Trainer {
  public:
   explicit Trainer(RunConfig config);
+  ~Trainer();
 
   // Every stage's result, those finished before a resumed checkpoint included. After a stop
   // signal it returns early (stopped() is then true) with the stages done so far.
@@ -52,6 +55,7 @@ class Trainer {
   std::set<std::string> trained_;         // parameters some stage so far has trained
   std::vector<StageResult> completed_;
   const StopSignals* stop_ = nullptr;     // set while train() runs
+  std::unique_ptr<TensorBoardWriter> tensorboard_;  // one event file per process
   bool stopped_ = false;
 };
 
