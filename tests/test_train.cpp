@@ -267,6 +267,12 @@ TEST_CASE("stage configs are read and checked, naming the stage key", "[config]"
                          "      learning_rate_scale: {vision: 5, projecter: 2}\n";
   CHECK_THROWS_WITH(load_run_config(file), Catch::Contains("train.stages[0].learning_rate_scale.projecter") &&
                                                Catch::Contains("known: vision, projector, mixer, llm"));
+  std::ofstream(file) << "runtime:\n  mixed_precision: float16\n";
+  CHECK_THROWS_WITH(load_run_config(file), Catch::Contains("runtime.mixed_precision: float16 autocast needs CUDA"));
+  std::ofstream(file) << "runtime:\n  mixed_precision: bf16\n";
+  CHECK_THROWS_WITH(load_run_config(file), Catch::Contains("expected none, bfloat16 or float16, got 'bf16'"));
+  std::ofstream(file) << "runtime:\n  mixed_precision: bfloat16\n  dtype: bfloat16\n";
+  CHECK_THROWS_WITH(load_run_config(file), Catch::Contains("float32 master weights"));
   std::ofstream(file) << "train:\n  save_every: -1\n";
   CHECK_THROWS_WITH(load_run_config(file), Catch::Contains("train.save_every"));
   std::ofstream(file) << "train:\n  keep_checkpoints: 0\n";

@@ -313,9 +313,17 @@ nlohmann::ordered_json run_bench(const RunConfig& config, const BenchOptions& op
     step_flops = training_step_flops(config.model, options.batch_size, seq_len, images, trainable);
     model->train();
     const std::vector<Batch> micro{batch};
+    StepOptions step_options;
+    step_options.max_grad_norm = stage.max_grad_norm;
+    step_options.device = device;
+    step_options.dtype = dtype;
+    step_options.autocast = mixed_precision_dtype(config.runtime);
+    LossScaler loss_scaler;
+    if (step_options.autocast == torch::kFloat16) step_options.loss_scaler = &loss_scaler;
+    result["mixed_precision"] = config.runtime.mixed_precision;
     std::vector<double> losses;
     seconds = time_iterations(options, device, [&](int64_t i) {
-      const auto outcome = training_step(model, *optimizer.adamw, params, micro, stage.max_grad_norm, device, dtype);
+      const auto outcome = training_step(model, *optimizer.adamw, params, micro, step_options);
       losses.push_back(outcome.loss);
       if (i == 0 && !options.export_dir.empty()) {
         export_first_step(options.export_dir, config, model, initial_weights, batch, outcome, step_flops, result["model"]);

@@ -22,12 +22,29 @@ RuntimeConfig read_runtime_config(ConfigReader& reader) {
   reader.read("intra_op_threads", c.intra_op_threads);
   reader.read("blas_threads", c.blas_threads);
   reader.read("fused_cpu_kernels", c.fused_cpu_kernels);
+  reader.read("mixed_precision", c.mixed_precision);
   reader.finish();
-  parse_device(c.device, reader.path() + ".device");
+  const auto device = parse_device(c.device, reader.path() + ".device");
   parse_dtype(c.dtype, reader.path() + ".dtype");
+  if (c.mixed_precision != "none") {
+    if (c.mixed_precision != "bfloat16" && c.mixed_precision != "float16") {
+      reader.fail("mixed_precision", "expected none, bfloat16 or float16, got '" + c.mixed_precision + "'");
+    }
+    if (c.dtype != "float32") {
+      reader.fail("mixed_precision", "keeps float32 master weights: set runtime.dtype: float32 (it is " + c.dtype + ")");
+    }
+    if (c.mixed_precision == "float16" && !device.is_cuda()) {
+      reader.fail("mixed_precision", "float16 autocast needs CUDA (LibTorch's CPU autocast supports bfloat16 only)");
+    }
+  }
   if (c.intra_op_threads < 0) reader.fail("intra_op_threads", "must be 0 (automatic) or positive");
   if (c.blas_threads < 0) reader.fail("blas_threads", "must be 0 (OpenBLAS's default) or positive");
   return c;
+}
+
+std::optional<torch::ScalarType> mixed_precision_dtype(const RuntimeConfig& config) {
+  if (config.mixed_precision == "none") return std::nullopt;
+  return parse_dtype(config.mixed_precision, "runtime.mixed_precision");
 }
 
 torch::Device parse_device(const std::string& text, const std::string& key) {

@@ -3,6 +3,7 @@
 
 #include <torch/torch.h>
 
+#include <optional>
 #include <string>
 
 namespace trol {
@@ -12,6 +13,9 @@ class ConfigReader;
 struct RuntimeConfig {
   std::string device = "cpu";      // cpu | cuda | cuda:N
   std::string dtype = "float32";   // float32 | bfloat16 | float16: parameters and activations
+  std::string mixed_precision = "none";  // none | bfloat16 | float16: autocast the training forward to
+                                   // this dtype over float32 parameters (dtype must be float32);
+                                   // float16 adds dynamic loss scaling and needs CUDA
   int64_t seed = 0;                // seeds every random number generator trol uses
   int64_t intra_op_threads = 0;    // LibTorch intra-op threads; 0 = trol's measured choice (1 on CPU)
   int64_t blas_threads = 0;        // OpenBLAS threads; 0 = OpenBLAS's default (all cores). 1 suits
@@ -24,6 +28,9 @@ RuntimeConfig read_runtime_config(ConfigReader& reader);
 
 torch::Device parse_device(const std::string& text, const std::string& key = "runtime.device");
 torch::ScalarType parse_dtype(const std::string& text, const std::string& key = "runtime.dtype");
+
+// runtime.mixed_precision as the autocast dtype; nullopt for "none".
+std::optional<torch::ScalarType> mixed_precision_dtype(const RuntimeConfig& config);
 
 // Applies the runtime settings to the process: threads (logged when trol overrides the
 // default, with the reason), seeds, and a one-time check that a fast BLAS is in use.

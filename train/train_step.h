@@ -8,9 +8,11 @@
 #include <torch/torch.h>
 
 #include <functional>
+#include <optional>
 #include <vector>
 
 #include "data/batch_loader.h"
+#include "train/loss_scaler.h"
 #include "trol/model.h"
 
 namespace trol {
@@ -19,17 +21,24 @@ struct StepOutcome {
   double loss = 0;       // mean over the supervised tokens of all micro-batches
   double grad_norm = 0;  // before clipping
   bool applied = false;  // false: non-finite loss or gradient, the parameters are unchanged
+  bool overflowed = false;  // float16 loss scaling overflowed: skipped and the scale lowered (not a bad step)
   int64_t tokens = 0;    // real (unpadded) tokens of the micro-batches
   std::vector<double> gate_means;  // per layer: mean mixing ratio w over the real tokens (when asked,
                                    // with traversal on)
 };
 
-// `trainable` are the parameters `optimizer` updates; max_grad_norm <= 0 clips nothing
-// (the norm is still computed, so non-finite gradients are caught). `before_update` runs
-// between the backward passes and the update (the trainer's fault-injection point).
+struct StepOptions {
+  double max_grad_norm = 1.0;  // <= 0 clips nothing (the norm is still computed, so non-finite gradients are caught)
+  torch::Device device = torch::kCPU;
+  torch::ScalarType dtype = torch::kFloat32;     // of the pixel inputs
+  std::optional<torch::ScalarType> autocast;      // mixed precision: the forward's autocast dtype
+  LossScaler* loss_scaler = nullptr;              // float16: scales the loss, skips overflowed steps
+  bool collect_gate_means = false;                // fill StepOutcome::gate_means
+  std::function<void()> before_update;            // runs between backward and the update (fault injection)
+};
+
+// `trainable` are the parameters `optimizer` updates.
 StepOutcome training_step(TrolModel& model, torch::optim::Optimizer& optimizer, const std::vector<torch::Tensor>& trainable,
-                          const std::vector<Batch>& micro_batches, double max_grad_norm, torch::Device device,
-                          torch::ScalarType dtype, bool collect_gate_means = false,
-                          const std::function<void()>& before_update = {});
+                          const std::vector<Batch>& micro_batches, const StepOptions& options);
 
 }  // namespace trol

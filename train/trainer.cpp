@@ -88,6 +88,7 @@ Trainer::Trainer(RunConfig config)
   }
   model_->to(device_, dtype_);
   model_->model->set_activation_checkpointing(config_.train.activation_checkpointing);
+  if (mixed_precision_dtype(config_.runtime) == torch::kFloat16) loss_scaler_.emplace();
 }
 
 Trainer::~Trainer() = default;
@@ -190,6 +191,8 @@ StageResult Trainer::run_stage(size_t index, const std::optional<TrainingState>&
     state.stage_step = resume->stage_step;
     state.loader_position = resume->loader_position;
     state.bad_steps_in_a_row = resume->bad_steps_in_a_row;
+    state.loss_scaler = resume->loss_scaler;
+    if (loss_scaler_) loss_scaler_ = LossScaler(resume->loss_scaler);
   }
   state.global_step = steps_before(index) + state.stage_step;
   loader_options.start_position = state.loader_position;
@@ -219,14 +222,25 @@ StageResult Trainer::run_stage(size_t index, const std::optional<TrainingState>&
     for (int64_t m = 0; m < stage.grad_accum; ++m) micro.push_back(loader.next());
     const int64_t global_step = state.global_step + 1;
     const bool log_now = (step + 1) % config_.train.log_every == 0 || step + 1 == stage.steps;
-    const auto outcome = training_step(model_, *optimizer.adamw, trainable, micro, stage.max_grad_norm, device_, dtype_,
-                                       log_now, [&] { fault_point("mid_step", global_step); });
+    StepOptions step_options;
+    step_options.max_grad_norm = stage.max_grad_norm;
+    step_options.device = device_;
+    step_options.dtype = dtype_;
+    step_options.autocast = mixed_precision_dtype(config_.runtime);
+    step_options.loss_scaler = loss_scaler_ ? &*loss_scaler_ : nullptr;
+    step_options.collect_gate_means = log_now;
+    step_options.before_update = [&] { fault_point("mid_step", global_step); };
+    const auto outcome = training_step(model_, *optimizer.adamw, trainable, micro, step_options);
     state.stage_step = step + 1;
     state.global_step = global_step;
     state.loader_position = micro.back().sampler_position;
     state.stage.tokens += outcome.tokens;
     window_tokens += outcome.tokens;
-    if (!outcome.applied) {
+    if (loss_scaler_) state.loss_scaler = loss_scaler_->state();
+    if (outcome.overflowed) {
+      spdlog::info("stage '{}' step {}: float16 gradients overflowed; step skipped, loss scale now {}", stage.name,
+                   step + 1, loss_scaler_->scale());
+    } else if (!outcome.applied) {
       std::string ids;
       for (const auto& b : micro)
         for (const auto& id : b.sample_ids) ids += (ids.empty() ? "" : ", ") + id;

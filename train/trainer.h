@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "data/batch_loader.h"
+#include "train/loss_scaler.h"
 #include "train/run_config.h"
 #include "train/training_checkpoint.h"
 #include "trol/model.h"
@@ -56,6 +57,7 @@ class Trainer {
   std::vector<StageResult> completed_;
   const StopSignals* stop_ = nullptr;     // set while train() runs
   std::unique_ptr<TensorBoardWriter> tensorboard_;  // one event file per process
+  std::optional<LossScaler> loss_scaler_;           // float16 mixed precision only
   bool stopped_ = false;
 };
 

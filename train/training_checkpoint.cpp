@@ -49,6 +49,8 @@ nlohmann::json state_to_json(const TrainingState& s) {
           {"stage_names", s.stage_names},
           {"loader_position", s.loader_position},
           {"bad_steps_in_a_row", s.bad_steps_in_a_row},
+          {"loss_scale", s.loss_scaler.scale},
+          {"loss_scale_clean_steps", s.loss_scaler.clean_steps},
           {"stage", stage_to_json(s.stage)},
           {"completed", completed}};
 }
@@ -65,6 +67,8 @@ TrainingState state_from_json(const nlohmann::json& j) {
   s.stage_names = j.at("stage_names").get<std::vector<std::string>>();
   s.loader_position = j.at("loader_position").get<int64_t>();
   s.bad_steps_in_a_row = j.at("bad_steps_in_a_row").get<int64_t>();
+  s.loss_scaler.scale = j.at("loss_scale").get<double>();
+  s.loss_scaler.clean_steps = j.at("loss_scale_clean_steps").get<int64_t>();
   s.stage = stage_from_json(j.at("stage"));
   for (const auto& c : j.at("completed")) s.completed.push_back(stage_from_json(c));
   return s;

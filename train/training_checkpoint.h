@@ -19,6 +19,8 @@
 #include <string>
 #include <vector>
 
+#include "train/loss_scaler.h"
+
 namespace trol {
 
 struct StageResult {
@@ -36,6 +38,7 @@ struct TrainingState {
   std::vector<std::string> stage_names;  // the run's stages, which a resumed run must share
   int64_t loader_position = 0;  // the stage's data sampler position (Batch::sampler_position)
   int64_t bad_steps_in_a_row = 0;
+  LossScalerState loss_scaler;  // float16 mixed precision's dynamic loss scale
   StageResult stage;            // the stage in progress, so far
   std::vector<StageResult> completed;  // the stages before it
 };

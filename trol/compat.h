@@ -2,6 +2,7 @@
 // Debian's LibTorch 1.13 (CPU, CI) and CUDA LibTorch 2.x (users' GPU machines).
 #pragma once
 
+#include <ATen/autocast_mode.h>
 #include <torch/torch.h>
 #include <torch/version.h>
 
@@ -41,5 +42,57 @@ inline torch::Tensor scaled_dot_product_attention(const torch::Tensor& q, const 
   return torch::matmul(torch::softmax(scores, -1), v);
 #endif
 }
+
+// Autocast (mixed precision) on `device` in `dtype` for the guard's lifetime: matrix products
+// run in the low precision, reductions and losses in float32, parameters stay as they are.
+// LibTorch 2.4 names the switches per device type; 1.13 to 2.3 have one pair per backend.
+class AutocastGuard {
+ public:
+  AutocastGuard(torch::DeviceType device, torch::ScalarType dtype) : device_(device) {
+#if TROL_TORCH_AT_LEAST(2, 4)
+    was_enabled_ = at::autocast::is_autocast_enabled(device);
+    previous_dtype_ = at::autocast::get_autocast_dtype(device);
+    at::autocast::set_autocast_dtype(device, dtype);
+    at::autocast::set_autocast_enabled(device, true);
+#else
+    if (device == torch::kCUDA) {
+      was_enabled_ = at::autocast::is_enabled();
+      previous_dtype_ = at::autocast::get_autocast_gpu_dtype();
+      at::autocast::set_autocast_gpu_dtype(dtype);
+      at::autocast::set_enabled(true);
+    } else {
+      was_enabled_ = at::autocast::is_cpu_enabled();
+      previous_dtype_ = at::autocast::get_autocast_cpu_dtype();
+      at::autocast::set_autocast_cpu_dtype(dtype);
+      at::autocast::set_cpu_enabled(true);
+    }
+#endif
+    at::autocast::increment_nesting();
+  }
+  ~AutocastGuard() {
+    // Casts of the weights are cached while autocast is on; the outermost guard drops them
+    // (they would be stale after the optimizer step).
+    if (at::autocast::decrement_nesting() == 0) at::autocast::clear_cache();
+#if TROL_TORCH_AT_LEAST(2, 4)
+    at::autocast::set_autocast_enabled(device_, was_enabled_);
+    at::autocast::set_autocast_dtype(device_, previous_dtype_);
+#else
+    if (device_ == torch::kCUDA) {
+      at::autocast::set_enabled(was_enabled_);
+      at::autocast::set_autocast_gpu_dtype(previous_dtype_);
+    } else {
+      at::autocast::set_cpu_enabled(was_enabled_);
+      at::autocast::set_autocast_cpu_dtype(previous_dtype_);
+    }
+#endif
+  }
+  AutocastGuard(const AutocastGuard&) = delete;
+  AutocastGuard& operator=(const AutocastGuard&) = delete;
+
+ private:
+  torch::DeviceType device_;
+  bool was_enabled_ = false;
+  torch::ScalarType previous_dtype_ = torch::kFloat32;
+};
 
 }  // namespace trol::compat

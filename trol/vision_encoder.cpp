@@ -70,11 +70,11 @@ VisionBlockImpl::VisionBlockImpl(const VisionConfig& config)
   v_proj = self_attn->register_module("v_proj", torch::nn::Linear(d, d));
   q_proj = self_attn->register_module("q_proj", torch::nn::Linear(d, d));
   out_proj = self_attn->register_module("out_proj", torch::nn::Linear(d, d));
-  layer_norm1 = register_module("layer_norm1", torch::nn::LayerNorm(norm_options));
+  layer_norm1 = register_module("layer_norm1", WeightDtypeLayerNorm(norm_options));
   auto mlp = register_module("mlp", std::make_shared<torch::nn::Module>());
   fc1 = mlp->register_module("fc1", torch::nn::Linear(d, config.intermediate_size));
   fc2 = mlp->register_module("fc2", torch::nn::Linear(config.intermediate_size, d));
-  layer_norm2 = register_module("layer_norm2", torch::nn::LayerNorm(norm_options));
+  layer_norm2 = register_module("layer_norm2", WeightDtypeLayerNorm(norm_options));
 }
 
 torch::Tensor VisionBlockImpl::activation(const torch::Tensor& x) const {
@@ -98,7 +98,7 @@ torch::Tensor VisionBlockImpl::forward(const torch::Tensor& x) {
 VisionEncoderImpl::VisionEncoderImpl(const VisionConfig& config) : config_(config) {
   embeddings = register_module("embeddings", VisionEmbeddings(config));
   pre_layrnorm = register_module(
-      "pre_layrnorm", torch::nn::LayerNorm(torch::nn::LayerNormOptions({config.hidden_size}).eps(config.layer_norm_eps)));
+      "pre_layrnorm", WeightDtypeLayerNorm(torch::nn::LayerNormOptions({config.hidden_size}).eps(config.layer_norm_eps)));
   auto encoder = register_module("encoder", std::make_shared<torch::nn::Module>());
   auto layers = encoder->register_module("layers", torch::nn::ModuleList());
   for (int64_t i = 0; i < config.num_layers; ++i) {

@@ -8,6 +8,7 @@
 
 #include <torch/torch.h>
 
+#include "trol/layer_norm.h"
 #include "trol/model_config.h"
 
 namespace trol {
@@ -43,7 +44,7 @@ class VisionBlockImpl : public torch::nn::Module {
   torch::Tensor attend(const torch::Tensor& x);
   torch::Tensor activation(const torch::Tensor& x) const;
 
-  torch::nn::LayerNorm layer_norm1{nullptr}, layer_norm2{nullptr};
+  WeightDtypeLayerNorm layer_norm1{nullptr}, layer_norm2{nullptr};
   torch::nn::Linear q_proj{nullptr}, k_proj{nullptr}, v_proj{nullptr}, out_proj{nullptr};
   torch::nn::Linear fc1{nullptr}, fc2{nullptr};
   int64_t num_heads_;
@@ -59,7 +60,7 @@ class VisionEncoderImpl : public torch::nn::Module {
   torch::Tensor forward(const torch::Tensor& pixels);
 
   VisionEmbeddings embeddings{nullptr};
-  torch::nn::LayerNorm pre_layrnorm{nullptr};  // sic: the Hugging Face CLIP name
+  WeightDtypeLayerNorm pre_layrnorm{nullptr};  // sic: the Hugging Face CLIP name
 
  private:
   VisionConfig config_;
