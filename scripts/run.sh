@@ -34,6 +34,9 @@ TROL_BUILD_TARGET=trol_cli scripts/build.sh
 build/trol data make-shapes --out "$out/data" --force
 scale=$(awk "BEGIN { print $minutes / 15 }")
 common=(data.root="$out/data" train.step_scale="$scale")
+# The main job always trains afresh: the run folders of an earlier run.sh go (trol train would
+# otherwise keep them under previous/, as it does for any run it is not told to resume).
+rm -rf "$out/backbone" "$out/trol" "$out/plain"
 mkdir -p "$out"
 
 # 1. The backbone: the paper starts TroL from a pretrained LLM and vision encoder; the tiny

@@ -42,12 +42,13 @@ void yaml_differences(const YAML::Node& a, const YAML::Node& b, const std::strin
   if (text(a) != text(b)) out.push_back(path + ": " + text(a) + " in the checkpoint, " + text(b) + " now");
 }
 
-// A fresh run in a folder that holds an earlier run's logs moves them to previous/<time>/,
-// so the new curves do not continue the old ones and nothing is deleted. (A resumed run
-// appends: its steps after the checkpoint repeat the killed run's, with the same values.)
-void set_aside_previous_logs(const std::string& output_dir) {
+// A fresh run (not resumed) in a folder that holds an earlier run's checkpoints, logs or
+// results moves them to previous/<time>/: the new run neither overwrites nor deletes them
+// (checkpoint retention would), and its curves do not continue the old ones. (A resumed run
+// appends to the logs: its steps after the checkpoint repeat the killed run's, same values.)
+void set_aside_previous_run(const std::string& output_dir) {
   namespace fs = std::filesystem;
-  const std::vector<std::string> logs{"metrics.jsonl", "tensorboard"};
+  const std::vector<std::string> logs{"checkpoints", "metrics.jsonl", "tensorboard", "results.json"};
   const bool any = std::any_of(logs.begin(), logs.end(), [&](const auto& l) { return fs::exists(output_dir + "/" + l); });
   if (!any) return;
   const auto stamp = fmt::format("{:%Y%m%d-%H%M%S}", fmt::gmtime(std::time(nullptr)));
@@ -57,7 +58,8 @@ void set_aside_previous_logs(const std::string& output_dir) {
   for (const auto& l : logs) {
     if (fs::exists(output_dir + "/" + l)) fs::rename(output_dir + "/" + l, folder + "/" + l);
   }
-  spdlog::info("the logs of an earlier run in {} are now in {}", output_dir, folder);
+  spdlog::warn("{} held an earlier run (not resumed: train.resume is not set); its files are now in {}", output_dir,
+               folder);
 }
 
 }  // namespace
@@ -138,7 +140,7 @@ std::vector<StageResult> Trainer::train() {
                  resume->stage_step, config_.train.stages[index].steps, resume->global_step);
     completed_ = resume->completed;
   } else {
-    set_aside_previous_logs(config_.train.output_dir);
+    set_aside_previous_run(config_.train.output_dir);
   }
 
   StopSignals stop;
