@@ -85,6 +85,7 @@ refused() {  # refused EXPECTED_MESSAGE RESUME OVERRIDES...: the run fails and s
 }
 refused "model.llm.hidden_size: 32 in the checkpoint, 64 now" auto model.llm.hidden_size=64
 refused "written by a run with stages \[pretrain, step1\]; this run has \[step1\]" auto --stages step1
+refused "runtime.seed: 0 in the checkpoint, 5 now" auto runtime.seed=5
 refused "train.resume: .*nowhere: no such checkpoint folder" "$work/nowhere"
 echo "a checkpoint of another model or other stages is refused, naming the difference"
 

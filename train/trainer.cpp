@@ -62,6 +62,35 @@ void set_aside_previous_run(const std::string& output_dir) {
                folder);
 }
 
+// A checkpoint continues this run only if the run has the same stages up to the checkpoint's,
+// and the same model and everything the weights it does not hold are rebuilt from (the seed
+// and train.init_from). Throws ConfigError naming what differs.
+void check_resumable(const std::string& folder, const TrainingState& state, const RunConfig& config) {
+  const auto index = static_cast<size_t>(state.stage_index);
+  std::vector<std::string> names;
+  for (const auto& stage : config.train.stages) names.push_back(stage.name);
+  if (index >= names.size() || index >= state.stage_names.size() ||
+      !std::equal(names.begin(), names.begin() + static_cast<std::ptrdiff_t>(index) + 1, state.stage_names.begin())) {
+    throw ConfigError(fmt::format("train.resume: {} was written by a run with stages [{}]; this run has [{}]", folder,
+                                  fmt::join(state.stage_names, ", "), fmt::join(names, ", ")));
+  }
+  const auto saved = YAML::LoadFile(folder + "/config.yaml"), now = YAML::Load(config.effective_yaml);
+  std::vector<std::string> differences;
+  yaml_differences(saved["model"], now["model"], "model", differences);
+  const auto saved_run = load_run_config(folder + "/config.yaml");
+  if (saved_run.runtime.seed != config.runtime.seed) {
+    differences.push_back(fmt::format("runtime.seed: {} in the checkpoint, {} now", saved_run.runtime.seed, config.runtime.seed));
+  }
+  if (saved_run.train.init_from != config.train.init_from) {
+    differences.push_back(fmt::format("train.init_from: '{}' in the checkpoint, '{}' now", saved_run.train.init_from,
+                                      config.train.init_from));
+  }
+  if (!differences.empty()) {
+    throw ConfigError(fmt::format("train.resume: {} was written for another model or initialisation:\n  {}", folder,
+                                  fmt::join(differences, "\n  ")));
+  }
+}
+
 }  // namespace
 
 BatchLoaderOptions stage_loader_options(const RunConfig& config, const StageConfig& stage, int64_t pad_id, uint64_t seed) {
@@ -120,24 +149,10 @@ std::vector<StageResult> Trainer::train() {
     } catch (const std::exception& e) {
       throw ConfigError(std::string("train.resume: ") + e.what());
     }
-    const auto index = static_cast<size_t>(resume->stage_index);
-    std::vector<std::string> names;
-    for (const auto& stage : config_.train.stages) names.push_back(stage.name);
-    if (index >= names.size() ||
-        !std::equal(names.begin(), names.begin() + static_cast<std::ptrdiff_t>(index) + 1, resume->stage_names.begin())) {
-      throw ConfigError("train.resume: " + folder + " was written by a run with stages [" +
-                        fmt::format("{}", fmt::join(resume->stage_names, ", ")) + "]; this run has [" +
-                        fmt::format("{}", fmt::join(names, ", ")) + "]");
-    }
-    std::vector<std::string> differences;
-    yaml_differences(YAML::LoadFile(folder + "/config.yaml")["model"], YAML::Load(config_.effective_yaml)["model"],
-                     "model", differences);
-    if (!differences.empty()) {
-      throw ConfigError("train.resume: " + folder + " was written for another model:\n  " +
-                        fmt::format("{}", fmt::join(differences, "\n  ")));
-    }
+    check_resumable(folder, *resume, config_);
     spdlog::info("resuming from {}: stage '{}', step {} of {} (step {} overall)", folder, resume->stage.name,
-                 resume->stage_step, config_.train.stages[index].steps, resume->global_step);
+                 resume->stage_step, config_.train.stages[static_cast<size_t>(resume->stage_index)].steps,
+                 resume->global_step);
     completed_ = resume->completed;
   } else {
     set_aside_previous_run(config_.train.output_dir);
