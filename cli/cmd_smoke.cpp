@@ -22,7 +22,7 @@ void add_smoke_command(CLI::App& app) {
   cmd->add_option("--batch-size", args->options.batch_size, "samples in the batch")->capture_default_str()->check(CLI::PositiveNumber);
   cmd->add_option("--seq-len", args->options.seq_len, "tokens per sample (0: images + 32)")->capture_default_str();
   cmd->add_option("--lr", args->options.learning_rate, "AdamW learning rate")->capture_default_str();
-  cmd->add_option("--freeze", args->freeze, "parameter groups to freeze (vision, projector, mixer, llm)");
+  cmd->add_option("--freeze", args->freeze, "parameter groups to freeze (lora, vision, projector, mixer, llm)");
   cmd->add_option("--train", args->train, "parameter groups to train (the vision encoder is built frozen)");
   cmd->callback([args] {
     for (const auto& group : args->freeze) args->options.trainable[group] = false;

@@ -14,5 +14,6 @@ void add_bench_command(CLI::App& app);
 void add_eval_command(CLI::App& app);
 void add_generate_command(CLI::App& app);
 void add_plot_command(CLI::App& app);
+void add_export_command(CLI::App& app);
 
 }  // namespace trol::cli

@@ -21,6 +21,7 @@ int main(int argc, char** argv) {
   trol::cli::add_eval_command(app);
   trol::cli::add_generate_command(app);
   trol::cli::add_plot_command(app);
+  trol::cli::add_export_command(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

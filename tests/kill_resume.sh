@@ -2,10 +2,11 @@
 # Exact resume through the real binary: runs killed at chosen points (TROL_FAULT, a real
 # SIGKILL or SIGTERM; train/fault_injection.h) and resumed with train.resume=auto must end
 # with weights byte-identical to a run that was never stopped.
-#   kill_resume.sh TROL CONFIG DATA_ROOT WORK_DIR
-# The config's two stages take 6 + 4 steps; checkpoints every 2 steps.
+#   kill_resume.sh TROL CONFIG DATA_ROOT WORK_DIR LORA_CONFIG
+# CONFIG's two stages take 6 + 4 steps; checkpoints every 2 steps. LORA_CONFIG trains LoRA
+# adapters with dropout in its second stage: its resume also needs the generator states.
 set -euo pipefail
-trol="$1" config="$2" data="$3" work="$4"
+trol="$1" config="$2" data="$3" work="$4" lora_config="$5"
 rm -rf "$work"
 mkdir -p "$work"
 common=(data.root="$data" train.save_every=2 train.keep_checkpoints=3 eval.enabled=false)
@@ -88,5 +89,15 @@ refused "written by a run with stages \[pretrain, step1\]; this run has \[step1\
 refused "runtime.seed: 0 in the checkpoint, 5 now" auto runtime.seed=5
 refused "train.resume: .*nowhere: no such checkpoint folder" "$work/nowhere"
 echo "a checkpoint of another model or other stages is refused, naming the difference"
+
+# Adapter dropout draws from the generator: a resumed run must continue its stream.
+"$trol" train "$lora_config" "${common[@]}" train.output_dir="$work/lora-reference" >"$work/lora-reference.log" 2>&1
+set +e
+TROL_FAULT=mid_step@9 "$trol" train "$lora_config" "${common[@]}" train.output_dir="$work/lora" >"$work/lora.log" 2>&1
+set -e
+"$trol" train "$lora_config" "${common[@]}" train.output_dir="$work/lora" train.resume=auto >"$work/lora.resume.log" 2>&1
+cmp -s "$work/lora-reference/checkpoints/adapters/model.safetensors" "$work/lora/checkpoints/adapters/model.safetensors" ||
+  { echo "FAIL: the resumed LoRA run ends with other weights"; exit 1; }
+echo "LoRA run with adapter dropout killed at step 9 and resumed: same weights"
 
 echo "every interrupted run resumed to the uninterrupted run's weights"

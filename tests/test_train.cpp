@@ -266,7 +266,7 @@ TEST_CASE("stage configs are read and checked, naming the stage key", "[config]"
   std::ofstream(file) << "train:\n  stages:\n    - name: a\n      datasets: [x]\n"
                          "      learning_rate_scale: {vision: 5, projecter: 2}\n";
   CHECK_THROWS_WITH(load_run_config(file), Catch::Contains("train.stages[0].learning_rate_scale.projecter") &&
-                                               Catch::Contains("known: vision, projector, mixer, llm"));
+                                               Catch::Contains("known: lora, vision, projector, mixer, llm"));
   std::ofstream(file) << "runtime:\n  mixed_precision: float16\n";
   CHECK_THROWS_WITH(load_run_config(file), Catch::Contains("runtime.mixed_precision: float16 autocast needs CUDA"));
   std::ofstream(file) << "runtime:\n  mixed_precision: bf16\n";

@@ -4,6 +4,8 @@
 
 #include "trol/safetensors.h"
 
+#include <spdlog/spdlog.h>
+
 namespace trol {
 
 std::string save_stage_checkpoint(const std::string& folder, torch::nn::Module& model, const std::string& config_yaml,
@@ -22,10 +24,19 @@ void load_model_weights(const std::string& safetensors_file, torch::nn::Module& 
   auto file = load_safetensors(safetensors_file);
   std::string problems;
   torch::NoGradGuard no_grad;
+  int64_t fresh_adapters = 0;
   auto assign = [&](const std::string& name, torch::Tensor& target) {
     const auto it = file.tensors.find(name);
     if (it == file.tensors.end()) {
-      problems += "\n  missing: " + name;
+      // Weights saved before adapters were added: the adapters start as built (B = 0: no change).
+      const auto ends_with = [&](const std::string& suffix) {
+        return name.size() > suffix.size() && name.compare(name.size() - suffix.size(), suffix.size(), suffix) == 0;
+      };
+      if (ends_with(".lora_A") || ends_with(".lora_B")) {
+        ++fresh_adapters;
+      } else {
+        problems += "\n  missing: " + name;
+      }
       return;
     }
     if (it->second.sizes() != target.sizes()) {
@@ -41,6 +52,7 @@ void load_model_weights(const std::string& safetensors_file, torch::nn::Module& 
   if (!problems.empty()) {
     throw std::runtime_error(safetensors_file + " does not match the model:" + problems);
   }
+  if (fresh_adapters > 0) spdlog::info("{} has no LoRA adapters: {} adapter matrices start afresh", safetensors_file, fresh_adapters);
 }
 
 }  // namespace trol

@@ -43,8 +43,8 @@ AttentionImpl::AttentionImpl(const LlmConfig& config)
   auto qkv_options = torch::nn::LinearOptions(config.hidden_size, qkv_rows).bias(config.attention_bias);
   auto out_options = torch::nn::LinearOptions(num_heads_ * head_dim_, config.hidden_size).bias(config.attention_bias);
   const bool phi3 = layout_ == LlmFamily::Phi3;
-  qkv = register_module(phi3 ? "qkv_proj" : "wqkv", torch::nn::Linear(qkv_options));
-  out = register_module(phi3 ? "o_proj" : "wo", torch::nn::Linear(out_options));
+  qkv = register_module(phi3 ? "qkv_proj" : "wqkv", LoraLinear(qkv_options));
+  out = register_module(phi3 ? "o_proj" : "wo", LoraLinear(out_options));
 }
 
 AttentionImpl::Projected AttentionImpl::project(const torch::Tensor& x) {

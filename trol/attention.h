@@ -5,6 +5,7 @@
 #include <torch/torch.h>
 
 #include "trol/kv_cache.h"
+#include "trol/lora_linear.h"
 #include "trol/model_config.h"
 #include "trol/rotary.h"
 
@@ -33,8 +34,8 @@ class AttentionImpl : public torch::nn::Module {
   };
   Projected project(const torch::Tensor& x);
 
-  torch::nn::Linear qkv{nullptr};  // phi3: qkv_proj, internlm2: wqkv
-  torch::nn::Linear out{nullptr};  // phi3: o_proj,   internlm2: wo
+  LoraLinear qkv{nullptr};  // phi3: qkv_proj, internlm2: wqkv
+  LoraLinear out{nullptr};  // phi3: o_proj,   internlm2: wo
 
  private:
   LlmFamily layout_;

@@ -7,12 +7,12 @@ namespace trol {
 GatedMLPImpl::GatedMLPImpl(const LlmConfig& config) {
   const auto h = config.hidden_size, f = config.intermediate_size;
   if (config.layout() == LlmFamily::Phi3) {
-    gate_up = register_module("gate_up_proj", torch::nn::Linear(torch::nn::LinearOptions(h, 2 * f).bias(false)));
-    down = register_module("down_proj", torch::nn::Linear(torch::nn::LinearOptions(f, h).bias(false)));
+    gate_up = register_module("gate_up_proj", LoraLinear(torch::nn::LinearOptions(h, 2 * f).bias(false)));
+    down = register_module("down_proj", LoraLinear(torch::nn::LinearOptions(f, h).bias(false)));
   } else {
-    gate = register_module("w1", torch::nn::Linear(torch::nn::LinearOptions(h, f).bias(false)));
-    up = register_module("w3", torch::nn::Linear(torch::nn::LinearOptions(h, f).bias(false)));
-    down = register_module("w2", torch::nn::Linear(torch::nn::LinearOptions(f, h).bias(false)));
+    gate = register_module("w1", LoraLinear(torch::nn::LinearOptions(h, f).bias(false)));
+    up = register_module("w3", LoraLinear(torch::nn::LinearOptions(h, f).bias(false)));
+    down = register_module("w2", LoraLinear(torch::nn::LinearOptions(f, h).bias(false)));
   }
 }
 

@@ -5,6 +5,7 @@
 
 #include <torch/torch.h>
 
+#include "trol/lora_linear.h"
 #include "trol/model_config.h"
 
 namespace trol {
@@ -14,10 +15,10 @@ class GatedMLPImpl : public torch::nn::Module {
   explicit GatedMLPImpl(const LlmConfig& config);
   torch::Tensor forward(const torch::Tensor& x);
 
-  torch::nn::Linear gate_up{nullptr};  // phi3 only: gate_up_proj
-  torch::nn::Linear gate{nullptr};     // internlm2 only: w1
-  torch::nn::Linear up{nullptr};       // internlm2 only: w3
-  torch::nn::Linear down{nullptr};     // phi3: down_proj, internlm2: w2
+  LoraLinear gate_up{nullptr};  // phi3 only: gate_up_proj
+  LoraLinear gate{nullptr};     // internlm2 only: w1
+  LoraLinear up{nullptr};       // internlm2 only: w3
+  LoraLinear down{nullptr};     // phi3: down_proj, internlm2: w2
 };
 TORCH_MODULE(GatedMLP);
 

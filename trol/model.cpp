@@ -3,6 +3,7 @@
 #include <stdexcept>
 
 #include "trol/image_merge.h"
+#include "trol/lora_linear.h"
 #include "trol/projector.h"
 
 namespace trol {
@@ -20,6 +21,7 @@ TrolModelImpl::TrolModelImpl(const ModelConfig& config) : config_(config) {
                               torch::nn::Linear(torch::nn::LinearOptions(config_.llm.hidden_size, config_.llm.vocab_size).bias(false)));
   }
   initialize_weights(*this);
+  if (config_.lora.rank > 0) add_lora_adapters(*this, config_.lora);
   if (vision_model && config_.vision.frozen) {
     for (auto& p : vision_model->parameters()) p.set_requires_grad(false);
   }

@@ -68,6 +68,14 @@ ModelConfig read_model_config(ConfigReader& reader) {
     r.finish();
   }
   {
+    auto r = reader.section("lora");
+    r.read("rank", c.lora.rank);
+    r.read("alpha", c.lora.alpha);
+    r.read("dropout", c.lora.dropout);
+    r.read("targets", c.lora.targets);
+    r.finish();
+  }
+  {
     auto r = reader.section("projector");
     r.read("type", c.projector.type);
     r.finish();
@@ -163,6 +171,11 @@ void validate(const ModelConfig& c, const std::string& path) {
                                             " (image_size / patch_size)");
     }
   }
+  if (c.lora.rank < 0) invalid(path + ".lora.rank", "must be 0 (no adapters) or positive");
+  if (c.lora.rank > 0 && c.lora.targets.empty()) {
+    invalid(path + ".lora.targets", "name the projections to adapt, e.g. [\"model.layers.*.self_attn.qkv_proj\"]");
+  }
+  if (c.lora.dropout < 0 || c.lora.dropout >= 1) invalid(path + ".lora.dropout", "must be within [0, 1)");
   if (c.projector.type != "mlp2x_gelu" && c.projector.type != "ln_mlp2x_gelu") {
     invalid(path + ".projector.type", "unknown projector '" + c.projector.type + "' (expected mlp2x_gelu or ln_mlp2x_gelu)");
   }

@@ -7,6 +7,7 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 namespace YAML {
 class Node;
@@ -81,11 +82,21 @@ struct ProjectorConfig {
   std::string type = "mlp2x_gelu";  // mlp2x_gelu: Linear GELU Linear | ln_mlp2x_gelu: LayerNorm first
 };
 
+// LoRA adapters on decoder projections (trol/lora_linear.h), as the paper's step 2 trains them.
+struct LoraConfig {
+  int64_t rank = 0;                  // 0: no adapters
+  double alpha = 16.0;               // the update is scaled by alpha / rank
+  double dropout = 0.05;             // on the adapter's input, in training
+  std::vector<std::string> targets;  // module-name globs, e.g. "model.layers.*.self_attn.qkv_proj"
+                                     // (`trol inspect CONFIG --parameters` lists the names)
+};
+
 struct ModelConfig {
   LlmConfig llm;
   TrolConfig trol;
   VisionConfig vision;
   ProjectorConfig projector;
+  LoraConfig lora;
   int64_t image_token_id = -1;  // token id marking image positions in input_ids (-1: vocab_size - 1)
 
   int64_t resolved_image_token_id() const { return image_token_id >= 0 ? image_token_id : llm.vocab_size - 1; }

@@ -7,7 +7,8 @@
 namespace trol {
 
 ParameterGroups::ParameterGroups()
-    : ParameterGroups({{"vision", {"vision_model.*"}},
+    : ParameterGroups({{"lora", {"*.lora_A", "*.lora_B"}},
+                       {"vision", {"vision_model.*"}},
                        {"projector", {"vision_proj.*"}},
                        {"mixer", {"model.trol_gating.*"}},
                        {"llm", {"model.*", "lm_head.*", "output.*"}}}) {}

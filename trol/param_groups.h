@@ -1,11 +1,13 @@
 // Parameter groups by name pattern, so that which parts of a model train is configuration.
 //
 // Every parameter belongs to the first group whose glob pattern (fnmatch) matches its name:
+//   lora       *.lora_A, *.lora_B (adapters, model.lora)
 //   vision     vision_model.*
 //   projector  vision_proj.*
 //   mixer      model.trol_gating.*
 //   llm        model.*, lm_head.*, output.*
-// Step 1 of the paper = {projector, mixer} trainable; step 2 adds llm; vision stays frozen.
+// Step 1 of the paper = {projector, mixer} trainable; step 2 adds llm (or, with adapters, lora
+// and not llm); vision stays frozen.
 #pragma once
 
 #include <torch/torch.h>

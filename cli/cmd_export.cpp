@@ -1,0 +1,79 @@
+// trol export --model CHECKPOINT --out DIR [--merge-lora]: a checkpoint folder (model.safetensors
+// + config.yaml) as a self-contained folder of the same layout. With --merge-lora every adapter
+// is folded into its base weight (W + alpha/r B A) and the config loses its `model.lora`
+// section, so the result is a plain model that `trol eval`, `trol generate` and Hugging Face
+// loaders read without knowing about LoRA.
+#include <spdlog/spdlog.h>
+#include <yaml-cpp/yaml.h>
+
+#include <filesystem>
+#include <set>
+
+#include "cli/commands.h"
+#include "train/checkpoint.h"
+#include "train/run_config.h"
+#include "trol/lora_linear.h"
+#include "trol/model.h"
+#include "trol/safetensors.h"
+
+namespace trol::cli {
+
+void add_export_command(CLI::App& app) {
+  struct Args {
+    std::string model, out;
+    bool merge_lora = false;
+  };
+  auto args = std::make_shared<Args>();
+  auto* cmd = app.add_subcommand("export", "Write a checkpoint as a plain model folder (folding LoRA adapters in)");
+  cmd->add_option("--model", args->model, "checkpoint folder (model.safetensors and config.yaml)")->required();
+  cmd->add_option("--out", args->out, "folder to write")->required();
+  cmd->add_flag("--merge-lora", args->merge_lora, "fold the LoRA adapters into the base weights");
+  cmd->callback([args] {
+    namespace fs = std::filesystem;
+    const auto config_file = args->model + "/config.yaml", weights_file = args->model + "/model.safetensors";
+    for (const auto& file : {config_file, weights_file}) {
+      if (!fs::exists(file)) throw std::runtime_error(file + " is missing: --model takes a checkpoint folder");
+    }
+    if (fs::exists(args->out) && fs::equivalent(args->model, args->out)) {
+      throw std::runtime_error("--out must be another folder than --model");
+    }
+    const auto config = load_run_config(config_file);
+    TrolModel model(config.model);
+    load_model_weights(weights_file, *model);
+    const bool has_adapters = config.model.lora.rank > 0;
+    if (has_adapters && !args->merge_lora) {
+      throw std::runtime_error(args->model + " has LoRA adapters (model.lora.rank " + std::to_string(config.model.lora.rank) +
+                               "): pass --merge-lora to fold them into the weights");
+    }
+
+    // Adapted layers export their merged weight; the adapters themselves are not written.
+    std::map<std::string, torch::Tensor> merged;
+    std::set<std::string> adapter_names;
+    for (const auto& item : model->named_modules()) {
+      const auto* linear = dynamic_cast<const LoraLinearImpl*>(item.value().get());
+      if (linear == nullptr || !linear->has_adapter()) continue;
+      merged[item.key() + ".weight"] = linear->merged_weight();
+      adapter_names.insert(item.key() + ".lora_A");
+      adapter_names.insert(item.key() + ".lora_B");
+    }
+    NamedTensors tensors;
+    for (const auto& p : model->named_parameters()) {
+      if (adapter_names.count(p.key()) != 0) continue;
+      const auto found = merged.find(p.key());
+      tensors.emplace_back(p.key(), found != merged.end() ? found->second : p.value().detach());
+    }
+    for (const auto& b : model->named_buffers()) tensors.emplace_back(b.key(), b.value());
+
+    auto yaml = YAML::LoadFile(config_file);
+    if (yaml["model"] && yaml["model"]["lora"]) yaml["model"].remove("lora");
+    YAML::Emitter emitter;
+    emitter << yaml;
+    fs::create_directories(args->out);
+    save_safetensors(args->out + "/model.safetensors", tensors, {{"format", "pt"}, {"producer", "trol export"}});
+    write_file_atomically(args->out + "/config.yaml", std::string(emitter.c_str()) + "\n");
+    spdlog::info("wrote {} ({} tensors{})", args->out, tensors.size(),
+                 has_adapters ? ", " + std::to_string(merged.size()) + " LoRA adapters merged" : std::string());
+  });
+}
+
+}  // namespace trol::cli

@@ -1,0 +1,145 @@
+// LoRA adapters: a fresh adapter changes nothing, a merged adapter computes what the unmerged
+// one does, only adapters get gradients when the base is frozen, and bad targets are errors.
+#include <catch2/catch.hpp>
+
+#include <filesystem>
+
+#include "data/synthetic_batch.h"
+#include "test_helpers.h"
+#include "tokenizer_fixture.h"
+#include "train/checkpoint.h"
+#include "train/run_config.h"
+#include "trol/config_reader.h"
+#include "trol/lora_linear.h"
+#include "trol/param_groups.h"
+#include "trol/safetensors.h"
+
+using namespace trol;
+
+namespace {
+
+ModelConfig with_lora(const std::string& family) {
+  auto config = test::tiny_config(family);
+  config.lora.rank = 4;
+  config.lora.alpha = 8;
+  config.lora.dropout = 0.1;
+  config.lora.targets = family == "phi3"
+                            ? std::vector<std::string>{"model.layers.*.self_attn.qkv_proj", "model.layers.*.mlp.down_proj"}
+                            : std::vector<std::string>{"model.layers.*.attention.wqkv", "model.layers.*.feed_forward.w2"};
+  return config;
+}
+
+ModelInputs batch_for(const ModelConfig& config) {
+  SyntheticBatchShape shape;
+  shape.seq_len = config.vision.tokens_per_image() + 10;
+  auto batch = synthetic_batch(config, shape, 61);
+  batch.pixel_values = batch.pixel_values.to(torch::kFloat64);
+  return batch;
+}
+
+std::vector<std::string> adapter_names(TrolModel& model) {
+  std::vector<std::string> names;
+  for (const auto& p : model->named_parameters()) {
+    if (ParameterGroups().group_of(p.key()) == "lora") names.push_back(p.key());
+  }
+  return names;
+}
+
+}  // namespace
+
+TEST_CASE("LoRA: fresh adapters change nothing; merged adapters compute what unmerged ones do", "[lora]") {
+  const std::string family = GENERATE(std::string("phi3"), std::string("internlm2"));
+  INFO(family);
+  TrolModel base(test::tiny_config(family));
+  test::randomize_parameters(*base, 62, 0.2);
+  base->to(torch::kFloat64);
+  const auto config = with_lora(family);
+  TrolModel adapted(config);
+  adapted->to(torch::kFloat64);
+  test::copy_parameters(*base, *adapted);  // every base weight; the adapters keep their init
+  const auto names = adapter_names(adapted);
+  CHECK(names.size() == 2 * 2 * 2);  // 2 layers x 2 targets x (A, B)
+  base->eval();
+  adapted->eval();
+  const auto batch = batch_for(test::tiny_config(family));
+  torch::NoGradGuard no_grad;
+  const auto base_logits = base->forward(batch).logits;
+  CHECK(torch::equal(adapted->forward(batch).logits, base_logits));  // B = 0
+
+  for (const auto& name : names) {
+    if (name.find("lora_B") != std::string::npos) adapted->named_parameters()[name].normal_(0.0, 0.3);
+  }
+  const auto adapted_logits = adapted->forward(batch).logits;
+  CHECK_FALSE(torch::allclose(adapted_logits, base_logits, 1e-6, 1e-6));
+  // Merging by hand, independently of LoraLinearImpl::merged_weight: W + alpha/r B A.
+  TrolModel merged(test::tiny_config(family));
+  merged->to(torch::kFloat64);
+  test::copy_parameters(*base, *merged);
+  auto weights = merged->named_parameters();
+  auto adapter = adapted->named_parameters();
+  for (const auto& name : names) {
+    if (name.find("lora_A") == std::string::npos) continue;
+    const auto module = name.substr(0, name.size() - std::string(".lora_A").size());
+    weights[module + ".weight"].add_(adapter[module + ".lora_B"].mm(adapter[module + ".lora_A"]) * (8.0 / 4.0));
+  }
+  merged->eval();
+  CHECK(torch::allclose(merged->forward(batch).logits, adapted_logits, 1e-10, 1e-12));
+  for (const auto& item : adapted->named_modules()) {
+    if (const auto* linear = dynamic_cast<const LoraLinearImpl*>(item.value().get()); linear && linear->has_adapter()) {
+      CHECK(torch::allclose(linear->merged_weight(), weights[item.key() + ".weight"], 1e-12, 1e-14));
+    }
+  }
+}
+
+TEST_CASE("LoRA: with the base frozen only the adapters get gradients; dropout only in training", "[lora]") {
+  const auto config = with_lora("phi3");
+  TrolModel model(config);
+  test::randomize_parameters(*model, 63, 0.2);
+  model->to(torch::kFloat64);
+  ParameterGroups().set_trainable(*model, {{"llm", false}, {"lora", true}, {"projector", false}, {"mixer", false}});
+  const auto batch = batch_for(config);
+  model->train();
+  torch::manual_seed(1);
+  const auto first = model->forward(batch).loss.mean;
+  torch::manual_seed(2);
+  const auto second = model->forward(batch).loss.mean;
+  CHECK(first.item<double>() != second.item<double>());  // different dropout masks
+  first.backward();
+  for (const auto& p : model->named_parameters()) {
+    INFO(p.key());
+    const bool adapter = ParameterGroups().group_of(p.key()) == "lora";
+    CHECK(p.value().grad().defined() == adapter);
+  }
+  model->eval();
+  torch::NoGradGuard no_grad;
+  CHECK(torch::equal(model->forward(batch).logits, model->forward(batch).logits));
+}
+
+TEST_CASE("LoRA: targets that name no decoder projection are errors; plain weights load into an adapted model",
+          "[lora]") {
+  auto config = with_lora("phi3");
+  config.lora.targets = {"model.layers.*.self_attn.qkv_prj"};
+  CHECK_THROWS_WITH(TrolModel(config), Catch::Contains("model.lora.targets: 'model.layers.*.self_attn.qkv_prj' names no "
+                                                       "decoder projection"));
+  config.lora.targets = {"vision_model.encoder.layers.*.self_attn.q_proj"};
+  CHECK_THROWS_AS(TrolModel(config), ConfigError);
+  config.lora.targets = {};
+  CHECK_THROWS_WITH(validate(config), Catch::Contains("model.lora.targets"));
+  config = with_lora("phi3");
+  config.lora.dropout = 1.0;
+  CHECK_THROWS_WITH(validate(config), Catch::Contains("model.lora.dropout"));
+
+  test::TempDir dir("lora_init");
+  TrolModel plain(test::tiny_config("phi3"));
+  NamedTensors tensors;
+  for (const auto& p : plain->named_parameters()) tensors.emplace_back(p.key(), p.value());
+  for (const auto& b : plain->named_buffers()) tensors.emplace_back(b.key(), b.value());
+  save_safetensors(dir.file("plain.safetensors"), tensors);
+  TrolModel adapted(with_lora("phi3"));
+  load_model_weights(dir.file("plain.safetensors"), *adapted);  // adapters may be absent
+  auto loaded = adapted->named_parameters();
+  for (const auto& p : plain->named_parameters()) CHECK(torch::equal(p.value(), loaded[p.key()]));
+  tensors.pop_back();  // a base weight missing stays an error
+  save_safetensors(dir.file("short.safetensors"), tensors);
+  CHECK_THROWS_WITH(load_model_weights(dir.file("short.safetensors"), *adapted), Catch::Contains("missing:"));
+}

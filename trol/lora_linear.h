@@ -1,0 +1,38 @@
+// A Linear that can carry a LoRA adapter (Hu et al., 2021): y = W x + b + (alpha / r) B A dropout(x),
+// A [r, in] Kaiming-uniform and B [out, r] zero at the start, so an adapted model begins as the
+// base model. The decoder's projections are LoraLinear so that `model.lora` can adapt any of
+// them by name; without an adapter it is torch::nn::Linear, with the same parameter names
+// (`weight`, `bias`), and the adapter adds `lora_A` and `lora_B` next to them.
+#pragma once
+
+#include <torch/torch.h>
+
+#include "trol/model_config.h"
+
+namespace trol {
+
+class LoraLinearImpl : public torch::nn::LinearImpl {
+ public:
+  using torch::nn::LinearImpl::LinearImpl;
+
+  torch::Tensor forward(const torch::Tensor& x);
+
+  // Registers lora_A and lora_B. Throws std::logic_error when there already is one.
+  void add_adapter(int64_t rank, double alpha, double dropout);
+  bool has_adapter() const { return lora_A.defined(); }
+
+  // W + (alpha / r) B A: the weight a plain Linear needs to compute what this one does.
+  torch::Tensor merged_weight() const;
+
+  torch::Tensor lora_A, lora_B;  // undefined without an adapter
+  double scaling = 0;            // alpha / r
+  double dropout = 0;            // on the adapter's input, in training
+};
+TORCH_MODULE(LoraLinear);
+
+// Adds an adapter to every LoraLinear whose module name (e.g. model.layers.0.self_attn.qkv_proj)
+// matches a glob of config.targets. Throws ConfigError naming `key` when a glob matches no
+// module, or matches a module that cannot take an adapter (vision encoder, LM head, gates).
+void add_lora_adapters(torch::nn::Module& model, const LoraConfig& config, const std::string& key = "model.lora.targets");
+
+}  // namespace trol
