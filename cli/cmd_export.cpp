@@ -2,7 +2,8 @@
 // + config.yaml) as a self-contained folder of the same layout. With --merge-lora every adapter
 // is folded into its base weight (W + alpha/r B A) and the config loses its `model.lora`
 // section, so the result is a plain model that `trol eval`, `trol generate` and Hugging Face
-// loaders read without knowing about LoRA.
+// loaders read without knowing about LoRA. Weights stored quantized (model.quantize) are
+// written dequantized, in float32.
 #include <spdlog/spdlog.h>
 #include <yaml-cpp/yaml.h>
 
@@ -46,33 +47,41 @@ void add_export_command(CLI::App& app) {
                                "): pass --merge-lora to fold them into the weights");
     }
 
-    // Adapted layers export their merged weight; the adapters themselves are not written.
+    // Adapted or quantized layers export their merged, dequantized weight; adapters and
+    // quantized codes are not written.
     std::map<std::string, torch::Tensor> merged;
-    std::set<std::string> adapter_names;
+    std::set<std::string> dropped;
+    int64_t adapters = 0;
     for (const auto& item : model->named_modules()) {
       const auto* linear = dynamic_cast<const LoraLinearImpl*>(item.value().get());
-      if (linear == nullptr || !linear->has_adapter()) continue;
+      if (linear == nullptr || (!linear->has_adapter() && linear->quantized() == QuantizeMode::none)) continue;
       merged[item.key() + ".weight"] = linear->merged_weight();
-      adapter_names.insert(item.key() + ".lora_A");
-      adapter_names.insert(item.key() + ".lora_B");
+      adapters += linear->has_adapter() ? 1 : 0;
+      for (const auto& p : linear->named_parameters(/*recurse=*/false)) {
+        if (p.key() != "weight" && p.key() != "bias") dropped.insert(item.key() + "." + p.key());
+      }
+      for (const auto& b : linear->named_buffers(/*recurse=*/false)) dropped.insert(item.key() + "." + b.key());
     }
     NamedTensors tensors;
     for (const auto& p : model->named_parameters()) {
-      if (adapter_names.count(p.key()) != 0) continue;
+      if (dropped.count(p.key()) != 0) continue;
       const auto found = merged.find(p.key());
       tensors.emplace_back(p.key(), found != merged.end() ? found->second : p.value().detach());
     }
-    for (const auto& b : model->named_buffers()) tensors.emplace_back(b.key(), b.value());
+    for (const auto& b : model->named_buffers()) {
+      if (dropped.count(b.key()) == 0) tensors.emplace_back(b.key(), b.value());
+    }
 
     auto yaml = YAML::LoadFile(config_file);
     if (yaml["model"] && yaml["model"]["lora"]) yaml["model"].remove("lora");
+    if (yaml["model"] && yaml["model"]["quantize"]) yaml["model"].remove("quantize");
     YAML::Emitter emitter;
     emitter << yaml;
     fs::create_directories(args->out);
     save_safetensors(args->out + "/model.safetensors", tensors, {{"format", "pt"}, {"producer", "trol export"}});
     write_file_atomically(args->out + "/config.yaml", std::string(emitter.c_str()) + "\n");
-    spdlog::info("wrote {} ({} tensors{})", args->out, tensors.size(),
-                 has_adapters ? ", " + std::to_string(merged.size()) + " LoRA adapters merged" : std::string());
+    spdlog::info("wrote {} ({} tensors, {} LoRA adapters merged, {} quantized weights written dequantized)", args->out,
+                 tensors.size(), adapters, config.model.quantize == "none" ? 0 : merged.size());
   });
 }
 

@@ -2,11 +2,13 @@
 # A LoRA run end to end: train (the second stage trains only the adapters), fold the adapters
 # into the weights with trol export --merge-lora, and check that the merged plain model
 # evaluates as the adapted one did and holds no adapter tensors.
-#   lora_export.sh TROL PYTHON CONFIG DATA_ROOT WORK_DIR
+#   lora_export.sh TROL PYTHON CONFIG DATA_ROOT WORK_DIR [OVERRIDE...]
+# (e.g. model.quantize=nf4: QLoRA, the base weights stored in 4 bits)
 set -euo pipefail
 trol="$1" python="$2" config="$3" data="$4" work="$5"
+shift 5
 rm -rf "$work"
-"$trol" train "$config" data.root="$data" train.output_dir="$work/run" >"$work.train.log" 2>&1 ||
+"$trol" train "$config" data.root="$data" train.output_dir="$work/run" "$@" >"$work.train.log" 2>&1 ||
   { cat "$work.train.log"; exit 1; }
 "$trol" export --merge-lora --model "$work/run/checkpoints/adapters" --out "$work/merged"
 "$trol" eval "$work/merged/config.yaml" --model "$work/merged" data.root="$data" --out "$work/merged_eval" \
@@ -45,7 +47,8 @@ plain = names(f"{work}/merged/model.safetensors")
 adapters = [n for n in adapted if n.endswith((".lora_A", ".lora_B"))]
 if len(adapters) != 2 * 2 * 4:  # 2 layers x (qkv_proj, o_proj, gate_up_proj, down_proj) x (A, B)
     sys.exit(f"expected 16 adapter tensors in the checkpoint, found {len(adapters)}")
-if any(n.endswith((".lora_A", ".lora_B")) for n in plain) or sorted(plain) != sorted(set(adapted) - set(adapters)):
-    sys.exit("the merged model's tensors are not the adapted model's minus its adapters")
+codes = [n for n in adapted if ".weight_nf4_" in n or ".weight_int8" in n]  # quantized bases (QLoRA)
+if any(n.endswith((".lora_A", ".lora_B")) for n in plain) or sorted(plain) != sorted(set(adapted) - set(adapters) - set(codes)):
+    sys.exit("the merged model's tensors are not the adapted model's minus its adapters and quantized codes")
 print("the merged model evaluates as the adapted one did")
 PY

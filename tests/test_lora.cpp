@@ -143,3 +143,65 @@ TEST_CASE("LoRA: targets that name no decoder projection are errors; plain weigh
   save_safetensors(dir.file("short.safetensors"), tensors);
   CHECK_THROWS_WITH(load_model_weights(dir.file("short.safetensors"), *adapted), Catch::Contains("missing:"));
 }
+
+TEST_CASE("QLoRA: quantized base weights stay close to full precision, load from full precision, train only adapters",
+          "[lora][quantize]") {
+  const std::string mode = GENERATE(std::string("nf4"), std::string("int8"));
+  INFO(mode);
+  TrolModel full(test::tiny_config("phi3"));
+  test::randomize_parameters(*full, 64, 0.2);
+  auto config = with_lora("phi3");
+  config.quantize = mode;
+  TrolModel quantized(config);
+  test::TempDir dir("qlora");
+  NamedTensors tensors;
+  for (const auto& p : full->named_parameters()) tensors.emplace_back(p.key(), p.value());
+  for (const auto& b : full->named_buffers()) tensors.emplace_back(b.key(), b.value());
+  save_safetensors(dir.file("full.safetensors"), tensors);
+  load_model_weights(dir.file("full.safetensors"), *quantized);  // quantized as they load
+
+  auto weights = quantized->named_parameters();
+  CHECK(weights["model.layers.0.self_attn.qkv_proj.weight"].numel() == 0);  // no full-precision copy kept
+  for (const auto& item : quantized->named_modules()) {
+    const auto* linear = dynamic_cast<const LoraLinearImpl*>(item.value().get());
+    if (linear == nullptr) continue;
+    const auto original = full->named_parameters()[item.key() + ".weight"];
+    const auto expected = mode == "nf4" ? dequantize_nf4(quantize_nf4(original)) : dequantize_int8(quantize_int8(original));
+    CHECK(torch::equal(linear->base_weight(), expected));
+  }
+
+  const auto batch = synthetic_batch(config, SyntheticBatchShape{}, 65);
+  full->eval();
+  quantized->eval();
+  torch::Tensor reference, approximate;
+  {
+    torch::NoGradGuard no_grad;
+    reference = full->forward(batch).logits;
+    approximate = quantized->forward(batch).logits;
+  }
+  const double relative = ((approximate - reference).norm() / reference.norm()).item<double>();
+  INFO("relative logit error " << relative);
+  CHECK(relative < (mode == "nf4" ? 0.1 : 0.01));  // int8's step is 1/254 of a row, NF4's up to 0.15 of a block
+  CHECK(relative > 0);
+
+  // A stage checkpoint of the quantized model (empty weights + quantized buffers) reloads exactly.
+  tensors.clear();
+  for (const auto& p : quantized->named_parameters()) tensors.emplace_back(p.key(), p.value());
+  for (const auto& b : quantized->named_buffers()) tensors.emplace_back(b.key(), b.value());
+  save_safetensors(dir.file("quantized.safetensors"), tensors);
+  TrolModel reloaded(config);
+  load_model_weights(dir.file("quantized.safetensors"), *reloaded);
+  reloaded->eval();
+  {
+    torch::NoGradGuard no_grad;
+    CHECK(torch::equal(reloaded->forward(batch).logits, approximate));
+  }
+
+  ParameterGroups().set_trainable(*quantized, {{"llm", false}, {"lora", true}, {"projector", false}, {"mixer", false}});
+  quantized->train();
+  quantized->forward(batch).loss.mean.backward();
+  for (const auto& p : quantized->named_parameters()) {
+    INFO(p.key());
+    CHECK(p.value().grad().defined() == (ParameterGroups().group_of(p.key()) == "lora"));
+  }
+}

@@ -218,3 +218,13 @@ TEST_CASE("a run whose steps keep failing stops after train.max_bad_steps, namin
   CHECK_THROWS_WITH(trainer.train(), Catch::Contains("stage 'all': 3 steps in a row with a non-finite loss") &&
                                          Catch::Contains("train.max_bad_steps"));
 }
+
+TEST_CASE("a stage cannot train decoder weights that are stored quantized", "[pipeline]") {
+  test::TempDir dir("quantized_llm");
+  auto config = tiny_run(dir.file("run"));
+  config.model.quantize = "int8";
+  config.train.stages[0].trainable = {{"llm", true}};
+  Trainer trainer(config);
+  CHECK_THROWS_WITH(trainer.train(), Catch::Contains("train.stages[0].trainable.llm") &&
+                                         Catch::Contains("model.quantize: int8"));
+}

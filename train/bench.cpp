@@ -282,8 +282,13 @@ nlohmann::ordered_json run_bench(const RunConfig& config, const BenchOptions& op
   model->to(device, dtype);
   model->model->set_activation_checkpointing(config.train.activation_checkpointing);
   result["activation_checkpointing"] = config.train.activation_checkpointing;
-  // What step 2 of the paper trains: everything but the vision encoder.
-  const std::map<std::string, bool> trainable{{"vision", false}, {"projector", true}, {"mixer", true}, {"llm", true}};
+  // What step 2 of the paper trains: everything but the vision encoder; with adapters
+  // (model.lora), the adapters instead of the decoder's weights.
+  std::map<std::string, bool> trainable{{"vision", false}, {"projector", true}, {"mixer", true}, {"llm", true}};
+  if (config.model.lora.rank > 0) {
+    trainable["llm"] = false;
+    trainable["lora"] = true;
+  }
   ParameterGroups().set_trainable(*model, trainable);
 
   SyntheticBatchShape shape;

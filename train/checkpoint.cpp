@@ -1,7 +1,9 @@
 #include "train/checkpoint.h"
 
 #include <filesystem>
+#include <set>
 
+#include "trol/lora_linear.h"
 #include "trol/safetensors.h"
 
 #include <spdlog/spdlog.h>
@@ -46,8 +48,32 @@ void load_model_weights(const std::string& safetensors_file, torch::nn::Module& 
     }
     file.tensors.erase(it);
   };
-  for (auto& p : model.named_parameters()) assign(p.key(), p.value());
-  for (auto& b : model.named_buffers()) assign(b.key(), b.value());
+  // A full-precision weight for a layer stored quantized (model.quantize) is quantized as it
+  // loads, which is how a QLoRA run starts from a backbone; its quantized buffers then come
+  // from it rather than from the file.
+  std::set<std::string> quantized_here;
+  for (const auto& item : model.named_modules("", /*include_self=*/false)) {
+    auto* linear = dynamic_cast<LoraLinearImpl*>(item.value().get());
+    if (linear == nullptr || linear->quantized() == QuantizeMode::none) continue;
+    const auto full = file.tensors.find(item.key() + ".weight");
+    if (full == file.tensors.end() || full->second.numel() == 0) continue;
+    if (full->second.dim() != 2 || full->second.size(1) != linear->options.in_features() ||
+        full->second.size(0) != linear->options.out_features()) {
+      problems += "\n  shape of " + full->first + ": file " + c10::str(full->second.sizes()) + ", model [" +
+                  std::to_string(linear->options.out_features()) + ", " + std::to_string(linear->options.in_features()) + "]";
+    } else {
+      linear->quantize_base(linear->quantized(), full->second);
+    }
+    file.tensors.erase(full);
+    for (const auto& b : linear->named_buffers(/*recurse=*/false)) quantized_here.insert(item.key() + "." + b.key());
+    quantized_here.insert(item.key() + ".weight");
+  }
+  for (auto& p : model.named_parameters()) {
+    if (quantized_here.count(p.key()) == 0) assign(p.key(), p.value());
+  }
+  for (auto& b : model.named_buffers()) {
+    if (quantized_here.count(b.key()) == 0) assign(b.key(), b.value());
+  }
   for (const auto& extra : file.tensors) problems += "\n  unexpected: " + extra.first;
   if (!problems.empty()) {
     throw std::runtime_error(safetensors_file + " does not match the model:" + problems);

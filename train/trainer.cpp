@@ -185,6 +185,11 @@ std::string Trainer::save_checkpoint(const TrainingState& state, StageOptimizer&
 StageResult Trainer::run_stage(size_t index, const std::optional<TrainingState>& resume, const std::string& resume_folder) {
   const auto& stage = config_.train.stages.at(index);
   const auto& data = config_.data;
+  if (config_.model.quantize != "none" && stage.trainable.count("llm") != 0 && stage.trainable.at("llm")) {
+    throw ConfigError(fmt::format("train.stages[{}].trainable.llm: the decoder's weights are stored quantized "
+                                  "(model.quantize: {}) and cannot train; train adapters (lora: true) instead",
+                                  index, config_.model.quantize));
+  }
   ParameterGroups().set_trainable(*model_, stage.trainable);
   for (const auto& p : model_->named_parameters()) {
     if (p.value().requires_grad()) trained_.insert(p.key());

@@ -10,7 +10,9 @@
 namespace trol {
 
 torch::Tensor LoraLinearImpl::forward(const torch::Tensor& x) {
-  auto y = torch::nn::LinearImpl::forward(x);
+  auto y = quantized_ == QuantizeMode::none
+               ? torch::nn::LinearImpl::forward(x)
+               : torch::nn::functional::linear(x, base_weight().to(x.scalar_type()), bias.defined() ? bias : torch::Tensor());
   if (!has_adapter()) return y;
   const auto input = dropout > 0 && is_training() ? torch::dropout(x, dropout, /*train=*/true) : x;
   // (x A^T) B^T: two thin products, never the full [out, in] update.
@@ -54,8 +56,88 @@ void add_lora_adapters(torch::nn::Module& model, const LoraConfig& config, const
 
 torch::Tensor LoraLinearImpl::merged_weight() const {
   torch::NoGradGuard no_grad;
-  if (!has_adapter()) return weight.detach().clone();
-  return weight.detach() + torch::matmul(lora_B.detach(), lora_A.detach()) * scaling;
+  const auto base = base_weight().detach();
+  if (!has_adapter()) return base.clone();
+  return base + torch::matmul(lora_B.detach(), lora_A.detach()).to(base.scalar_type()) * scaling;
+}
+
+torch::Tensor LoraLinearImpl::base_weight() const {
+  const auto& buffers = named_buffers(/*recurse=*/false);
+  switch (quantized_) {
+    case QuantizeMode::nf4: {
+      Nf4Weight q{buffers["weight_nf4_codes"], buffers["weight_nf4_block_max"], buffers["weight_nf4_block_max_scale"],
+                  buffers["weight_nf4_block_max_offset"], base_shape_};
+      return dequantize_nf4(q, torch::kFloat32).to(q.block_max_scale.device());
+    }
+    case QuantizeMode::int8:
+      return dequantize_int8({buffers["weight_int8"], buffers["weight_int8_scale"]}).to(weight.device());
+    case QuantizeMode::none:
+      break;
+  }
+  return weight;
+}
+
+void LoraLinearImpl::quantize_base(QuantizeMode mode, const torch::Tensor& from) {
+  const auto source = (from.defined() ? from : base_weight()).detach();
+  if (source.dim() != 2) throw std::invalid_argument("quantize_base: a [out, in] weight is needed, got " + c10::str(source.sizes()));
+  const auto device = weight.device();
+  auto set = [&](const std::string& name, const torch::Tensor& value) {
+    if (named_buffers(false).contains(name)) {
+      named_buffers(false)[name].set_data(value.to(device));
+    } else {
+      register_buffer(name, value.to(device));
+    }
+  };
+  if (mode == QuantizeMode::nf4) {
+    const auto q = quantize_nf4(source);
+    set("weight_nf4_codes", q.codes);
+    set("weight_nf4_block_max", q.block_max_q);
+    set("weight_nf4_block_max_scale", q.block_max_scale);
+    set("weight_nf4_block_max_offset", q.block_max_offset);
+  } else if (mode == QuantizeMode::int8) {
+    const auto q = quantize_int8(source);
+    set("weight_int8", q.values);
+    set("weight_int8_scale", q.scales);
+  } else {
+    throw std::invalid_argument("quantize_base: no quantization mode");
+  }
+  if (quantized_ != QuantizeMode::none && quantized_ != mode) throw std::logic_error("quantize_base: already quantized differently");
+  quantized_ = mode;
+  base_shape_ = source.sizes().vec();
+  // The full-precision weight goes; an empty parameter keeps the name, frozen.
+  torch::NoGradGuard no_grad;
+  weight.set_data(torch::empty({0}, weight.options()));
+  weight.set_requires_grad(false);
+}
+
+namespace {
+
+// Runs `convert` (a Module::to) and gives the integer buffers back their dtype.
+template <typename Convert>
+void keeping_integer_buffers(torch::nn::Module& module, const Convert& convert) {
+  std::vector<std::pair<torch::Tensor, torch::Tensor>> integers;  // (buffer, its data before)
+  for (auto& b : module.named_buffers(/*recurse=*/false)) {
+    if (!b.value().is_floating_point()) integers.emplace_back(b.value(), b.value().detach());
+  }
+  convert();
+  for (auto& [buffer, before] : integers) buffer.set_data(before.to(buffer.device()));
+}
+
+}  // namespace
+
+void LoraLinearImpl::to(torch::Device device, torch::Dtype dtype, bool non_blocking) {
+  keeping_integer_buffers(*this, [&] { torch::nn::LinearImpl::to(device, dtype, non_blocking); });
+}
+
+void LoraLinearImpl::to(torch::Dtype dtype, bool non_blocking) {
+  keeping_integer_buffers(*this, [&] { torch::nn::LinearImpl::to(dtype, non_blocking); });
+}
+
+void quantize_base_weights(torch::nn::Module& model, QuantizeMode mode) {
+  if (mode == QuantizeMode::none) return;
+  for (const auto& item : model.named_modules("", /*include_self=*/false)) {
+    if (auto* linear = dynamic_cast<LoraLinearImpl*>(item.value().get())) linear->quantize_base(mode);
+  }
 }
 
 }  // namespace trol

@@ -8,6 +8,7 @@
 #include <torch/torch.h>
 
 #include "trol/model_config.h"
+#include "trol/quantize.h"
 
 namespace trol {
 
@@ -24,9 +25,27 @@ class LoraLinearImpl : public torch::nn::LinearImpl {
   // W + (alpha / r) B A: the weight a plain Linear needs to compute what this one does.
   torch::Tensor merged_weight() const;
 
+  // Stores the (frozen) weight quantized, as QLoRA does (trol/quantize.h), as buffers
+  // weight_nf4_{codes,block_max,block_max_scale,block_max_offset} or weight_int8{,_scale};
+  // `weight` stays registered but empty, and the forward dequantizes it on the fly.
+  // `from` is the full-precision weight (default: the current one).
+  void quantize_base(QuantizeMode mode, const torch::Tensor& from = {});
+  QuantizeMode quantized() const { return quantized_; }
+  torch::Tensor base_weight() const;  // dequantized when quantized
+
+  // LibTorch's Module::to(dtype) converts every buffer, integer ones too; the quantized codes
+  // must keep their integer type, so these convert the rest and move the codes only.
+  void to(torch::Device device, torch::Dtype dtype, bool non_blocking = false) override;
+  void to(torch::Dtype dtype, bool non_blocking = false) override;
+  using torch::nn::LinearImpl::to;
+
   torch::Tensor lora_A, lora_B;  // undefined without an adapter
   double scaling = 0;            // alpha / r
   double dropout = 0;            // on the adapter's input, in training
+
+ private:
+  QuantizeMode quantized_ = QuantizeMode::none;
+  std::vector<int64_t> base_shape_;
 };
 TORCH_MODULE(LoraLinear);
 
@@ -34,5 +53,8 @@ TORCH_MODULE(LoraLinear);
 // matches a glob of config.targets. Throws ConfigError naming `key` when a glob matches no
 // module, or matches a module that cannot take an adapter (vision encoder, LM head, gates).
 void add_lora_adapters(torch::nn::Module& model, const LoraConfig& config, const std::string& key = "model.lora.targets");
+
+// Stores every LoraLinear's base weight of `model` quantized (model.quantize).
+void quantize_base_weights(torch::nn::Module& model, QuantizeMode mode);
 
 }  // namespace trol

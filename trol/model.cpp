@@ -22,6 +22,7 @@ TrolModelImpl::TrolModelImpl(const ModelConfig& config) : config_(config) {
   }
   initialize_weights(*this);
   if (config_.lora.rank > 0) add_lora_adapters(*this, config_.lora);
+  quantize_base_weights(*this, parse_quantize_mode(config_.quantize));
   if (vision_model && config_.vision.frozen) {
     for (auto& p : vision_model->parameters()) p.set_requires_grad(false);
   }

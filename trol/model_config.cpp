@@ -75,6 +75,7 @@ ModelConfig read_model_config(ConfigReader& reader) {
     r.read("targets", c.lora.targets);
     r.finish();
   }
+  reader.read("quantize", c.quantize);
   {
     auto r = reader.section("projector");
     r.read("type", c.projector.type);
@@ -170,6 +171,9 @@ void validate(const ModelConfig& c, const std::string& path) {
       invalid(vis + "downsample_ratio", "pixel shuffle needs an even patch grid, got " + std::to_string(v.grid_size()) +
                                             " (image_size / patch_size)");
     }
+  }
+  if (c.quantize != "none" && c.quantize != "nf4" && c.quantize != "int8") {
+    invalid(path + ".quantize", "expected none, nf4 or int8, got '" + c.quantize + "'");
   }
   if (c.lora.rank < 0) invalid(path + ".lora.rank", "must be 0 (no adapters) or positive");
   if (c.lora.rank > 0 && c.lora.targets.empty()) {

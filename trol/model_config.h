@@ -97,6 +97,8 @@ struct ModelConfig {
   VisionConfig vision;
   ProjectorConfig projector;
   LoraConfig lora;
+  std::string quantize = "none";  // none | nf4 | int8: the decoder projections' frozen weights stored in
+                                  // 4 or 8 bits (QLoRA; trol/quantize.h); they cannot train
   int64_t image_token_id = -1;  // token id marking image positions in input_ids (-1: vocab_size - 1)
 
   int64_t resolved_image_token_id() const { return image_token_id >= 0 ? image_token_id : llm.vocab_size - 1; }
