@@ -197,11 +197,36 @@ TEST_CASE("QLoRA: quantized base weights stay close to full precision, load from
     CHECK(torch::equal(reloaded->forward(batch).logits, approximate));
   }
 
-  ParameterGroups().set_trainable(*quantized, {{"llm", false}, {"lora", true}, {"projector", false}, {"mixer", false}});
-  quantized->train();
-  quantized->forward(batch).loss.mean.backward();
+  // Gradients through the quantized layers (dequantized again in backward) are those of a
+  // plain model holding the dequantized weights.
+  auto plain_config = config;
+  plain_config.quantize = "none";
+  plain_config.lora.dropout = 0;
+  config.lora.dropout = 0;
+  TrolModel plain(plain_config);
+  {
+    torch::NoGradGuard no_grad;
+    auto plain_parameters = plain->named_parameters();
+    for (const auto& p : quantized->named_parameters()) {
+      if (p.value().numel() > 0) plain_parameters[p.key()].copy_(p.value());
+    }
+    for (const auto& item : quantized->named_modules()) {
+      if (const auto* linear = dynamic_cast<const LoraLinearImpl*>(item.value().get())) {
+        plain_parameters[item.key() + ".weight"].copy_(linear->base_weight());
+      }
+    }
+  }
+  const std::map<std::string, bool> adapters_only{{"llm", false}, {"lora", true}, {"projector", false}, {"mixer", false}};
+  for (auto* m : {&quantized, &plain}) {
+    ParameterGroups().set_trainable(**m, adapters_only);
+    (*m)->eval();  // no adapter dropout: the same computation in both
+    (*m)->forward(batch).loss.mean.backward();
+  }
+  auto plain_parameters = plain->named_parameters();
   for (const auto& p : quantized->named_parameters()) {
     INFO(p.key());
-    CHECK(p.value().grad().defined() == (ParameterGroups().group_of(p.key()) == "lora"));
+    const bool adapter = ParameterGroups().group_of(p.key()) == "lora";
+    CHECK(p.value().grad().defined() == adapter);
+    if (adapter) CHECK(torch::allclose(p.value().grad(), plain_parameters[p.key()].grad(), 1e-4, 1e-6));
   }
 }

@@ -9,10 +9,58 @@
 
 namespace trol {
 
+namespace {
+
+// x W^T for a frozen weight stored quantized: the weight is dequantized in the forward and
+// again in the backward (as bitsandbytes does), so no full-precision copy of it stays alive
+// between the two passes, which would give back the memory quantization saved, twice over
+// with traversal.
+torch::Tensor dequantize_buffers(const torch::OrderedDict<std::string, torch::Tensor>& buffers, QuantizeMode mode,
+                                 const std::vector<int64_t>& shape, torch::Device device) {
+  if (mode == QuantizeMode::nf4) {
+    return dequantize_nf4({buffers["weight_nf4_codes"], buffers["weight_nf4_block_max"],
+                           buffers["weight_nf4_block_max_scale"], buffers["weight_nf4_block_max_offset"], shape})
+        .to(device);
+  }
+  return dequantize_int8({buffers["weight_int8"], buffers["weight_int8_scale"]}).to(device);
+}
+
+struct Dequantizer : torch::CustomClassHolder {
+  std::function<torch::Tensor()> weight;
+};
+
+struct QuantizedMatmul : public torch::autograd::Function<QuantizedMatmul> {
+  static torch::Tensor forward(torch::autograd::AutogradContext* ctx, const torch::Tensor& x,
+                               c10::intrusive_ptr<Dequantizer> dequantizer) {
+    ctx->saved_data["dequantizer"] = c10::IValue::make_capsule(dequantizer);
+    return torch::nn::functional::linear(x, dequantizer->weight().to(x.scalar_type()));
+  }
+  static torch::autograd::variable_list backward(torch::autograd::AutogradContext* ctx,
+                                                 torch::autograd::variable_list grad_outputs) {
+    const auto dequantizer =
+        c10::static_intrusive_pointer_cast<Dequantizer>(ctx->saved_data["dequantizer"].toCapsule());
+    const auto& grad = grad_outputs[0];
+    return {grad.matmul(dequantizer->weight().to(grad.scalar_type())), torch::Tensor()};
+  }
+};
+
+}  // namespace
+
 torch::Tensor LoraLinearImpl::forward(const torch::Tensor& x) {
-  auto y = quantized_ == QuantizeMode::none
-               ? torch::nn::LinearImpl::forward(x)
-               : torch::nn::functional::linear(x, base_weight().to(x.scalar_type()), bias.defined() ? bias : torch::Tensor());
+  torch::Tensor y;
+  if (quantized_ == QuantizeMode::none) {
+    y = torch::nn::LinearImpl::forward(x);
+  } else {
+    auto dequantizer = c10::make_intrusive<Dequantizer>();
+    // The buffers by handle: the closure outlives this call (it runs again in backward).
+    const auto buffers = named_buffers(/*recurse=*/false);
+    const auto mode = quantized_;
+    const auto shape = base_shape_;
+    const auto device = weight.device();
+    dequantizer->weight = [buffers, mode, shape, device] { return dequantize_buffers(buffers, mode, shape, device); };
+    y = QuantizedMatmul::apply(x, dequantizer);
+    if (bias.defined()) y = y + bias;
+  }
   if (!has_adapter()) return y;
   const auto input = dropout > 0 && is_training() ? torch::dropout(x, dropout, /*train=*/true) : x;
   // (x A^T) B^T: two thin products, never the full [out, in] update.
@@ -62,19 +110,8 @@ torch::Tensor LoraLinearImpl::merged_weight() const {
 }
 
 torch::Tensor LoraLinearImpl::base_weight() const {
-  const auto& buffers = named_buffers(/*recurse=*/false);
-  switch (quantized_) {
-    case QuantizeMode::nf4: {
-      Nf4Weight q{buffers["weight_nf4_codes"], buffers["weight_nf4_block_max"], buffers["weight_nf4_block_max_scale"],
-                  buffers["weight_nf4_block_max_offset"], base_shape_};
-      return dequantize_nf4(q, torch::kFloat32).to(q.block_max_scale.device());
-    }
-    case QuantizeMode::int8:
-      return dequantize_int8({buffers["weight_int8"], buffers["weight_int8_scale"]}).to(weight.device());
-    case QuantizeMode::none:
-      break;
-  }
-  return weight;
+  if (quantized_ == QuantizeMode::none) return weight;
+  return dequantize_buffers(named_buffers(/*recurse=*/false), quantized_, base_shape_, weight.device());
 }
 
 void LoraLinearImpl::quantize_base(QuantizeMode mode, const torch::Tensor& from) {
