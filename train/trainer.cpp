@@ -236,6 +236,14 @@ StageResult Trainer::run_stage(size_t index, const std::optional<TrainingState>&
   auto window_start = stage_start;
   int64_t window_tokens = 0;
   std::string last_saved;
+  StepOptions step_options;  // the same for every step of the stage but for collect_gate_means
+  step_options.max_grad_norm = stage.max_grad_norm;
+  step_options.device = device_;
+  step_options.dtype = dtype_;
+  step_options.autocast = mixed_precision_dtype(config_.runtime);
+  step_options.loss_scaler = loss_scaler_ ? &*loss_scaler_ : nullptr;
+  // Runs inside training_step, before state.global_step counts the step.
+  step_options.before_update = [&] { fault_point("mid_step", state.global_step + 1); };
   while (state.stage_step < stage.steps) {
     const int64_t step = state.stage_step;
     const double lr = learning_rate_at(stage, step);
@@ -244,14 +252,7 @@ StageResult Trainer::run_stage(size_t index, const std::optional<TrainingState>&
     for (int64_t m = 0; m < stage.grad_accum; ++m) micro.push_back(loader.next());
     const int64_t global_step = state.global_step + 1;
     const bool log_now = (step + 1) % config_.train.log_every == 0 || step + 1 == stage.steps;
-    StepOptions step_options;
-    step_options.max_grad_norm = stage.max_grad_norm;
-    step_options.device = device_;
-    step_options.dtype = dtype_;
-    step_options.autocast = mixed_precision_dtype(config_.runtime);
-    step_options.loss_scaler = loss_scaler_ ? &*loss_scaler_ : nullptr;
     step_options.collect_gate_means = log_now;
-    step_options.before_update = [&] { fault_point("mid_step", global_step); };
     const auto outcome = training_step(model_, *optimizer.adamw, trainable, micro, step_options);
     state.stage_step = step + 1;
     state.global_step = global_step;
