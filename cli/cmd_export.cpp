@@ -42,6 +42,11 @@ void add_export_command(CLI::App& app) {
     TrolModel model(config.model);
     load_model_weights(weights_file, *model);
     const bool has_adapters = config.model.lora.rank > 0;
+    if (has_adapters && config.model.lora.partial) {
+      throw std::runtime_error(args->model + " has Partial LoRA adapters (model.lora.partial), whose update applies at "
+                               "image-token positions only and cannot be folded into a weight; the checkpoint folder "
+                               "itself is the model (trol eval and trol generate read it)");
+    }
     if (has_adapters && !args->merge_lora) {
       throw std::runtime_error(args->model + " has LoRA adapters (model.lora.rank " + std::to_string(config.model.lora.rank) +
                                "): pass --merge-lora to fold them into the weights");

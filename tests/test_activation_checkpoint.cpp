@@ -53,12 +53,20 @@ void check_same(const Gradients& plain, const Gradients& recomputed) {
 
 TEST_CASE("checkpointed TroL layers give the gradients of the plain backward pass", "[checkpointing]") {
   const std::string family = GENERATE(std::string("phi3"), std::string("internlm2"));
-  const int variant = GENERATE(0, 1, 2);  // per-layer gates, one shared gate, traversal off
+  // per-layer gates, one shared gate, traversal off, Partial LoRA (its image-token mask is
+  // captured by the recomputed block)
+  const int variant = GENERATE(0, 1, 2, 3);
   INFO(family << " variant " << variant);
   auto config = test::tiny_config(family);
   config.vision.frozen = false;
   config.trol.shared_gate = variant == 1;
   config.trol.traversal = variant != 2;
+  if (variant == 3) {
+    config.lora.rank = 2;
+    config.lora.dropout = 0;
+    config.lora.partial = true;
+    config.lora.targets = {"model.layers.*"};
+  }
   SyntheticBatchShape shape;
   shape.batch_size = 2;
   shape.seq_len = config.vision.tokens_per_image() + 8;

@@ -10,6 +10,7 @@
 #include "train/checkpoint.h"
 #include "train/run_config.h"
 #include "trol/config_reader.h"
+#include "trol/generate.h"
 #include "trol/lora_linear.h"
 #include "trol/param_groups.h"
 #include "trol/safetensors.h"
@@ -142,6 +143,130 @@ TEST_CASE("LoRA: targets that name no decoder projection are errors; plain weigh
   tensors.pop_back();  // a base weight missing stays an error
   save_safetensors(dir.file("short.safetensors"), tensors);
   CHECK_THROWS_WITH(load_model_weights(dir.file("short.safetensors"), *adapted), Catch::Contains("missing:"));
+}
+
+TEST_CASE("Partial LoRA: a layer adds its update only where the mask is set, and cannot be merged", "[lora]") {
+  LoraLinear layer(torch::nn::LinearOptions(6, 5));
+  layer->add_adapter(/*rank=*/2, /*alpha=*/4, /*dropout=*/0, /*partial=*/true);
+  CHECK(layer->has_partial_adapter());
+  test::randomize_parameters(*layer, 64);
+  layer->to(torch::kFloat64);
+  torch::manual_seed(65);
+  const auto x = torch::randn({2, 3, 6}, torch::kFloat64);
+  const auto mask = torch::tensor({1, 0, 1, 0, 0, 1}, torch::kBool).view({2, 3});
+  // By hand: x W^T + b everywhere, plus (alpha / r) x A^T B^T at the masked positions.
+  const auto base = x.matmul(layer->weight.t()) + layer->bias;
+  const auto update = x.matmul(layer->lora_A.t()).matmul(layer->lora_B.t()) * 2.0;
+  const auto expected = base + update * mask.unsqueeze(-1).to(torch::kFloat64);
+  CHECK(torch::allclose(layer(x, mask), expected, 1e-12, 1e-14));
+  CHECK(torch::equal(layer(x, torch::zeros_like(mask)), torch::nn::functional::linear(x, layer->weight, layer->bias)));
+  CHECK_THROWS_WITH(layer(x), Catch::Contains("needs the image-token mask"));
+  CHECK_THROWS_WITH(layer(x, mask.narrow(1, 0, 2)), Catch::Contains("does not match the input"));
+  CHECK_THROWS_WITH(layer->merged_weight(), Catch::Contains("cannot be folded"));
+}
+
+TEST_CASE("Partial LoRA: image tokens get the full adapter, text tokens the base model", "[lora]") {
+  const std::string family = GENERATE(std::string("phi3"), std::string("internlm2"));
+  INFO(family);
+  auto full_config = with_lora(family);
+  full_config.lora.dropout = 0;
+  auto partial_config = full_config;
+  partial_config.lora.partial = true;
+  TrolModel base(test::tiny_config(family)), full(full_config), partial(partial_config);
+  test::randomize_parameters(*full, 66, 0.2);  // B != 0: the adapters do something
+  for (auto* model : {&base, &full, &partial}) (*model)->to(torch::kFloat64);
+  test::copy_parameters(*full, *partial);
+  {
+    torch::NoGradGuard no_grad;
+    auto adapted = full->named_parameters();
+    for (auto& p : base->named_parameters()) p.value().copy_(adapted[p.key()]);  // the base weights
+  }
+  for (auto* model : {&base, &full, &partial}) (*model)->eval();
+
+  const auto batch = batch_for(partial_config);
+  const auto image = batch.input_ids.eq(partial_config.resolved_image_token_id());
+  REQUIRE(image.any().item<bool>());
+  REQUIRE_FALSE(image.all().item<bool>());
+  CHECK(torch::equal(partial->adapter_mask(batch.input_ids), image));
+  CHECK_FALSE(full->adapter_mask(batch.input_ids).defined());
+  torch::NoGradGuard no_grad;
+  // The decoder with every position marked is the fully adapted one; with none, the base.
+  const auto embeds = base->embed(batch);
+  const auto& attention = batch.attention_mask;
+  const auto partial_all = partial->model(embeds, attention, false, torch::ones_like(image)).hidden;
+  CHECK(torch::allclose(partial_all, full->model(embeds, attention).hidden, 1e-12, 1e-12));
+  const auto partial_none = partial->model(embeds, attention, false, torch::zeros_like(image)).hidden;
+  CHECK(torch::equal(partial_none, base->model(embeds, attention).hidden));
+  // The model marks the image tokens itself: rows before their first image token are the base
+  // model's (causal attention), and the rest differs from both the base and the full adapter.
+  const auto logits = partial->forward(batch).logits, base_logits = base->forward(batch).logits;
+  const auto full_logits = full->forward(batch).logits;
+  for (int64_t row = 0; row < image.size(0); ++row) {
+    const auto first_image = image[row].to(torch::kLong).argmax().item<int64_t>();
+    INFO("row " << row << ", first image token " << first_image);
+    CHECK(torch::allclose(logits[row].narrow(0, 0, first_image), base_logits[row].narrow(0, 0, first_image), 1e-12,
+                          1e-12));
+    const auto after = image.size(1) - first_image;
+    CHECK_FALSE(torch::allclose(logits[row].narrow(0, first_image, after),
+                                base_logits[row].narrow(0, first_image, after), 1e-6, 1e-6));
+    CHECK_FALSE(torch::allclose(logits[row].narrow(0, first_image, after),
+                                full_logits[row].narrow(0, first_image, after), 1e-6, 1e-6));
+  }
+}
+
+TEST_CASE("Partial LoRA: text-only batches give the adapters no gradient; generation keeps the mask", "[lora]") {
+  auto config = with_lora("internlm2");
+  config.lora.partial = true;
+  TrolModel model(config);
+  test::randomize_parameters(*model, 67, 0.2);
+  model->to(torch::kFloat64);
+  ParameterGroups().set_trainable(*model, {{"llm", false}, {"lora", true}, {"projector", false}, {"mixer", false}});
+  SyntheticBatchShape text_only;
+  text_only.images_per_sample = 0;
+  model->train();
+  model->forward(synthetic_batch(config, text_only, 68)).loss.mean.backward();
+  for (const auto& name : adapter_names(model)) {
+    INFO(name);
+    const auto grad = model->named_parameters()[name].grad();
+    CHECK((!grad.defined() || grad.abs().max().item<double>() == 0.0));
+  }
+  model->zero_grad();
+  model->forward(batch_for(config)).loss.mean.backward();
+  double norm = 0;
+  for (const auto& name : adapter_names(model)) norm += model->named_parameters()[name].grad().norm().item<double>();
+  CHECK(norm > 0);
+
+  // Decoding with the KV cache passes the prompt's mask, then text masks, as a full forward
+  // per step does (generated tokens are never image tokens).
+  const auto batch = batch_for(config);
+  const auto length = batch.attention_mask[0].sum().item<int64_t>();
+  const auto ids = batch.input_ids[0].narrow(0, 0, length);
+  std::vector<int64_t> prompt(ids.data_ptr<int64_t>(), ids.data_ptr<int64_t>() + length);
+  const auto pixels = batch.pixel_values.narrow(0, 0, 1);
+  GenerateOptions options;
+  options.max_new_tokens = 4;
+  const auto cached = generate_greedy(model, {prompt}, pixels, options);
+  options.use_cache = false;
+  CHECK(generate_greedy(model, {prompt}, pixels, options) == cached);
+  torch::NoGradGuard no_grad;
+  model->eval();
+  auto sequence = prompt;
+  for (int64_t step = 0; step < 4; ++step) {  // by hand: a full forward per step
+    const auto input = torch::tensor(sequence, torch::kLong).unsqueeze(0);
+    sequence.push_back(model->forward(ModelInputs{input, torch::ones_like(input), pixels, {}}).logits[0][-1].argmax().item<int64_t>());
+  }
+  CHECK(std::vector<int64_t>(sequence.begin() + length, sequence.end()) == cached[0]);
+}
+
+TEST_CASE("Partial LoRA: configs need adapters and images", "[lora]") {
+  auto config = with_lora("internlm2");
+  config.lora.partial = true;
+  validate(config);
+  config.vision.enabled = false;
+  CHECK_THROWS_WITH(validate(config), Catch::Contains("model.lora.partial") && Catch::Contains("no image tokens"));
+  config = test::tiny_config("internlm2");
+  config.lora.partial = true;
+  CHECK_THROWS_WITH(validate(config), Catch::Contains("model.lora.partial: needs adapters"));
 }
 
 TEST_CASE("QLoRA: quantized base weights stay close to full precision, load from full precision, train only adapters",

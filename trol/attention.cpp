@@ -47,9 +47,9 @@ AttentionImpl::AttentionImpl(const LlmConfig& config)
   out = register_module(phi3 ? "o_proj" : "wo", LoraLinear(out_options));
 }
 
-AttentionImpl::Projected AttentionImpl::project(const torch::Tensor& x) {
+AttentionImpl::Projected AttentionImpl::project(const torch::Tensor& x, const torch::Tensor& adapter_mask) {
   const auto b = x.size(0), t = x.size(1);
-  const auto fused = qkv(x);
+  const auto fused = qkv(x, adapter_mask);
   torch::Tensor q, k, v;
   if (layout_ == LlmFamily::Phi3) {
     // rows: all query heads, then all key heads, then all value heads
@@ -69,9 +69,10 @@ AttentionImpl::Projected AttentionImpl::project(const torch::Tensor& x) {
 }
 
 torch::Tensor AttentionImpl::forward(const torch::Tensor& x, const RotaryTables& rotary,
-                                     const torch::Tensor& additive_mask, const KvSlot* cache) {
+                                     const torch::Tensor& additive_mask, const KvSlot* cache,
+                                     const torch::Tensor& adapter_mask) {
   const auto b = x.size(0), t = x.size(1);
-  auto p = project(x);
+  auto p = project(x, adapter_mask);
   const auto q = apply_rotary(p.q, rotary);
   auto k = apply_rotary(p.k, rotary);
   auto v = p.v;
@@ -89,7 +90,7 @@ torch::Tensor AttentionImpl::forward(const torch::Tensor& x, const RotaryTables&
   k = repeat_kv(k, num_heads_ / num_kv_heads_);
   v = repeat_kv(v, num_heads_ / num_kv_heads_);
   const auto attended = compat::scaled_dot_product_attention(q, k, v, additive_mask);  // [B, H, T, d]
-  return out(attended.transpose(1, 2).reshape({b, t, num_heads_ * head_dim_}));
+  return out(attended.transpose(1, 2).reshape({b, t, num_heads_ * head_dim_}), adapter_mask);
 }
 
 }  // namespace trol

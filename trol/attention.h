@@ -25,14 +25,15 @@ class AttentionImpl : public torch::nn::Module {
   // x [batch, seq, hidden] -> [batch, seq, hidden]. With a cache slot, x holds the tokens after
   // the cached ones: their keys and values are written into the slot at [length, length + seq)
   // and the queries attend over [0, length + seq) (`additive_mask` [batch, 1, seq, length + seq]).
+  // `adapter_mask` [batch, seq] bool: where Partial LoRA adapters apply (LoraLinearImpl::forward).
   torch::Tensor forward(const torch::Tensor& x, const RotaryTables& rotary, const torch::Tensor& additive_mask,
-                        const KvSlot* cache = nullptr);
+                        const KvSlot* cache = nullptr, const torch::Tensor& adapter_mask = {});
 
   // Query [batch, heads, seq, d] and key/value [batch, kv_heads, seq, d], before rotary.
   struct Projected {
     torch::Tensor q, k, v;
   };
-  Projected project(const torch::Tensor& x);
+  Projected project(const torch::Tensor& x, const torch::Tensor& adapter_mask = {});
 
   LoraLinear qkv{nullptr};  // phi3: qkv_proj, internlm2: wqkv
   LoraLinear out{nullptr};  // phi3: o_proj,   internlm2: wo

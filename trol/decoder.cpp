@@ -31,7 +31,7 @@ DecoderImpl::DecoderImpl(const LlmConfig& llm, const TrolConfig& trol) : llm_(ll
 torch::nn::Linear& DecoderImpl::gate(int64_t layer) { return gates[trol_.shared_gate ? 0 : layer]; }
 
 DecoderOutput DecoderImpl::forward(const torch::Tensor& inputs_embeds, const torch::Tensor& attention_mask,
-                                   bool collect_gate_ratios) {
+                                   bool collect_gate_ratios, const torch::Tensor& adapter_mask) {
   const auto dtype = inputs_embeds.scalar_type();
   const auto rotary = rotary_tables(positions_from_mask(attention_mask), llm_.head_dim(), llm_.rope_theta, dtype);
   const auto mask = causal_padding_mask(attention_mask, dtype);
@@ -44,12 +44,12 @@ DecoderOutput DecoderImpl::forward(const torch::Tensor& inputs_embeds, const tor
     auto layer_gate = gate(static_cast<int64_t>(i));
     // One TroL layer: {x} -> {output, mixing ratio w (traversal only)}. It captures by value:
     // a checkpointed layer runs again in backward, after this function has returned.
-    auto trol_layer = [layer, layer_gate, rotary, mask,
-                             traversal = trol_.traversal](const std::vector<torch::Tensor>& x) mutable
+    auto trol_layer = [layer, layer_gate, rotary, mask, adapter_mask,
+                       traversal = trol_.traversal](const std::vector<torch::Tensor>& x) mutable
         -> std::vector<torch::Tensor> {
-      const auto h1 = layer(x[0], rotary, mask);
+      const auto h1 = layer(x[0], rotary, mask, nullptr, adapter_mask);
       if (!traversal) return {h1};
-      const auto h2 = layer(h1, rotary, mask);  // the same layer, traversed again
+      const auto h2 = layer(h1, rotary, mask, nullptr, adapter_mask);  // the same layer, traversed again
       const auto w = trol_gate_ratio(layer_gate, h1);
       return {trol_mix(h1, h2, w), w};
     };
@@ -81,7 +81,8 @@ int64_t DecoderImpl::cache_passes(DecodeMode mode) const {
 }
 
 DecoderOutput DecoderImpl::forward_cached(const torch::Tensor& new_embeds, const torch::Tensor& attention_mask,
-                                          KvCache& cache, DecodeMode mode, bool collect_gate_ratios) {
+                                          KvCache& cache, DecodeMode mode, bool collect_gate_ratios,
+                                          const torch::Tensor& adapter_mask) {
   const int64_t past = cache.length(), n = new_embeds.size(1);
   if (attention_mask.dim() != 2 || attention_mask.size(0) != new_embeds.size(0) || attention_mask.size(1) != past + n) {
     throw std::invalid_argument("forward_cached: attention_mask " + c10::str(attention_mask.sizes()) + " must be [" +
@@ -107,7 +108,7 @@ DecoderOutput DecoderImpl::forward_cached(const torch::Tensor& new_embeds, const
     auto& layer = layer_list_[i];
     const auto layer_index = static_cast<int64_t>(i);
     const auto first = cache.slot(layer_index, 0);
-    const auto h1 = layer(h, rotary, mask, &first);
+    const auto h1 = layer(h, rotary, mask, &first, adapter_mask);
     if (!traverse) {
       h = h1;
       continue;
@@ -115,9 +116,9 @@ DecoderOutput DecoderImpl::forward_cached(const torch::Tensor& new_embeds, const
     torch::Tensor h2;
     if (mode == DecodeMode::exact) {
       const auto second = cache.slot(layer_index, 1);
-      h2 = layer(h1, rotary, mask, &second);
+      h2 = layer(h1, rotary, mask, &second, adapter_mask);
     } else {
-      h2 = layer(h1, rotary, mask);
+      h2 = layer(h1, rotary, mask, nullptr, adapter_mask);
     }
     const auto w = trol_gate_ratio(gate(layer_index), h1);
     if (collect_gate_ratios) ratios.push_back(w.detach().squeeze(-1));

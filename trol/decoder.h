@@ -25,16 +25,20 @@ class DecoderImpl : public torch::nn::Module {
 
   // inputs_embeds [batch, seq, hidden]; attention_mask [batch, seq], 1 for real tokens.
   // `collect_gate_ratios` records w of every layer (detached, no extra forward work).
+  // `adapter_mask` [batch, seq] bool: where Partial LoRA adapters apply (the image-token
+  // positions); needed only when the model has them (model.lora.partial).
   DecoderOutput forward(const torch::Tensor& inputs_embeds, const torch::Tensor& attention_mask,
-                        bool collect_gate_ratios = false);
+                        bool collect_gate_ratios = false, const torch::Tensor& adapter_mask = {});
 
   // Incremental decoding: `new_embeds` [batch, n, hidden] are the tokens after the `cache.length()`
   // cached ones (the whole prompt at the first call), `attention_mask` [batch, cache.length() + n]
   // covers both. Writes the new tokens' keys and values, advances the cache, and returns the
   // new tokens' hidden states. `exact` needs a cache with one pass per traversal; `released`
   // traverses only at the first call (DecodeMode). Traversal off ignores the mode.
+  // `adapter_mask` [batch, n]: as in forward, for the new tokens.
   DecoderOutput forward_cached(const torch::Tensor& new_embeds, const torch::Tensor& attention_mask, KvCache& cache,
-                               DecodeMode mode, bool collect_gate_ratios = false);
+                               DecodeMode mode, bool collect_gate_ratios = false,
+                               const torch::Tensor& adapter_mask = {});
 
   // How many cache passes decoding in `mode` needs: 2 for exact decoding of a traversed model.
   int64_t cache_passes(DecodeMode mode) const;

@@ -13,9 +13,10 @@ DecoderLayerImpl::DecoderLayerImpl(const LlmConfig& config) {
 }
 
 torch::Tensor DecoderLayerImpl::forward(const torch::Tensor& x, const RotaryTables& rotary,
-                                        const torch::Tensor& additive_mask, const KvSlot* cache) {
-  const auto h = x + attention(attention_norm(x), rotary, additive_mask, cache);
-  return h + mlp(mlp_norm(h));
+                                        const torch::Tensor& additive_mask, const KvSlot* cache,
+                                        const torch::Tensor& adapter_mask) {
+  const auto h = x + attention(attention_norm(x), rotary, additive_mask, cache, adapter_mask);
+  return h + mlp(mlp_norm(h), adapter_mask);
 }
 
 }  // namespace trol

@@ -14,9 +14,9 @@ namespace trol {
 class DecoderLayerImpl : public torch::nn::Module {
  public:
   explicit DecoderLayerImpl(const LlmConfig& config);
-  // `cache`: see AttentionImpl::forward.
+  // `cache` and `adapter_mask`: see AttentionImpl::forward.
   torch::Tensor forward(const torch::Tensor& x, const RotaryTables& rotary, const torch::Tensor& additive_mask,
-                        const KvSlot* cache = nullptr);
+                        const KvSlot* cache = nullptr, const torch::Tensor& adapter_mask = {});
 
   RMSNorm attention_norm{nullptr};  // phi3: input_layernorm,          internlm2: attention_norm
   Attention attention{nullptr};     // phi3: self_attn,                internlm2: attention

@@ -16,14 +16,14 @@ GatedMLPImpl::GatedMLPImpl(const LlmConfig& config) {
   }
 }
 
-torch::Tensor GatedMLPImpl::forward(const torch::Tensor& x) {
+torch::Tensor GatedMLPImpl::forward(const torch::Tensor& x, const torch::Tensor& adapter_mask) {
   if (gate_up) {
-    const auto fused = gate_up(x);
-    if (fused_cpu_applies(fused)) return down(fused_silu_gate(fused));
+    const auto fused = gate_up(x, adapter_mask);
+    if (fused_cpu_applies(fused)) return down(fused_silu_gate(fused), adapter_mask);
     const auto parts = fused.chunk(2, -1);
-    return down(torch::silu(parts[0]) * parts[1]);
+    return down(torch::silu(parts[0]) * parts[1], adapter_mask);
   }
-  return down(torch::silu(gate(x)) * up(x));
+  return down(torch::silu(gate(x, adapter_mask)) * up(x, adapter_mask), adapter_mask);
 }
 
 }  // namespace trol

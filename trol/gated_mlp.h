@@ -13,7 +13,8 @@ namespace trol {
 class GatedMLPImpl : public torch::nn::Module {
  public:
   explicit GatedMLPImpl(const LlmConfig& config);
-  torch::Tensor forward(const torch::Tensor& x);
+  // `adapter_mask` [batch, seq] bool: where Partial LoRA adapters apply (LoraLinearImpl::forward).
+  torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& adapter_mask = {});
 
   LoraLinear gate_up{nullptr};  // phi3 only: gate_up_proj
   LoraLinear gate{nullptr};     // internlm2 only: w1

@@ -82,6 +82,8 @@ std::vector<std::vector<int64_t>> generate_greedy(TrolModel& model, const std::v
 
   // The prompt (with its image features) is embedded once; new tokens append their rows.
   auto embeds = model->embed(ModelInputs{ids, mask, pixels, {}});
+  // Partial LoRA applies at the prompt's image positions; generated tokens are text.
+  auto adapter_mask = model->adapter_mask(ids);
   std::optional<KvCache> cache;
   if (options.use_cache) {
     const auto& llm = config.llm;
@@ -91,8 +93,9 @@ std::vector<std::vector<int64_t>> generate_greedy(TrolModel& model, const std::v
   std::vector<bool> finished(prompts.size(), false);
   for (int64_t step = 0; step < options.max_new_tokens; ++step) {
     // Left padding puts every row's newest token in the last column.
-    const auto last_hidden = (cache ? model->model->forward_cached(embeds, mask, *cache, options.decode)
-                                    : model->model(embeds, mask))
+    const auto last_hidden = (cache ? model->model->forward_cached(embeds, mask, *cache, options.decode,
+                                                                   /*collect_gate_ratios=*/false, adapter_mask)
+                                    : model->model(embeds, mask, /*collect_gate_ratios=*/false, adapter_mask))
                                  .hidden.select(1, -1);
     const auto next = model->lm_logits(last_hidden).argmax(-1).to(torch::kCPU);
     const auto next_ids = next.accessor<int64_t, 1>();
@@ -119,6 +122,10 @@ std::vector<std::vector<int64_t>> generate_greedy(TrolModel& model, const std::v
     const auto new_ids = torch::tensor(appended, torch::kLong).view({batch, 1}).to(device);
     const auto new_embeds = model->model->embed(new_ids);
     embeds = cache ? new_embeds : torch::cat({embeds, new_embeds}, 1);
+    if (adapter_mask.defined()) {
+      const auto text = torch::zeros({batch, 1}, adapter_mask.options());
+      adapter_mask = cache ? text : torch::cat({adapter_mask, text}, 1);
+    }
     mask = torch::cat({mask, torch::tensor(appended_mask, torch::kLong).view({batch, 1}).to(device)}, 1);
   }
   return generated;

@@ -46,7 +46,7 @@ struct QuantizedMatmul : public torch::autograd::Function<QuantizedMatmul> {
 
 }  // namespace
 
-torch::Tensor LoraLinearImpl::forward(const torch::Tensor& x) {
+torch::Tensor LoraLinearImpl::forward(const torch::Tensor& x, const torch::Tensor& adapter_mask) {
   torch::Tensor y;
   if (quantized_ == QuantizeMode::none) {
     y = torch::nn::LinearImpl::forward(x);
@@ -64,10 +64,21 @@ torch::Tensor LoraLinearImpl::forward(const torch::Tensor& x) {
   if (!has_adapter()) return y;
   const auto input = dropout > 0 && is_training() ? torch::dropout(x, dropout, /*train=*/true) : x;
   // (x A^T) B^T: two thin products, never the full [out, in] update.
-  return y + torch::nn::functional::linear(torch::nn::functional::linear(input, lora_A), lora_B) * scaling;
+  const auto update = torch::nn::functional::linear(torch::nn::functional::linear(input, lora_A), lora_B) * scaling;
+  if (!partial_) return y + update;
+  if (!adapter_mask.defined()) {
+    throw std::invalid_argument("a Partial LoRA layer (model.lora.partial) needs the image-token mask; this call passed none");
+  }
+  if (x.dim() < 2 || adapter_mask.sizes() != x.sizes().slice(0, x.dim() - 1)) {
+    throw std::invalid_argument("Partial LoRA: adapter mask " + c10::str(adapter_mask.sizes()) +
+                                " does not match the input " + c10::str(x.sizes()));
+  }
+  // The update everywhere, then masked: shapes stay static and nothing waits for the device, as
+  // gathering the masked rows would (their count is data); image tokens are most of a row anyway.
+  return y + update * adapter_mask.unsqueeze(-1).to(update.scalar_type());
 }
 
-void LoraLinearImpl::add_adapter(int64_t rank, double alpha, double dropout_probability) {
+void LoraLinearImpl::add_adapter(int64_t rank, double alpha, double dropout_probability, bool partial) {
   if (has_adapter()) throw std::logic_error("LoraLinear: this layer already has an adapter");
   if (rank < 1) throw std::invalid_argument("LoRA rank must be at least 1");
   const auto in = weight.size(1), out = weight.size(0);
@@ -78,6 +89,7 @@ void LoraLinearImpl::add_adapter(int64_t rank, double alpha, double dropout_prob
   lora_B = register_parameter("lora_B", torch::zeros({out, rank}, options));
   scaling = alpha / static_cast<double>(rank);
   dropout = dropout_probability;
+  partial_ = partial;
 }
 
 void add_lora_adapters(torch::nn::Module& model, const LoraConfig& config, const std::string& key) {
@@ -90,7 +102,7 @@ void add_lora_adapters(torch::nn::Module& model, const LoraConfig& config, const
         // Parents of matching names (e.g. "model.layers.0" for "model.layers.*") are not targets.
         continue;
       }
-      if (!linear->has_adapter()) linear->add_adapter(config.rank, config.alpha, config.dropout);
+      if (!linear->has_adapter()) linear->add_adapter(config.rank, config.alpha, config.dropout, config.partial);
       ++adapted;
     }
     if (adapted == 0) {
@@ -106,6 +118,9 @@ torch::Tensor LoraLinearImpl::merged_weight() const {
   torch::NoGradGuard no_grad;
   const auto base = base_weight().detach();
   if (!has_adapter()) return base.clone();
+  if (partial_) {
+    throw std::logic_error("a Partial LoRA adapter applies at image-token positions only and cannot be folded into a weight");
+  }
   return base + torch::matmul(lora_B.detach(), lora_A.detach()).to(base.scalar_type()) * scaling;
 }
 

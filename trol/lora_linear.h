@@ -3,6 +3,8 @@
 // base model. The decoder's projections are LoraLinear so that `model.lora` can adapt any of
 // them by name; without an adapter it is torch::nn::Linear, with the same parameter names
 // (`weight`, `bias`), and the adapter adds `lora_A` and `lora_B` next to them.
+// A Partial LoRA adapter (InternLM-XComposer2, which the InternLM2 flavour of TroL is built on)
+// adds its update only at the positions a token mask marks: the image tokens.
 #pragma once
 
 #include <torch/torch.h>
@@ -16,13 +18,18 @@ class LoraLinearImpl : public torch::nn::LinearImpl {
  public:
   using torch::nn::LinearImpl::LinearImpl;
 
-  torch::Tensor forward(const torch::Tensor& x);
+  // x [batch, seq, in] -> [batch, seq, out]. `adapter_mask` [batch, seq] (bool) marks where a
+  // Partial LoRA adapter applies; a partial adapter without one throws, so a caller that forgot
+  // to pass it cannot go unnoticed. Other layers ignore it.
+  torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& adapter_mask = {});
 
   // Registers lora_A and lora_B. Throws std::logic_error when there already is one.
-  void add_adapter(int64_t rank, double alpha, double dropout);
+  void add_adapter(int64_t rank, double alpha, double dropout, bool partial = false);
   bool has_adapter() const { return lora_A.defined(); }
+  bool has_partial_adapter() const { return has_adapter() && partial_; }
 
   // W + (alpha / r) B A: the weight a plain Linear needs to compute what this one does.
+  // Throws std::logic_error for a Partial LoRA adapter, whose update depends on the position.
   torch::Tensor merged_weight() const;
 
   // Stores the (frozen) weight quantized, as QLoRA does (trol/quantize.h), as buffers
@@ -45,6 +52,7 @@ class LoraLinearImpl : public torch::nn::LinearImpl {
 
  private:
   QuantizeMode quantized_ = QuantizeMode::none;
+  bool partial_ = false;
   std::vector<int64_t> base_shape_;
 };
 TORCH_MODULE(LoraLinear);

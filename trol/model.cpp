@@ -33,6 +33,11 @@ torch::Tensor TrolModelImpl::encode_images(const torch::Tensor& pixel_values) {
   return vision_proj->forward(vision_model(pixel_values));
 }
 
+torch::Tensor TrolModelImpl::adapter_mask(const torch::Tensor& input_ids) const {
+  if (config_.lora.rank == 0 || !config_.lora.partial) return {};
+  return input_ids.eq(config_.resolved_image_token_id());
+}
+
 torch::Tensor TrolModelImpl::embed(const ModelInputs& inputs) {
   const auto image_mask = inputs.input_ids.eq(config_.resolved_image_token_id());
   // Image positions are looked up as token 0 and overwritten by the merge below.
@@ -52,7 +57,7 @@ ModelOutput TrolModelImpl::forward(const ModelInputs& inputs, bool collect_gate_
     throw std::invalid_argument("attention_mask " + c10::str(attention_mask.sizes()) + " does not match input_ids " +
                                 c10::str(inputs.input_ids.sizes()));
   }
-  auto decoded = model(embed(inputs), attention_mask, collect_gate_ratios);
+  auto decoded = model(embed(inputs), attention_mask, collect_gate_ratios, adapter_mask(inputs.input_ids));
   ModelOutput out;
   out.logits = lm_logits(decoded.hidden);
   out.gate_ratios = decoded.gate_ratios;

@@ -39,6 +39,10 @@ class TrolModelImpl : public torch::nn::Module {
 
   ModelOutput forward(const ModelInputs& inputs, bool collect_gate_ratios = false);
 
+  // Where Partial LoRA adapters apply for these token ids [batch, seq]: the image-token
+  // positions, as bool; undefined when the model has no Partial LoRA (model.lora.partial).
+  torch::Tensor adapter_mask(const torch::Tensor& input_ids) const;
+
   // Text embeddings with image features merged in: what the decoder consumes.
   torch::Tensor embed(const ModelInputs& inputs);
 

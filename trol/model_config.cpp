@@ -73,6 +73,7 @@ ModelConfig read_model_config(ConfigReader& reader) {
     r.read("alpha", c.lora.alpha);
     r.read("dropout", c.lora.dropout);
     r.read("targets", c.lora.targets);
+    r.read("partial", c.lora.partial);
     r.finish();
   }
   reader.read("quantize", c.quantize);
@@ -95,6 +96,46 @@ namespace {
 
 void require_positive(const std::string& key, int64_t value) {
   if (value <= 0) invalid(key, "must be positive, got " + std::to_string(value));
+}
+
+void validate_vision(const VisionConfig& v, const std::string& path) {
+  const std::string vis = path + ".vision.";
+  require_positive(vis + "image_size", v.image_size);
+  require_positive(vis + "patch_size", v.patch_size);
+  require_positive(vis + "num_channels", v.num_channels);
+  require_positive(vis + "hidden_size", v.hidden_size);
+  require_positive(vis + "num_layers", v.num_layers);
+  require_positive(vis + "num_heads", v.num_heads);
+  require_positive(vis + "intermediate_size", v.intermediate_size);
+  if (v.image_size % v.patch_size != 0) {
+    invalid(vis + "image_size", "(" + std::to_string(v.image_size) + ") must be a multiple of " + vis +
+                                    "patch_size (" + std::to_string(v.patch_size) + ")");
+  }
+  if (v.pretrained_image_size < 0 || (v.pretrained_image_size > 0 && v.pretrained_image_size % v.patch_size != 0)) {
+    invalid(vis + "pretrained_image_size", "must be 0 or a positive multiple of " + vis + "patch_size");
+  }
+  if (v.hidden_size % v.num_heads != 0) {
+    invalid(vis + "hidden_size", "(" + std::to_string(v.hidden_size) + ") must be divisible by " + vis +
+                                     "num_heads (" + std::to_string(v.num_heads) + ")");
+  }
+  if (v.activation != "quick_gelu" && v.activation != "gelu") {
+    invalid(vis + "activation", "unknown activation '" + v.activation + "' (expected quick_gelu or gelu)");
+  }
+  if (v.select_layer > v.num_layers || v.select_layer < -(v.num_layers + 1)) {
+    invalid(vis + "select_layer", "(" + std::to_string(v.select_layer) + ") must index a hidden state: 0 (embeddings).." +
+                                      std::to_string(v.num_layers) + ", or -1 (last layer)..-" +
+                                      std::to_string(v.num_layers + 1));
+  }
+  if (v.downsample_ratio != 1.0 && v.downsample_ratio != 0.5) {
+    invalid(vis + "downsample_ratio", "must be 1.0 (no pixel shuffle) or 0.5 (InternViT pixel shuffle)");
+  }
+  if (v.downsample_ratio == 0.5) {
+    if (!v.drop_class_token) invalid(vis + "drop_class_token", "must be true with pixel shuffle (downsample_ratio 0.5)");
+    if (v.grid_size() % 2 != 0) {
+      invalid(vis + "downsample_ratio", "pixel shuffle needs an even patch grid, got " + std::to_string(v.grid_size()) +
+                                            " (image_size / patch_size)");
+    }
+  }
 }
 
 }  // namespace
@@ -133,45 +174,7 @@ void validate(const ModelConfig& c, const std::string& path) {
                                           std::to_string(l.vocab_size) + ")");
   }
 
-  const auto& v = c.vision;
-  if (!v.enabled) return;
-  const std::string vis = path + ".vision.";
-  require_positive(vis + "image_size", v.image_size);
-  require_positive(vis + "patch_size", v.patch_size);
-  require_positive(vis + "num_channels", v.num_channels);
-  require_positive(vis + "hidden_size", v.hidden_size);
-  require_positive(vis + "num_layers", v.num_layers);
-  require_positive(vis + "num_heads", v.num_heads);
-  require_positive(vis + "intermediate_size", v.intermediate_size);
-  if (v.image_size % v.patch_size != 0) {
-    invalid(vis + "image_size", "(" + std::to_string(v.image_size) + ") must be a multiple of " + vis +
-                                    "patch_size (" + std::to_string(v.patch_size) + ")");
-  }
-  if (v.pretrained_image_size < 0 || (v.pretrained_image_size > 0 && v.pretrained_image_size % v.patch_size != 0)) {
-    invalid(vis + "pretrained_image_size", "must be 0 or a positive multiple of " + vis + "patch_size");
-  }
-  if (v.hidden_size % v.num_heads != 0) {
-    invalid(vis + "hidden_size", "(" + std::to_string(v.hidden_size) + ") must be divisible by " + vis +
-                                     "num_heads (" + std::to_string(v.num_heads) + ")");
-  }
-  if (v.activation != "quick_gelu" && v.activation != "gelu") {
-    invalid(vis + "activation", "unknown activation '" + v.activation + "' (expected quick_gelu or gelu)");
-  }
-  if (v.select_layer > v.num_layers || v.select_layer < -(v.num_layers + 1)) {
-    invalid(vis + "select_layer", "(" + std::to_string(v.select_layer) + ") must index a hidden state: 0 (embeddings).." +
-                                      std::to_string(v.num_layers) + ", or -1 (last layer)..-" +
-                                      std::to_string(v.num_layers + 1));
-  }
-  if (v.downsample_ratio != 1.0 && v.downsample_ratio != 0.5) {
-    invalid(vis + "downsample_ratio", "must be 1.0 (no pixel shuffle) or 0.5 (InternViT pixel shuffle)");
-  }
-  if (v.downsample_ratio == 0.5) {
-    if (!v.drop_class_token) invalid(vis + "drop_class_token", "must be true with pixel shuffle (downsample_ratio 0.5)");
-    if (v.grid_size() % 2 != 0) {
-      invalid(vis + "downsample_ratio", "pixel shuffle needs an even patch grid, got " + std::to_string(v.grid_size()) +
-                                            " (image_size / patch_size)");
-    }
-  }
+  if (c.vision.enabled) validate_vision(c.vision, path);
   if (c.quantize != "none" && c.quantize != "nf4" && c.quantize != "int8") {
     invalid(path + ".quantize", "expected none, nf4 or int8, got '" + c.quantize + "'");
   }
@@ -180,6 +183,11 @@ void validate(const ModelConfig& c, const std::string& path) {
     invalid(path + ".lora.targets", "name the projections to adapt, e.g. [\"model.layers.*.self_attn.qkv_proj\"]");
   }
   if (c.lora.dropout < 0 || c.lora.dropout >= 1) invalid(path + ".lora.dropout", "must be within [0, 1)");
+  if (c.lora.partial && c.lora.rank == 0) invalid(path + ".lora.partial", "needs adapters (model.lora.rank > 0)");
+  if (c.lora.partial && !c.vision.enabled) {
+    invalid(path + ".lora.partial", "applies adapters at image-token positions only, but " + path +
+                                        ".vision.enabled is false: there are no image tokens");
+  }
   if (c.projector.type != "mlp2x_gelu" && c.projector.type != "ln_mlp2x_gelu") {
     invalid(path + ".projector.type", "unknown projector '" + c.projector.type + "' (expected mlp2x_gelu or ln_mlp2x_gelu)");
   }

@@ -89,6 +89,8 @@ struct LoraConfig {
   double dropout = 0.05;             // on the adapter's input, in training
   std::vector<std::string> targets;  // module-name globs, e.g. "model.layers.*.self_attn.qkv_proj"
                                      // (`trol inspect CONFIG --parameters` lists the names)
+  bool partial = false;              // Partial LoRA: the update only at image-token positions, as the
+                                     // InternLM2 flavour of TroL (rank 256, alpha 256) trains it
 };
 
 struct ModelConfig {
