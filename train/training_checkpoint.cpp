@@ -14,6 +14,7 @@
 
 #include "train/fault_injection.h"
 #include "trol/compat.h"
+#include "trol/generator_state.h"
 #include "trol/safetensors.h"
 
 namespace trol {
@@ -130,17 +131,12 @@ NamedTensors optimizer_tensors(const torch::nn::Module& model, torch::optim::Opt
   return tensors;
 }
 
+torch::Device cuda_device(int64_t index) { return {torch::kCUDA, static_cast<c10::DeviceIndex>(index)}; }
+
 NamedTensors generator_states() {
-  NamedTensors tensors;
-  {
-    auto cpu = at::globalContext().defaultGenerator(torch::kCPU);
-    std::lock_guard<std::mutex> lock(cpu.mutex());
-    tensors.emplace_back("cpu", cpu.get_state());
-  }
+  NamedTensors tensors{{"cpu", generator_state(torch::kCPU)}};
   for (int64_t i = 0; torch::cuda::is_available() && i < static_cast<int64_t>(torch::cuda::device_count()); ++i) {
-    auto gpu = at::globalContext().defaultGenerator(torch::Device(torch::kCUDA, static_cast<int8_t>(i)));
-    std::lock_guard<std::mutex> lock(gpu.mutex());
-    tensors.emplace_back("cuda." + std::to_string(i), gpu.get_state());
+    tensors.emplace_back("cuda." + std::to_string(i), generator_state(cuda_device(i)));
   }
   return tensors;
 }
@@ -290,17 +286,13 @@ std::vector<std::string> restore_training_checkpoint(const std::string& folder, 
   if (!saved.empty()) throw std::runtime_error(optimizer_path + ": state for no parameter of the model: " + saved.begin()->first);
 
   const auto rng_path = (dir / "rng.safetensors").string();
-  for (const auto& [name, generator_state] : load_safetensors(rng_path).tensors) {
+  for (const auto& [name, state] : load_safetensors(rng_path).tensors) {
     if (name == "cpu") {
-      auto cpu = at::globalContext().defaultGenerator(torch::kCPU);
-      std::lock_guard<std::mutex> lock(cpu.mutex());
-      cpu.set_state(generator_state);
+      set_generator_state(torch::kCPU, state);
     } else if (name.rfind("cuda.", 0) == 0 && torch::cuda::is_available()) {
       const auto index = std::stoi(name.substr(5));
       if (index >= static_cast<int>(torch::cuda::device_count())) continue;  // fewer GPUs now: those streams restart
-      auto gpu = at::globalContext().defaultGenerator(torch::Device(torch::kCUDA, static_cast<int8_t>(index)));
-      std::lock_guard<std::mutex> lock(gpu.mutex());
-      gpu.set_state(generator_state);
+      set_generator_state(cuda_device(index), state);
     }
   }
   return loaded;

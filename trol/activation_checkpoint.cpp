@@ -1,6 +1,8 @@
 #include "trol/activation_checkpoint.h"
 
-#include <ATen/Context.h>
+#include <optional>
+
+#include "trol/generator_state.h"
 
 namespace trol {
 namespace {
@@ -8,23 +10,18 @@ namespace {
 using torch::autograd::AutogradContext;
 using torch::autograd::variable_list;
 
+// The CPU generator, and the CUDA one of the inputs' device if they are on one.
 struct GeneratorState {
   torch::Tensor cpu, gpu;
-  int64_t gpu_index = -1;
+  std::optional<torch::Device> gpu_device;
 
   static GeneratorState capture(const std::vector<torch::Tensor>& inputs) {
     GeneratorState state;
-    auto cpu = at::globalContext().defaultGenerator(torch::kCPU);
-    {
-      std::lock_guard<std::mutex> lock(cpu.mutex());
-      state.cpu = cpu.get_state();
-    }
+    state.cpu = generator_state(torch::kCPU);
     for (const auto& t : inputs) {
       if (t.defined() && t.is_cuda()) {
-        state.gpu_index = t.device().index();
-        auto gpu = at::globalContext().defaultGenerator(t.device());
-        std::lock_guard<std::mutex> lock(gpu.mutex());
-        state.gpu = gpu.get_state();
+        state.gpu_device = t.device();
+        state.gpu = generator_state(t.device());
         break;
       }
     }
@@ -32,16 +29,8 @@ struct GeneratorState {
   }
 
   void restore() const {
-    auto cpu = at::globalContext().defaultGenerator(torch::kCPU);
-    {
-      std::lock_guard<std::mutex> lock(cpu.mutex());
-      cpu.set_state(this->cpu);
-    }
-    if (gpu_index >= 0) {
-      auto gpu = at::globalContext().defaultGenerator(torch::Device(torch::kCUDA, static_cast<int8_t>(gpu_index)));
-      std::lock_guard<std::mutex> lock(gpu.mutex());
-      gpu.set_state(this->gpu);
-    }
+    set_generator_state(torch::kCPU, cpu);
+    if (gpu_device) set_generator_state(*gpu_device, gpu);
   }
 };
 
