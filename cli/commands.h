@@ -15,5 +15,7 @@ void add_eval_command(CLI::App& app);
 void add_generate_command(CLI::App& app);
 void add_plot_command(CLI::App& app);
 void add_export_command(CLI::App& app);
+void add_import_command(CLI::App& app);
+void add_forward_command(CLI::App& app);
 
 }  // namespace trol::cli

@@ -22,6 +22,8 @@ int main(int argc, char** argv) {
   trol::cli::add_generate_command(app);
   trol::cli::add_plot_command(app);
   trol::cli::add_export_command(app);
+  trol::cli::add_import_command(app);
+  trol::cli::add_forward_command(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

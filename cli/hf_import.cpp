@@ -1,0 +1,114 @@
+#include "cli/hf_import.h"
+
+#include <yaml-cpp/yaml.h>
+
+#include <filesystem>
+#include <map>
+
+#include "trol/config_reader.h"
+#include "trol/hf_checkpoint.h"
+#include "trol/hf_config.h"
+#include "trol/param_groups.h"
+#include "trol/safetensors.h"
+
+namespace trol::cli {
+namespace {
+
+bool starts_with(const std::string& s, const std::string& prefix) { return s.rfind(prefix, 0) == 0; }
+bool ends_with(const std::string& s, const std::string& suffix) {
+  return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
+}
+
+// Tensors of a checkpoint that a trol model has no place for, by design: rotary tables some
+// checkpoints store (trol computes them), and in a full CLIP checkpoint the text tower, the
+// contrastive heads and the vision tower's final LayerNorm (LLaVA reads a hidden state before it).
+bool not_needed(const std::string& name) {
+  return ends_with(name, ".rotary_emb.inv_freq") || ends_with(name, ".position_ids") ||
+         starts_with(name, "text_model.") || starts_with(name, "vision_model.post_layernorm.") ||
+         name == "logit_scale" || starts_with(name, "text_projection.") || starts_with(name, "visual_projection.");
+}
+
+}  // namespace
+
+bool is_hf_model_dir(const std::string& dir) {
+  namespace fs = std::filesystem;
+  return fs::exists(fs::path(dir) / "config.json") && !fs::exists(fs::path(dir) / "config.yaml");
+}
+
+ImportedModel import_hf_model(const std::string& llm_dir, const std::string& vision_dir,
+                              const std::vector<std::string>& overrides, const std::string& config_file) {
+  auto hf = model_config_from_hf(llm_dir, vision_dir);
+  YAML::Node root;
+  root["model"] = hf.model;
+  YAML::Emitter emitter;
+  emitter << root;
+  write_file_atomically(config_file, "# imported by trol import from " + llm_dir +
+                                         (vision_dir.empty() ? "" : " and " + vision_dir) + "\n" + emitter.c_str() + "\n");
+  ImportedModel out;
+  out.config = load_run_config(config_file, overrides);
+  if (!overrides.empty()) write_file_atomically(config_file, out.config.effective_yaml);
+  out.notes = std::move(hf.notes);
+  if (out.config.model.quantize != "none") {
+    throw ConfigError("model.quantize: an import keeps full-precision weights; quantize in the training config "
+                      "(train.init_from quantizes the weights as they load)");
+  }
+
+  std::map<std::string, torch::Tensor> source;
+  size_t skipped = 0;
+  auto take = [&](const std::string& dir, bool vision) {
+    for (auto& [name, tensor] : load_hf_weights(dir)) {
+      // The vision tower's folder may be a whole CLIP model; only its vision_model.* is ours.
+      if (not_needed(name) || (vision && !starts_with(name, "vision_model."))) {
+        ++skipped;
+      } else {
+        source.emplace(name, std::move(tensor));
+      }
+    }
+  };
+  take(llm_dir, false);
+  if (!vision_dir.empty()) take(vision_dir, true);
+
+  torch::manual_seed(out.config.runtime.seed);  // the fresh gates and projector
+  out.model = TrolModel(out.config.model);
+  const ParameterGroups groups;
+  std::vector<std::string> expected;
+  std::string problems;
+  int64_t fresh = 0;
+  torch::NoGradGuard no_grad;
+  auto assign = [&](const std::string& name, torch::Tensor& target) {
+    expected.push_back(name);
+    const auto found = source.find(name);
+    if (found == source.end()) {
+      const auto& group = groups.group_of(name);
+      if (group == "mixer" || group == "projector" || group == "lora") {
+        fresh += target.numel();
+      } else {
+        problems += "\n  missing: " + name + " " + c10::str(target.sizes());
+      }
+      return;
+    }
+    if (found->second.sizes() != target.sizes()) {
+      problems += "\n  shape of " + name + ": checkpoint " + c10::str(found->second.sizes()) + ", config " +
+                  c10::str(target.sizes());
+    } else {
+      target.copy_(found->second);
+    }
+    source.erase(found);
+  };
+  for (auto& p : out.model->named_parameters()) assign(p.key(), p.value());
+  for (auto& b : out.model->named_buffers()) assign(b.key(), b.value());
+  for (const auto& extra : source) {
+    const auto near = closest_match(extra.first, expected);
+    problems += "\n  unexpected: " + extra.first + (near.empty() ? "" : " (closest expected: " + near + ")");
+  }
+  if (!problems.empty()) {
+    throw std::runtime_error(llm_dir + (vision_dir.empty() ? "" : " + " + vision_dir) +
+                             ": the weights do not fit the config read from config.json:" + problems);
+  }
+  out.notes.push_back(std::to_string(fresh) + " parameters start fresh (TroL gates, projector, adapters), seed " +
+                      std::to_string(out.config.runtime.seed));
+  if (skipped > 0) out.notes.push_back(std::to_string(skipped) + " checkpoint tensors trol does not use were skipped");
+  return out;
+}
+
+}  // namespace trol::cli

@@ -1,0 +1,203 @@
+"""trol import / trol forward against Hugging Face model folders in the real layouts, built here
+in miniature (the real ones cannot be downloaded on these machines): a Phi-3 backbone in two
+bfloat16 shards with model.safetensors.index.json, an InternLM2 backbone in one float32 file,
+and a whole CLIP model (text tower included). Logits are checked against the independent
+Python reference (scripts/reference/reference_model.py) run on the same weights, with the
+config mapped here by hand from config.json; bad folders must fail with the right message.
+
+    hf_import_check.py TROL SOURCE_DIR WORK_DIR
+"""
+import json
+import os
+import shutil
+import subprocess
+import sys
+
+import torch
+
+trol, source, work = sys.argv[1:4]
+sys.path.insert(0, os.path.join(source, "scripts", "reference"))
+import reference_model  # noqa: E402
+import safetensors_io  # noqa: E402
+
+shutil.rmtree(work, ignore_errors=True)
+os.makedirs(work)
+generator = torch.Generator().manual_seed(7)
+
+
+def randn(*shape, scale=0.2):
+    return torch.randn(*shape, generator=generator) * scale
+
+
+def run(*args, expect_failure=None):
+    result = subprocess.run([trol, *args], capture_output=True, text=True)
+    output = result.stdout + result.stderr
+    if expect_failure is None and result.returncode != 0:
+        sys.exit(f"trol {' '.join(args)} failed:\n{output}")
+    if expect_failure is not None:
+        if result.returncode == 0:
+            sys.exit(f"trol {' '.join(args)} should have failed ({expect_failure})")
+        if expect_failure not in output:
+            sys.exit(f"trol {' '.join(args)}: expected {expect_failure!r} in:\n{output}")
+    return output
+
+
+def llm_weights(family, hidden, layers, heads, kv_heads, ffn, vocab):
+    d = hidden // heads
+    w = {}
+    phi3 = family == "phi3"
+    w["model.embed_tokens.weight" if phi3 else "model.tok_embeddings.weight"] = randn(vocab, hidden, scale=1.0)
+    for i in range(layers):
+        p = f"model.layers.{i}."
+        if phi3:
+            w[p + "input_layernorm.weight"] = 1 + randn(hidden, scale=0.1)
+            w[p + "post_attention_layernorm.weight"] = 1 + randn(hidden, scale=0.1)
+            w[p + "self_attn.qkv_proj.weight"] = randn((heads + 2 * kv_heads) * d, hidden)
+            w[p + "self_attn.o_proj.weight"] = randn(hidden, heads * d)
+            w[p + "mlp.gate_up_proj.weight"] = randn(2 * ffn, hidden)
+            w[p + "mlp.down_proj.weight"] = randn(hidden, ffn)
+        else:
+            w[p + "attention_norm.weight"] = 1 + randn(hidden, scale=0.1)
+            w[p + "ffn_norm.weight"] = 1 + randn(hidden, scale=0.1)
+            w[p + "attention.wqkv.weight"] = randn((heads + 2 * kv_heads) * d, hidden)
+            w[p + "attention.wo.weight"] = randn(hidden, heads * d)
+            w[p + "feed_forward.w1.weight"] = randn(ffn, hidden)
+            w[p + "feed_forward.w3.weight"] = randn(ffn, hidden)
+            w[p + "feed_forward.w2.weight"] = randn(hidden, ffn)
+    w["model.norm.weight"] = 1 + randn(hidden, scale=0.1)
+    w["lm_head.weight" if phi3 else "output.weight"] = randn(vocab, hidden)
+    return w
+
+
+def write_folder(folder, config, weights, shards=1, dtype=torch.float32):
+    os.makedirs(folder)
+    json.dump(config, open(os.path.join(folder, "config.json"), "w"), indent=1)
+    names = sorted(weights)
+    if shards == 1:
+        safetensors_io.save(os.path.join(folder, "model.safetensors"), {n: weights[n].to(dtype) for n in names})
+        return
+    weight_map = {}
+    for s in range(shards):
+        shard = f"model-{s + 1:05d}-of-{shards:05d}.safetensors"
+        part = names[s::shards]
+        safetensors_io.save(os.path.join(folder, shard), {n: weights[n].to(dtype) for n in part})
+        weight_map.update({n: shard for n in part})
+    json.dump({"metadata": {"total_size": 0}, "weight_map": weight_map},
+              open(os.path.join(folder, "model.safetensors.index.json"), "w"))
+
+
+def reference_logits(weights, family, hf, traversal, ids):
+    # config.json -> the reference's config, by hand (independently of trol's reader)
+    cfg = {"family": family, "hidden_size": hf["hidden_size"], "num_layers": hf["num_hidden_layers"],
+           "num_heads": hf["num_attention_heads"], "num_kv_heads": hf["num_key_value_heads"],
+           "rope_theta": hf["rope_theta"], "rms_norm_eps": hf["rms_norm_eps"],
+           "tie_word_embeddings": False, "traversal": traversal, "shared_gate": False, "vision": False}
+    w = {n: t.float() for n, t in weights.items()}
+    for i in range(cfg["num_layers"]):  # fresh TroL gates start at zero: w = 0.5 everywhere
+        w[f"model.trol_gating.{i}.weight"] = torch.zeros(1, cfg["hidden_size"])
+        w[f"model.trol_gating.{i}.bias"] = torch.zeros(1)
+    ids_t = torch.tensor(ids)
+    return reference_model.forward(w, cfg, ids_t, torch.ones_like(ids_t))
+
+
+def check_logits(label, out_file, expected):
+    got = safetensors_io.load(out_file)["logits"]
+    if got.shape != expected.shape:
+        sys.exit(f"{label}: logits {tuple(got.shape)}, reference {tuple(expected.shape)}")
+    error = (got - expected).abs().max().item()
+    if not error < 2e-4:
+        sys.exit(f"{label}: logits differ from the reference by {error}")
+    print(f"{label}: logits match the reference (max |diff| {error:.2e})")
+
+
+ids = [[3, 17, 42, 9, 77, 5, 90, 64], [1, 2, 3, 4, 5, 6, 7, 8]]
+json.dump(ids, open(os.path.join(work, "ids.json"), "w"))
+
+# Phi-3 (mini-4k's config keys), two bfloat16 shards
+phi3_config = {"architectures": ["Phi3ForCausalLM"], "model_type": "phi3", "vocab_size": 128, "hidden_size": 32,
+               "num_hidden_layers": 2, "num_attention_heads": 4, "num_key_value_heads": 2, "intermediate_size": 64,
+               "hidden_act": "silu", "rms_norm_eps": 1e-5, "rope_theta": 10000.0, "rope_scaling": None,
+               "max_position_embeddings": 256, "original_max_position_embeddings": 256, "sliding_window": 255,
+               "tie_word_embeddings": False, "attention_bias": False, "torch_dtype": "bfloat16"}
+phi3 = llm_weights("phi3", 32, 2, 4, 2, 64, 128)
+phi3 = {n: t.to(torch.bfloat16) for n, t in phi3.items()}
+write_folder(f"{work}/phi3", phi3_config, phi3, shards=2, dtype=torch.bfloat16)
+
+run("import", "--llm", f"{work}/phi3", "--out", f"{work}/phi3_trol")
+run("forward", "--model", f"{work}/phi3_trol", "--input-ids", f"{work}/ids.json", "--out", f"{work}/phi3_trol.out")
+check_logits("phi3 imported, TroL", f"{work}/phi3_trol.out", reference_logits(phi3, "phi3", phi3_config, True, ids))
+ratios = safetensors_io.load(f"{work}/phi3_trol.out")["gate_ratios"]
+if ratios.shape != (2, 2, 8) or not torch.all(ratios == 0.5):
+    sys.exit(f"fresh gates should mix at 0.5 everywhere: {ratios}")
+run("forward", "--model", f"{work}/phi3", "--input-ids", f"{work}/ids.json", "--out", f"{work}/phi3_plain.out",
+    "model.trol.traversal=false")
+check_logits("phi3 Hugging Face folder, traversal off", f"{work}/phi3_plain.out",
+             reference_logits(phi3, "phi3", phi3_config, False, ids))
+
+# InternLM2 (chat-1_8b's config keys, dynamic rope scaling, no biases), one float32 file,
+# plus a whole CLIP model as the vision tower
+internlm2_config = {"architectures": ["InternLM2ForCausalLM"], "model_type": "internlm2", "vocab_size": 96,
+                    "hidden_size": 48, "num_hidden_layers": 2, "num_attention_heads": 6, "num_key_value_heads": 2,
+                    "intermediate_size": 80, "hidden_act": "silu", "rms_norm_eps": 1e-5, "rope_theta": 1000000,
+                    "rope_scaling": {"type": "dynamic", "factor": 2.0}, "max_position_embeddings": 512,
+                    "bias": False, "tie_word_embeddings": False}
+internlm2 = llm_weights("internlm2", 48, 2, 6, 2, 80, 96)
+write_folder(f"{work}/internlm2", internlm2_config, internlm2)
+clip_config = {"model_type": "clip", "projection_dim": 8,
+               "text_config": {"hidden_size": 8, "num_hidden_layers": 1},
+               "vision_config": {"hidden_size": 16, "intermediate_size": 32, "num_hidden_layers": 2,
+                                 "num_attention_heads": 2, "image_size": 32, "patch_size": 8}}
+clip = {"vision_model.embeddings.class_embedding": randn(16),
+        "vision_model.embeddings.patch_embedding.weight": randn(16, 3, 8, 8),
+        "vision_model.embeddings.position_embedding.weight": randn(17, 16),
+        "vision_model.embeddings.position_ids": torch.arange(17).unsqueeze(0),
+        "vision_model.pre_layrnorm.weight": 1 + randn(16), "vision_model.pre_layrnorm.bias": randn(16),
+        "vision_model.post_layernorm.weight": randn(16), "vision_model.post_layernorm.bias": randn(16),
+        "text_model.embeddings.token_embedding.weight": randn(10, 8), "logit_scale": torch.tensor(2.6),
+        "visual_projection.weight": randn(8, 16), "text_projection.weight": randn(8, 8)}
+for i in range(2):
+    p = f"vision_model.encoder.layers.{i}."
+    for name in ("q_proj", "k_proj", "v_proj", "out_proj"):
+        clip[p + f"self_attn.{name}.weight"], clip[p + f"self_attn.{name}.bias"] = randn(16, 16), randn(16)
+    for name in ("layer_norm1", "layer_norm2"):
+        clip[p + f"{name}.weight"], clip[p + f"{name}.bias"] = 1 + randn(16), randn(16)
+    clip[p + "mlp.fc1.weight"], clip[p + "mlp.fc1.bias"] = randn(32, 16), randn(32)
+    clip[p + "mlp.fc2.weight"], clip[p + "mlp.fc2.bias"] = randn(16, 32), randn(16)
+os.makedirs(f"{work}/clip")
+json.dump(clip_config, open(f"{work}/clip/config.json", "w"))
+safetensors_io.save(f"{work}/clip/model.safetensors", clip)
+
+output = run("import", "--llm", f"{work}/internlm2", "--vision", f"{work}/clip", "--out", f"{work}/internlm2_trol",
+             "model.image_token_id=95")
+if "rope_scaling 'dynamic'" not in output:
+    sys.exit(f"the dynamic rope scaling note is missing:\n{output}")
+run("forward", "--model", f"{work}/internlm2_trol", "--input-ids", f"{work}/ids.json", "--out",
+    f"{work}/internlm2.out", "model.trol.traversal=false")
+check_logits("internlm2 + CLIP imported, traversal off", f"{work}/internlm2.out",
+             reference_logits(internlm2, "internlm2", internlm2_config, False, ids))
+imported = safetensors_io.load(f"{work}/internlm2_trol/model.safetensors")
+for name, tensor in clip.items():
+    wanted = name.startswith("vision_model.") and "post_layernorm" not in name and "position_ids" not in name
+    if wanted != (name in imported) or (wanted and not torch.equal(imported[name], tensor.float())):
+        sys.exit(f"{name}: {'not imported as it is' if wanted else 'should not be imported'}")
+config_yaml = open(f"{work}/internlm2_trol/config.yaml").read()
+for line in ("select_layer: -2", "image_token_id: 95", "family: internlm2"):
+    if line not in config_yaml:
+        sys.exit(f"imported config.yaml lacks '{line}':\n{config_yaml}")
+print("CLIP's vision tower imported as it is, its text tower and final LayerNorm skipped")
+
+# Bad folders name what is wrong
+os.remove(f"{work}/phi3/model-00002-of-00002.safetensors")
+run("import", "--llm", f"{work}/phi3", "--out", f"{work}/bad", expect_failure="names shard model-00002-of-00002.safetensors, which is missing")
+renamed = dict(internlm2)
+renamed["model.layers.0.attention.wqkv.weights"] = renamed.pop("model.layers.0.attention.wqkv.weight")
+write_folder(f"{work}/renamed", internlm2_config, renamed)
+run("import", "--llm", f"{work}/renamed", "--out", f"{work}/bad",
+    expect_failure="unexpected: model.layers.0.attention.wqkv.weights (closest expected: model.layers.0.attention.wqkv.weight)")
+scaled = dict(phi3_config, rope_scaling={"type": "longrope", "short_factor": [1.0] * 4, "long_factor": [2.0] * 4})
+write_folder(f"{work}/longrope", scaled, phi3)
+run("import", "--llm", f"{work}/longrope", "--out", f"{work}/bad", expect_failure="rope_scaling type 'longrope'")
+wider = dict(internlm2_config, intermediate_size=96)
+write_folder(f"{work}/wider", wider, internlm2)
+run("import", "--llm", f"{work}/wider", "--out", f"{work}/bad", expect_failure="shape of model.layers.0.feed_forward.w1.weight")
+print("Hugging Face folders import and run as the reference computes them")
