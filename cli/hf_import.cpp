@@ -5,6 +5,7 @@
 #include <filesystem>
 #include <map>
 
+#include "cli/released_trol.h"
 #include "trol/config_reader.h"
 #include "trol/hf_checkpoint.h"
 #include "trol/hf_config.h"
@@ -36,8 +37,52 @@ bool is_hf_model_dir(const std::string& dir) {
 }
 
 ImportedModel import_hf_model(const std::string& llm_dir, const std::string& vision_dir,
-                              const std::vector<std::string>& overrides, const std::string& config_file) {
+                              const std::vector<std::string>& overrides, const std::string& config_file,
+                              const std::string& gating_file) {
+  namespace fs = std::filesystem;
+  std::map<std::string, torch::Tensor> source;
+  size_t skipped = 0;
+  auto take = [&](const std::string& dir, bool vision) {
+    for (auto& [name, tensor] : load_hf_weights(dir)) {
+      // The vision tower's folder may be a whole CLIP model; only its vision_model.* is ours.
+      if (not_needed(name) || (vision && !starts_with(name, "vision_model."))) {
+        ++skipped;
+      } else {
+        source.emplace(name, std::move(tensor));
+      }
+    }
+  };
+  take(llm_dir, false);
   auto hf = model_config_from_hf(llm_dir, vision_dir);
+  if (is_released_trol_layout(source)) {
+    if (!vision_dir.empty()) throw std::runtime_error(llm_dir + " is a released TroL checkpoint with its own vision tower: drop --vision");
+    adopt_released_trol_layout(llm_dir, source, hf.model, hf.notes);
+    for (auto it = source.begin(); it != source.end();) {  // its tower's names are known only now
+      it = not_needed(it->first) ? (++skipped, source.erase(it)) : std::next(it);
+    }
+  }
+  if (!vision_dir.empty()) take(vision_dir, true);
+
+  // The gates of a released TroL model ship apart from its safetensors.
+  std::string gating = gating_file;
+  for (const auto* name : {"trol_gating.safetensors", "trol_gating.pt"}) {
+    if (gating.empty() && fs::exists(fs::path(llm_dir) / name)) gating = (fs::path(llm_dir) / name).string();
+  }
+  if (!gating.empty()) {
+    for (auto& [name, tensor] : load_trol_gating(gating, hf.model)) source[name] = tensor;
+    hf.notes.push_back("TroL gates from " + gating + (hf.model["trol"]["shared_gate"].as<bool>() ? " (one gate shared by all layers)" : ""));
+  }
+  // Some checkpoints pad the embedding table past config.json's vocab_size (added tokens).
+  for (const auto* name : {"model.embed_tokens.weight", "model.tok_embeddings.weight"}) {
+    const auto it = source.find(name);
+    const auto vocab = hf.model["llm"]["vocab_size"].as<int64_t>();
+    if (it != source.end() && it->second.dim() == 2 && it->second.size(0) != vocab) {
+      hf.notes.push_back(std::string(name) + " has " + std::to_string(it->second.size(0)) + " rows, config.json says vocab_size " +
+                         std::to_string(vocab) + ": the table decides");
+      hf.model["llm"]["vocab_size"] = it->second.size(0);
+    }
+  }
+
   YAML::Node root;
   root["model"] = hf.model;
   YAML::Emitter emitter;
@@ -52,21 +97,6 @@ ImportedModel import_hf_model(const std::string& llm_dir, const std::string& vis
     throw ConfigError("model.quantize: an import keeps full-precision weights; quantize in the training config "
                       "(train.init_from quantizes the weights as they load)");
   }
-
-  std::map<std::string, torch::Tensor> source;
-  size_t skipped = 0;
-  auto take = [&](const std::string& dir, bool vision) {
-    for (auto& [name, tensor] : load_hf_weights(dir)) {
-      // The vision tower's folder may be a whole CLIP model; only its vision_model.* is ours.
-      if (not_needed(name) || (vision && !starts_with(name, "vision_model."))) {
-        ++skipped;
-      } else {
-        source.emplace(name, std::move(tensor));
-      }
-    }
-  };
-  take(llm_dir, false);
-  if (!vision_dir.empty()) take(vision_dir, true);
 
   torch::manual_seed(out.config.runtime.seed);  // the fresh gates and projector
   out.model = TrolModel(out.config.model);

@@ -19,10 +19,13 @@ struct ImportedModel {
 };
 
 // Writes the model's config to `config_file` (a `model:` section, with `overrides` applied)
-// and builds the model from it. Throws std::runtime_error naming the folder and tensors when
+// and builds the model from it. `llm_dir` may also be a released TroL-1.8B/7B folder
+// (cli/released_trol.h); its gates come from `gating_file`, or from a trol_gating.pt /
+// trol_gating.safetensors in it. Throws std::runtime_error naming the folder and tensors when
 // the weights do not fit (missing, unexpected with the closest expected name, wrong shape).
 ImportedModel import_hf_model(const std::string& llm_dir, const std::string& vision_dir,
-                              const std::vector<std::string>& overrides, const std::string& config_file);
+                              const std::vector<std::string>& overrides, const std::string& config_file,
+                              const std::string& gating_file = "");
 
 // True when `dir` looks like a Hugging Face model folder (a config.json, no trol config.yaml).
 bool is_hf_model_dir(const std::string& dir);

@@ -186,6 +186,55 @@ for line in ("select_layer: -2", "image_token_id: 95", "family: internlm2"):
         sys.exit(f"imported config.yaml lacks '{line}':\n{config_yaml}")
 print("CLIP's vision tower imported as it is, its text tower and final LayerNorm skipped")
 
+# A released TroL-1.8B folder in miniature (the authors' arch_internlm2 layout): Partial-LoRA
+# linears (<linear>.ffn.weight + lora_A/lora_B), the CLIP tower under vit.vision_tower, the
+# projector, '<image>' among the tokenizer's added tokens, and the shared gate in trol_gating.pt
+released = {}
+for name, tensor in internlm2.items():
+    if any(part in name for part in (".wqkv.", ".wo.", ".w1.", ".w2.", ".w3.")):
+        stem = name[: -len(".weight")]
+        released[stem + ".ffn.weight"] = tensor
+        released[stem + ".lora_A.weight"] = randn(4, tensor.shape[1])
+        released[stem + ".lora_B.weight"] = randn(tensor.shape[0], 4)
+    else:
+        released[name] = tensor
+for name, tensor in clip.items():
+    if name.startswith("vision_model."):
+        released["vit.vision_tower." + name] = tensor
+released["vision_proj.0.weight"], released["vision_proj.0.bias"] = randn(48, 16), randn(48)
+released["vision_proj.2.weight"], released["vision_proj.2.bias"] = randn(48, 48), randn(48)
+write_folder(f"{work}/trol18b", dict(internlm2_config, architectures=["TroLForCausalLM"]), released)
+json.dump({"added_tokens_decoder": {"95": {"content": "<image>", "special": True}}},
+          open(f"{work}/trol18b/tokenizer_config.json", "w"))
+gate = torch.nn.Linear(48, 1)
+with torch.no_grad():
+    gate.weight.copy_(randn(1, 48)), gate.bias.fill_(0.3)
+torch.save(torch.nn.ModuleList([gate] * 2).state_dict(), f"{work}/trol18b/trol_gating.pt")
+run("import", "--llm", f"{work}/trol18b", "--out", f"{work}/bad", expect_failure="convert it once with")
+torch.save(dict(torch.nn.ModuleList([gate] * 2).state_dict()), f"{work}/gating_plain.pt")
+run("import", "--llm", f"{work}/trol18b", "--gating", f"{work}/gating_plain.pt", "--out", f"{work}/trol18b_trol",
+    "model.vision.num_heads=2")
+run("forward", "--model", f"{work}/trol18b_trol", "--input-ids", f"{work}/ids.json", "--out", f"{work}/trol18b.out")
+# text tokens only: Partial LoRA leaves them alone, so the base weights and the shared gate decide
+w = {n: t for n, t in internlm2.items()}
+w["model.trol_gating.0.weight"], w["model.trol_gating.0.bias"] = gate.weight.detach(), gate.bias.detach()
+cfg = {"family": "internlm2", "hidden_size": 48, "num_layers": 2, "num_heads": 6, "num_kv_heads": 2,
+       "rope_theta": 1e6, "rms_norm_eps": 1e-5, "tie_word_embeddings": False, "traversal": True,
+       "shared_gate": True, "vision": False}
+ids_t = torch.tensor(ids)
+check_logits("released TroL layout, text tokens", f"{work}/trol18b.out",
+             reference_model.forward(w, cfg, ids_t, torch.ones_like(ids_t)))
+imported = safetensors_io.load(f"{work}/trol18b_trol/model.safetensors")
+for stem in ("model.layers.1.attention.wo", "model.layers.0.feed_forward.w3"):
+    for part in ("lora_A", "lora_B"):
+        if not torch.equal(imported[f"{stem}.{part}"], released[f"{stem}.{part}.weight"]):
+            sys.exit(f"{stem}.{part} was not imported as it is")
+config_yaml = open(f"{work}/trol18b_trol/config.yaml").read()
+for line in ("partial: true", "image_token_id: 95", "shared_gate: true", "select_layer: -1", "image_size: 32", "rank: 4"):
+    if line not in config_yaml:
+        sys.exit(f"the released model's config.yaml lacks '{line}':\n{config_yaml}")
+print("a released TroL folder imports: base weights, Partial-LoRA adapters, CLIP tower, shared gate, image token")
+
 # Bad folders name what is wrong
 os.remove(f"{work}/phi3/model-00002-of-00002.safetensors")
 run("import", "--llm", f"{work}/phi3", "--out", f"{work}/bad", expect_failure="names shard model-00002-of-00002.safetensors, which is missing")
