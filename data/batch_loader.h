@@ -34,7 +34,7 @@ struct Batch {
   int64_t tokens = 0;             // real (unpadded) tokens
   int64_t sampler_position = 0;   // sampler batches drawn up to and including this one (all epochs):
                                   // a loader started there continues with the batch after it
-  bool empty() const { return sample_ids.empty(); }  // a rank's share of a batch can be empty
+  bool empty() const { return !inputs.input_ids.defined(); }  // a rank's share of a batch can be empty
 };
 
 struct BatchLoaderOptions {
