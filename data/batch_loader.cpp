@@ -6,6 +6,7 @@
 #include <chrono>
 #include <numeric>
 
+#include "data/distributed_sampler.h"
 #include "data/image_ops.h"
 #include "trol/causal_lm_loss.h"
 
@@ -70,6 +71,9 @@ BatchLoader::BatchLoader(std::vector<TrainingSample> samples, BatchLoaderOptions
   // With no room for a batch the worker would wait forever and so would next().
   if (options_.prefetch < 1) throw std::invalid_argument("batch loader: prefetch must be at least 1");
   if (options_.start_position < 0) throw std::invalid_argument("batch loader: start_position must not be negative");
+  if (options_.shard_count < 1 || options_.shard_rank < 0 || options_.shard_rank >= options_.shard_count) {
+    throw std::invalid_argument("batch loader: shard_rank must be within [0, shard_count)");
+  }
   worker_ = std::thread([this] { work(); });
 }
 
@@ -120,10 +124,16 @@ void BatchLoader::work() {
       const auto order = epoch_order(samples_, options_.batch_size, options_.seed, epoch, options_.group_by_length);
       for (int64_t start = (position % batches_per_epoch) * options_.batch_size; start < size;
            start += options_.batch_size) {
-        const std::vector<size_t> indices(order.begin() + start, order.begin() + std::min(size, start + options_.batch_size));
+        std::vector<size_t> indices(order.begin() + start, order.begin() + std::min(size, start + options_.batch_size));
+        if (options_.shard_count > 1) indices = shard_of_batch(indices, options_.shard_rank, options_.shard_count);
         ++position;
         auto batch = build(indices);
-        if (!batch) continue;
+        if (!batch) {
+          // Every rank must take part in every step's collectives: a sharded loader hands
+          // out its empty share too.
+          if (options_.shard_count == 1) continue;
+          batch = Batch{};
+        }
         batch->sampler_position = position;
         std::unique_lock<std::mutex> lock(mutex_);
         changed_.wait(lock, [&] { return stopping_ || static_cast<int64_t>(ready_.size()) < options_.prefetch; });

@@ -28,12 +28,13 @@ struct TrainingSample {
 };
 
 struct Batch {
-  ModelInputs inputs;
+  ModelInputs inputs;             // undefined tensors for an empty shard (sharded loaders only)
   std::vector<std::string> sample_ids;
   int64_t supervised_tokens = 0;  // labels != -100 after the shift, known without touching the tensors
   int64_t tokens = 0;             // real (unpadded) tokens
   int64_t sampler_position = 0;   // sampler batches drawn up to and including this one (all epochs):
                                   // a loader started there continues with the batch after it
+  bool empty() const { return !inputs.input_ids.defined(); }  // a rank's share of a batch can be empty
 };
 
 struct BatchLoaderOptions {
@@ -47,6 +48,8 @@ struct BatchLoaderOptions {
   std::array<double, 3> mean{0.5, 0.5, 0.5};
   std::array<double, 3> std{0.5, 0.5, 0.5};
   int64_t start_position = 0;    // sampler batches to pass over first (a resumed run's Batch::sampler_position)
+  int64_t shard_rank = 0;        // data parallelism: this rank's share of every global batch of
+  int64_t shard_count = 1;       // batch_size samples (data/distributed_sampler.h); 1: the whole batch
 };
 
 // The order in which an epoch visits samples (exposed for tests).
@@ -64,7 +67,9 @@ class BatchLoader {
   BatchLoader(const BatchLoader&) = delete;
   BatchLoader& operator=(const BatchLoader&) = delete;
 
-  // The next batch; epochs follow one another without end. Rethrows a worker error.
+  // The next batch; epochs follow one another without end. Rethrows a worker error. A
+  // sharded loader returns a batch for every global batch, empty when its share is (so all
+  // ranks take the same number of batches); an unsharded one passes over empty batches.
   Batch next();
 
   int64_t skipped_images() const;

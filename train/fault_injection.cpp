@@ -29,10 +29,16 @@ Fault parse_fault() {
     if (colon != std::string::npos) {
       const auto name = spec.substr(colon + 1);
       if (name == "TERM") fault.signal_number = SIGTERM;
+      else if (name == "STOP") fault.signal_number = SIGSTOP;
       else if (name != "KILL") throw std::invalid_argument("signal");
     }
   } catch (const std::exception&) {
-    throw std::runtime_error("TROL_FAULT='" + spec + "': expected <point>@<step>[:KILL|:TERM]");
+    throw std::runtime_error("TROL_FAULT='" + spec + "': expected <point>@<step>[:KILL|:TERM|:STOP]");
+  }
+  // TROL_FAULT_RANK=r: only the process whose RANK is r (multi-process tests).
+  if (const char* only = std::getenv("TROL_FAULT_RANK"); only != nullptr && *only != '\0') {
+    const char* rank = std::getenv("RANK");
+    if (std::string(rank != nullptr ? rank : "0") != only) fault.step = -1;
   }
   return fault;
 }

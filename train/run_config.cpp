@@ -33,6 +33,10 @@ RunConfig load_run_config(const std::string& file, const std::vector<std::string
     auto eval = reader.section("eval");
     config.eval = read_eval_options(eval);
   }
+  {
+    auto distributed = reader.section("distributed");
+    config.distributed = read_distributed_config(distributed);
+  }
   reader.finish();
   return config;
 }

@@ -6,6 +6,7 @@
 
 #include "data/data_config.h"
 #include "eval/evaluator.h"
+#include "train/distributed/distributed_config.h"
 #include "train/runtime.h"
 #include "train/train_config.h"
 #include "trol/model_config.h"
@@ -18,6 +19,7 @@ struct RunConfig {
   DataConfig data;        // data:    dataset folder, tokenizer, template, images
   TrainConfig train;      // train:   output folder and stages
   EvalOptions eval;       // eval:    benchmarks run on the final model
+  DistributedConfig distributed;  // distributed: backend, timeout, gradient buckets (multi-process runs)
   std::string source;     // the file it was read from
   std::string effective_yaml;  // the file with the overrides applied, as saved with checkpoints
 };

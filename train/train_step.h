@@ -3,6 +3,13 @@
 // accumulation equals one large batch), gradient-norm clipping, and the AdamW update,
 // skipped when the loss or the gradient is not finite. AdamW runs fused on CPU float32
 // (train/fused_adamw.h). `trol bench` times this same step.
+//
+// Data parallel (options.group set): the micro-batches are this rank's shares of the global
+// ones; the token count is summed over the ranks before the first forward (the loss is
+// normalised by the GLOBAL count of supervised tokens), the gradients are summed during the
+// last backward (train/distributed/gradient_buckets.h), and the ranks agree that the loss
+// and the gradient norm are finite before any of them steps. N ranks then take the step one
+// process takes on the whole global batch.
 #pragma once
 
 #include <torch/torch.h>
@@ -17,12 +24,15 @@
 
 namespace trol {
 
+class GradientBuckets;
+class ProcessGroup;
+
 struct StepOutcome {
-  double loss = 0;       // mean over the supervised tokens of all micro-batches
+  double loss = 0;       // mean over the supervised tokens of all micro-batches (of all ranks)
   double grad_norm = 0;  // before clipping
   bool applied = false;  // false: non-finite loss or gradient, the parameters are unchanged
   bool overflowed = false;  // float16 loss scaling overflowed: skipped and the scale lowered (not a bad step)
-  int64_t tokens = 0;    // real (unpadded) tokens of the micro-batches
+  int64_t tokens = 0;    // real (unpadded) tokens of the micro-batches (of all ranks)
   std::vector<double> gate_means;  // per layer: mean mixing ratio w over the real tokens (when asked,
                                    // with traversal on)
 };
@@ -35,6 +45,9 @@ struct StepOptions {
   LossScaler* loss_scaler = nullptr;              // float16: scales the loss, skips overflowed steps
   bool collect_gate_means = false;                // fill StepOutcome::gate_means
   std::function<void()> before_update;            // runs between backward and the update (fault injection)
+  int64_t max_length = 0;                         // > 0: longer batches are refused, on every rank at once
+  ProcessGroup* group = nullptr;                  // data parallel: the ranks (null: one process)
+  GradientBuckets* buckets = nullptr;             // with `group`: the trainable parameters' buckets
 };
 
 // `trainable` are the parameters `optimizer` updates.

@@ -13,6 +13,8 @@
 #include "data/batch_loader.h"
 #include "data/training_set.h"
 #include "train/checkpoint.h"
+#include "train/distributed/gradient_buckets.h"
+#include "train/distributed/process_group.h"
 #include "train/fault_injection.h"
 #include "train/optimizer.h"
 #include "train/progress.h"
@@ -107,10 +109,11 @@ BatchLoaderOptions stage_loader_options(const RunConfig& config, const StageConf
   return options;
 }
 
-Trainer::Trainer(RunConfig config)
+Trainer::Trainer(RunConfig config, std::shared_ptr<ProcessGroup> group)
     : config_(std::move(config)),
       device_(parse_device(config_.runtime.device)),
-      dtype_(parse_dtype(config_.runtime.dtype)) {
+      dtype_(parse_dtype(config_.runtime.dtype)),
+      group_(group && group->world_size() > 1 ? std::move(group) : nullptr) {
   torch::manual_seed(static_cast<uint64_t>(config_.runtime.seed));
   model_ = TrolModel(config_.model);
   if (!config_.train.init_from.empty()) {
@@ -118,11 +121,26 @@ Trainer::Trainer(RunConfig config)
     spdlog::info("weights from {}", config_.train.init_from);
   }
   model_->to(device_, dtype_);
+  if (group_) {
+    // Every rank built the same weights from the same seed and file; rank 0's are sent all
+    // the same, trainable and frozen, parameters and buffers: one truth for every rank.
+    std::vector<torch::Tensor> state;
+    for (const auto& p : model_->parameters()) state.push_back(p);
+    for (const auto& b : model_->buffers()) state.push_back(b);
+    group_->broadcast_from_rank0(state, "initial weights from rank 0");
+    // Each rank draws its own random numbers (adapter dropout) from here on; rank 0 keeps the
+    // stream a single process would have.
+    if (group_->rank() > 0) {
+      torch::manual_seed(static_cast<uint64_t>(config_.runtime.seed) + 1000003ULL * static_cast<uint64_t>(group_->rank()));
+    }
+  }
   model_->model->set_activation_checkpointing(config_.train.activation_checkpointing);
   if (mixed_precision_dtype(config_.runtime) == torch::kFloat16) loss_scaler_.emplace();
 }
 
 Trainer::~Trainer() = default;
+
+bool Trainer::main_rank() const { return !group_ || group_->rank() == 0; }
 
 int64_t Trainer::steps_before(size_t stage_index) const {
   int64_t steps = 0;
@@ -154,9 +172,10 @@ std::vector<StageResult> Trainer::train() {
                  resume->stage_step, config_.train.stages[static_cast<size_t>(resume->stage_index)].steps,
                  resume->global_step);
     completed_ = resume->completed;
-  } else {
+  } else if (main_rank()) {
     set_aside_previous_run(config_.train.output_dir);
   }
+  if (group_) group_->barrier("start of training");
 
   StopSignals stop;
   stop_ = &stop;
@@ -171,13 +190,22 @@ std::vector<StageResult> Trainer::train() {
     results.push_back(run_stage(i, resumes_here ? resume : std::nullopt, resumes_here ? folder : ""));
   }
   stop_ = nullptr;
+  if (group_) group_->barrier("end of training");
   return results;
 }
 
 std::string Trainer::save_checkpoint(const TrainingState& state, StageOptimizer& optimizer) {
-  const CheckpointContents contents{&state, &*model_, &trained_, optimizer.adamw.get(), config_.effective_yaml};
-  const auto folder =
-      write_training_checkpoint(config_.train.output_dir + "/checkpoints", contents, config_.train.keep_checkpoints);
+  // Data parallel: every rank holds the same weights and optimizer state; rank 0 writes them.
+  // The ranks meet before (all are done with the step) and after (none goes on, or exits,
+  // before the checkpoint is complete).
+  const auto checkpoints = config_.train.output_dir + "/checkpoints";
+  if (group_) group_->barrier(fmt::format("before checkpoint step-{}", state.global_step));
+  std::string folder = checkpoints + "/step-" + std::to_string(state.global_step);
+  if (main_rank()) {
+    const CheckpointContents contents{&state, &*model_, &trained_, optimizer.adamw.get(), config_.effective_yaml};
+    folder = write_training_checkpoint(checkpoints, contents, config_.train.keep_checkpoints);
+  }
+  if (group_) group_->barrier(fmt::format("after checkpoint step-{}", state.global_step));
   spdlog::debug("checkpoint {}", folder);
   return folder;
 }
@@ -215,9 +243,20 @@ StageResult Trainer::run_stage(size_t index, const std::optional<TrainingState>&
     state.bad_steps_in_a_row = resume->bad_steps_in_a_row;
     state.loss_scaler = resume->loss_scaler;
     if (loss_scaler_) loss_scaler_ = LossScaler(resume->loss_scaler);
+    // The checkpoint holds rank 0's generator state; the other ranks continue with streams
+    // of their own, derived from the step (their dropout masks differ from an uninterrupted
+    // run's; rank 0's, and so a single process's, are the same).
+    if (group_ && group_->rank() > 0) {
+      torch::manual_seed(static_cast<uint64_t>(config_.runtime.seed) + 1000003ULL * static_cast<uint64_t>(group_->rank()) +
+                         7919ULL * static_cast<uint64_t>(resume->global_step));
+    }
   }
   state.global_step = steps_before(index) + state.stage_step;
   loader_options.start_position = state.loader_position;
+  if (group_) {
+    loader_options.shard_rank = group_->rank();
+    loader_options.shard_count = group_->world_size();
+  }
   BatchLoader loader(training_set.samples, loader_options);
 
   const auto trainable = trainable_parameters(*model_);
@@ -225,10 +264,21 @@ StageResult Trainer::run_stage(size_t index, const std::optional<TrainingState>&
   for (const auto& p : trainable) trainable_count += p.numel();
   spdlog::info("stage '{}': {} samples, {} steps x {} x {} samples, {} trainable parameters", stage.name,
                training_set.samples.size(), stage.steps, stage.grad_accum, stage.batch_size, trainable_count);
+  std::unique_ptr<GradientBuckets> buckets;
+  if (group_) {
+    const auto cap = static_cast<int64_t>(config_.distributed.bucket_cap_mb * (1 << 20));
+    buckets = std::make_unique<GradientBuckets>(trainable, cap, group_);
+    spdlog::info("stage '{}': data parallel over {} ranks ({}): each takes about {} of the {} samples of a micro-batch; "
+                 "{} gradient buckets, {:.2f} MB summed per step",
+                 stage.name, group_->world_size(), group_->backend_name(),
+                 (stage.batch_size + group_->world_size() - 1) / group_->world_size(), stage.batch_size,
+                 buckets->bucket_count(), buckets->bytes_per_sync() / 1e6);
+  }
 
-  MetricsLog metrics(config_.train.output_dir + "/metrics.jsonl");
-  if (!tensorboard_) tensorboard_ = std::make_unique<TensorBoardWriter>(config_.train.output_dir + "/tensorboard");
-  auto& tensorboard = *tensorboard_;
+  // Rank 0 alone writes the logs (every number in them is of the global batch).
+  std::optional<MetricsLog> metrics;
+  if (main_rank()) metrics.emplace(config_.train.output_dir + "/metrics.jsonl");
+  if (!tensorboard_ && main_rank()) tensorboard_ = std::make_unique<TensorBoardWriter>(config_.train.output_dir + "/tensorboard");
   ProgressLine progress(stage.name, stage.steps);
   model_->train();
   const auto stage_start = std::chrono::steady_clock::now();
@@ -244,6 +294,9 @@ StageResult Trainer::run_stage(size_t index, const std::optional<TrainingState>&
   step_options.loss_scaler = loss_scaler_ ? &*loss_scaler_ : nullptr;
   // Runs inside training_step, before state.global_step counts the step.
   step_options.before_update = [&] { fault_point("mid_step", state.global_step + 1); };
+  step_options.max_length = config_.data.max_length;
+  step_options.group = group_.get();
+  step_options.buckets = buckets.get();
   while (state.stage_step < stage.steps) {
     const int64_t step = state.stage_step;
     const double lr = learning_rate_at(stage, step);
@@ -281,21 +334,31 @@ StageResult Trainer::run_stage(size_t index, const std::optional<TrainingState>&
         const auto now = std::chrono::steady_clock::now();
         const double seconds = std::chrono::duration<double>(now - window_start).count();
         const double tokens_per_second = seconds > 0 ? window_tokens / seconds : 0;
-        progress.update(step + 1, outcome.loss, lr, tokens_per_second);
-        nlohmann::json row{{"stage", stage.name},       {"step", step + 1},
-                           {"global_step", global_step}, {"loss", outcome.loss},
-                           {"lr", lr},                   {"grad_norm", outcome.grad_norm},
-                           {"tokens_per_second", tokens_per_second}, {"data_wait_seconds", loader.seconds_waited()}};
-        if (!outcome.gate_means.empty()) row["gate_mean"] = outcome.gate_means;
-        metrics.record(row);
-        tensorboard.add_scalar("train/loss", outcome.loss, global_step);
-        tensorboard.add_scalar("train/lr", lr, global_step);
-        tensorboard.add_scalar("train/grad_norm", outcome.grad_norm, global_step);
-        tensorboard.add_scalar("train/tokens_per_second", tokens_per_second, global_step);
-        for (size_t layer = 0; layer < outcome.gate_means.size(); ++layer) {
-          tensorboard.add_scalar(fmt::format("gate_mean/layer_{:02d}", layer), outcome.gate_means[layer], global_step);
+        // The slowest rank's wait for data (every rank waits for it at the next collective).
+        double data_wait = loader.seconds_waited();
+        if (group_) {
+          const auto waits = group_->all_gather(torch::tensor({data_wait}, torch::kFloat64), "data wait metric");
+          for (const auto& w : waits) data_wait = std::max(data_wait, w.item<double>());
         }
-        tensorboard.flush();
+        if (main_rank()) {
+          progress.update(step + 1, outcome.loss, lr, tokens_per_second);
+          nlohmann::json row{{"stage", stage.name},       {"step", step + 1},
+                             {"global_step", global_step}, {"loss", outcome.loss},
+                             {"lr", lr},                   {"grad_norm", outcome.grad_norm},
+                             {"tokens_per_second", tokens_per_second}, {"data_wait_seconds", data_wait}};
+          if (!outcome.gate_means.empty()) row["gate_mean"] = outcome.gate_means;
+          if (group_) row["ranks"] = group_->world_size();
+          metrics->record(row);
+          auto& tensorboard = *tensorboard_;
+          tensorboard.add_scalar("train/loss", outcome.loss, global_step);
+          tensorboard.add_scalar("train/lr", lr, global_step);
+          tensorboard.add_scalar("train/grad_norm", outcome.grad_norm, global_step);
+          tensorboard.add_scalar("train/tokens_per_second", tokens_per_second, global_step);
+          for (size_t layer = 0; layer < outcome.gate_means.size(); ++layer) {
+            tensorboard.add_scalar(fmt::format("gate_mean/layer_{:02d}", layer), outcome.gate_means[layer], global_step);
+          }
+          tensorboard.flush();
+        }
         window_start = now;
         window_tokens = 0;
       }
@@ -305,11 +368,16 @@ StageResult Trainer::run_stage(size_t index, const std::optional<TrainingState>&
     const bool periodic = config_.train.save_every > 0 && global_step % config_.train.save_every == 0;
     const bool saves = periodic || state.stage_step == stage.steps;
     if (saves) last_saved = save_checkpoint(state, optimizer);
-    if (stop_ != nullptr && stop_->requested() && state.stage_step < stage.steps) {
+    // A signal reaches the ranks at slightly different moments: they agree to stop after the
+    // same step (one stopping alone would leave the others waiting in a collective).
+    bool stop_now = stop_ != nullptr && stop_->requested();
+    if (group_) stop_now = group_->any(stop_now, "stop-signal agreement");
+    if (stop_now && state.stage_step < stage.steps) {
       if (!saves) last_saved = save_checkpoint(state, optimizer);
       progress.finish();
-      spdlog::warn("{}: stopped after step {} of stage '{}'; checkpoint {}. Continue with train.resume=auto", stop_->name(),
-                   state.stage_step, stage.name, last_saved);
+      spdlog::warn("{}: stopped after step {} of stage '{}'; checkpoint {}. Continue with train.resume=auto",
+                   stop_->requested() ? stop_->name() : "a stop signal on another rank", state.stage_step, stage.name,
+                   last_saved);
       stopped_ = true;
       return state.stage;
     }
@@ -324,7 +392,9 @@ StageResult Trainer::run_stage(size_t index, const std::optional<TrainingState>&
                              {"final_loss", result.losses.empty() ? 0.0 : result.losses.back()},
                              {"seconds", result.seconds},
                              {"trol_version", TROL_VERSION}};
-  result.checkpoint = save_stage_checkpoint(folder, *model_, config_.effective_yaml, stage_state);
+  result.checkpoint = folder;
+  if (main_rank()) result.checkpoint = save_stage_checkpoint(folder, *model_, config_.effective_yaml, stage_state);
+  if (group_) group_->barrier("after the stage checkpoint of '" + stage.name + "'");
   completed_.push_back(result);
   spdlog::info("stage '{}' done in {:.0f}s, loss {:.4f}; checkpoint {}", stage.name, result.seconds,
                result.losses.empty() ? 0.0 : result.losses.back(), folder);

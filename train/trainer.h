@@ -4,6 +4,12 @@
 // the stage's full weights in <output_dir>/checkpoints/<stage>/ for evaluation. With
 // `train.resume` it continues a run from a checkpoint, ending with the same weights as a run
 // that was never stopped. SIGTERM/SIGINT finish the step, write a checkpoint and stop.
+//
+// Data parallel (a ProcessGroup of more than one rank): every rank builds the model, takes
+// rank 0's weights, trains on its share of every global batch (data/distributed_sampler.h)
+// and syncs gradients in buckets during backward (train/distributed/gradient_buckets.h).
+// Rank 0 alone writes checkpoints, metrics.jsonl and TensorBoard events, with metrics of
+// the global batch; all ranks meet before and after each checkpoint, and agree on stopping.
 #pragma once
 
 #include <memory>
@@ -20,6 +26,8 @@
 
 namespace trol {
 
+class GradientBuckets;
+class ProcessGroup;
 class StopSignals;
 class TensorBoardWriter;
 struct StageOptimizer;
@@ -30,7 +38,8 @@ BatchLoaderOptions stage_loader_options(const RunConfig& config, const StageConf
 
 class Trainer {
  public:
-  explicit Trainer(RunConfig config);
+  // `group`: the ranks of a data-parallel run (null or a world of 1: one process).
+  explicit Trainer(RunConfig config, std::shared_ptr<ProcessGroup> group = nullptr);
   ~Trainer();
 
   // Every stage's result, those finished before a resumed checkpoint included. After a stop
@@ -48,6 +57,7 @@ class Trainer {
   std::string resume_folder() const;
   std::string save_checkpoint(const TrainingState& state, StageOptimizer& optimizer);
   int64_t steps_before(size_t stage_index) const;
+  bool main_rank() const;  // writes checkpoints and logs: rank 0, or the only process
 
   RunConfig config_;
   TrolModel model_{nullptr};
@@ -59,6 +69,7 @@ class Trainer {
   std::unique_ptr<TensorBoardWriter> tensorboard_;  // one event file per process
   std::optional<LossScaler> loss_scaler_;           // float16 mixed precision only
   bool stopped_ = false;
+  std::shared_ptr<ProcessGroup> group_;  // null: one process
 };
 
 }  // namespace trol

@@ -12,6 +12,21 @@
 #define TROL_TORCH_AT_LEAST(major, minor) \
   (TORCH_VERSION_MAJOR > (major) || (TORCH_VERSION_MAJOR == (major) && TORCH_VERSION_MINOR >= (minor)))
 
+// c10d's process-group classes (only declared here: their headers are heavy and stay in
+// train/distributed/process_group.cpp). In 1.13 ProcessGroupGloo and ProcessGroupNCCL derive
+// from ProcessGroup; from 2.0 on from Backend, ProcessGroup being a dispatcher over backends.
+namespace c10d {
+class ProcessGroup;
+class Backend;
+}  // namespace c10d
+namespace trol::compat {
+#if TROL_TORCH_AT_LEAST(2, 0)
+using C10dBackend = ::c10d::Backend;
+#else
+using C10dBackend = ::c10d::ProcessGroup;
+#endif
+}  // namespace trol::compat
+
 namespace trol::compat {
 
 // The key under which LibTorch's optimizers keep a parameter's state: its TensorImpl's
