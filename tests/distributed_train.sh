@@ -123,4 +123,18 @@ grep -q "rank 0: collective '.*' failed: .*rank 1 did not report" "$work/hung.lo
   { echo "FAIL: rank 0 did not name the hung rank 1"; cat "$work/hung.log"; exit 1; }
 echo "rank 1 hung: rank 0 stopped after the timeout naming rank 1 (${elapsed}s in all); launch.sh exit $rc"
 
+# 4. Exact resume on as many ranks, adapter dropout on: every rank's generator state is in the
+# checkpoint. Rank 1 gets SIGTERM after step 5 (inside the dropout stage); both stop, and the
+# resumed run ends byte for byte with the uninterrupted one's adapters.
+runN 2 dropout "$lora" model.lora.dropout=0.1
+port=$((port + 1))
+TROL_FAULT=after_step@5:TERM TROL_FAULT_RANK=1 "$launch" --nproc 2 --master "127.0.0.1:$port" -- "$trol" train "$lora" \
+  "${common[@]}" model.lora.dropout=0.1 train.output_dir="$work/dropout-stopped" >"$work/dropout-stopped.log" 2>&1 ||
+  { echo "FAIL: the SIGTERM-stopped run did not exit 0"; cat "$work/dropout-stopped.log"; exit 1; }
+grep -q "stopped after step" "$work/dropout-stopped.log" || { echo "FAIL: no stop"; cat "$work/dropout-stopped.log"; exit 1; }
+runN 2 dropout-stopped "$lora" model.lora.dropout=0.1 train.resume=auto
+cmp -s "$work/dropout/checkpoints/adapters/model.safetensors" "$work/dropout-stopped/checkpoints/adapters/model.safetensors" ||
+  { echo "FAIL: 2 ranks resumed with dropout end with other adapters than the uninterrupted run"; exit 1; }
+echo "2 ranks stopped and resumed with adapter dropout: byte-identical adapters"
+
 echo "data-parallel runs match the single process; failures stop every rank"

@@ -22,6 +22,7 @@
 #include "train/tensorboard.h"
 #include "train/train_step.h"
 #include "trol/config_reader.h"
+#include "trol/generator_state.h"
 #include "trol/param_groups.h"
 
 namespace trol {
@@ -201,8 +202,21 @@ std::string Trainer::save_checkpoint(const TrainingState& state, StageOptimizer&
   const auto checkpoints = config_.train.output_dir + "/checkpoints";
   if (group_) group_->barrier(fmt::format("before checkpoint step-{}", state.global_step));
   std::string folder = checkpoints + "/step-" + std::to_string(state.global_step);
+  // Each rank's own random streams (adapter dropout) go into the checkpoint too, so a run
+  // resumed on as many ranks draws what the uninterrupted one would have.
+  std::vector<std::pair<std::string, torch::Tensor>> rank_generators;
+  if (group_) {
+    auto gather = [&](const std::string& kind, const torch::Tensor& own) {
+      const auto states = group_->all_gather(own, kind + " generator states");
+      for (size_t r = 1; r < states.size(); ++r) rank_generators.emplace_back(kind + ".rank" + std::to_string(r), states[r]);
+    };
+    gather("cpu", generator_state(torch::kCPU));
+    if (device_.is_cuda()) gather("cuda", generator_state(device_));
+    rank_generators.emplace_back("world_size", torch::tensor(group_->world_size(), torch::kInt64));
+  }
   if (main_rank()) {
-    const CheckpointContents contents{&state, &*model_, &trained_, optimizer.adamw.get(), config_.effective_yaml};
+    CheckpointContents contents{&state, &*model_, &trained_, optimizer.adamw.get(), config_.effective_yaml};
+    contents.rank_generator_states = std::move(rank_generators);
     folder = write_training_checkpoint(checkpoints, contents, config_.train.keep_checkpoints);
   }
   if (group_) group_->barrier(fmt::format("after checkpoint step-{}", state.global_step));
@@ -243,10 +257,11 @@ StageResult Trainer::run_stage(size_t index, const std::optional<TrainingState>&
     state.bad_steps_in_a_row = resume->bad_steps_in_a_row;
     state.loss_scaler = resume->loss_scaler;
     if (loss_scaler_) loss_scaler_ = LossScaler(resume->loss_scaler);
-    // The checkpoint holds rank 0's generator state; the other ranks continue with streams
-    // of their own, derived from the step (their dropout masks differ from an uninterrupted
-    // run's; rank 0's, and so a single process's, are the same).
-    if (group_ && group_->rank() > 0) {
+    // Rank 0's generator states are the checkpoint's plain ones; the others' are there too when
+    // it was written by as many ranks. On another number of ranks they continue with streams
+    // derived from the step (dropout masks then differ from an uninterrupted run's).
+    if (group_ && group_->rank() > 0 &&
+        !restore_rank_generator_states(resume_folder, group_->rank(), group_->world_size(), device_)) {
       torch::manual_seed(static_cast<uint64_t>(config_.runtime.seed) + 1000003ULL * static_cast<uint64_t>(group_->rank()) +
                          7919ULL * static_cast<uint64_t>(resume->global_step));
     }

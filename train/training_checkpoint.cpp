@@ -163,7 +163,9 @@ std::string write_training_checkpoint(const std::string& checkpoints_dir, const 
   save_safetensors((building / "model.safetensors").string(), weights, {{"format", "pt"}, {"producer", "trol"}});
   fault_point("mid_checkpoint", state.global_step);
   save_safetensors((building / "optimizer.safetensors").string(), optimizer_tensors(*contents.model, *contents.optimizer));
-  save_safetensors((building / "rng.safetensors").string(), generator_states());
+  auto generators = generator_states();
+  generators.insert(generators.end(), contents.rank_generator_states.begin(), contents.rank_generator_states.end());
+  save_safetensors((building / "rng.safetensors").string(), generators);
   write_file_atomically((building / "trainer_state.json").string(), state_to_json(state).dump(2) + "\n");
   write_file_atomically((building / "config.yaml").string(), contents.config_yaml);
   nlohmann::json manifest{{"format", kFormat}, {"files", nlohmann::json::object()}};
@@ -296,6 +298,20 @@ std::vector<std::string> restore_training_checkpoint(const std::string& folder, 
     }
   }
   return loaded;
+}
+
+bool restore_rank_generator_states(const std::string& folder, int64_t rank, int64_t world_size, torch::Device device) {
+  const auto path = (std::filesystem::path(folder) / "rng.safetensors").string();
+  const auto tensors = load_safetensors(path).tensors;
+  const auto saved_world = tensors.find("world_size");
+  if (saved_world == tensors.end() || saved_world->second.item<int64_t>() != world_size) return false;
+  const auto suffix = ".rank" + std::to_string(rank);
+  const auto cpu = tensors.find("cpu" + suffix);
+  if (cpu == tensors.end()) throw std::runtime_error(path + ": no generator state for rank " + std::to_string(rank));
+  set_generator_state(torch::kCPU, cpu->second);
+  const auto cuda = tensors.find("cuda" + suffix);
+  if (cuda != tensors.end() && device.is_cuda()) set_generator_state(device, cuda->second);
+  return true;
 }
 
 }  // namespace trol

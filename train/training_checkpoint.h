@@ -3,7 +3,8 @@
 //   model.safetensors      the weights trained so far (every parameter some stage up to this
 //                          one trains; the rest are rebuilt from the seed and train.init_from)
 //   optimizer.safetensors  AdamW's moments and step count per parameter, "<name>.exp_avg" ...
-//   rng.safetensors        LibTorch's generator states ("cpu", "cuda.<i>")
+//   rng.safetensors        LibTorch's generator states ("cpu", "cuda.<i>"); data parallel, also
+//                          every other rank's ("cpu.rank<r>", "cuda.rank<r>", "world_size")
 //   trainer_state.json     stage, step, data-sampler position, losses so far, trol version
 //   config.yaml            the resolved config
 //   manifest.json          size and CRC-32 of each file above; written last
@@ -49,6 +50,7 @@ struct CheckpointContents {
   const std::set<std::string>* trained;  // parameter names saved in model.safetensors
   torch::optim::Optimizer* optimizer;
   std::string config_yaml;
+  std::vector<std::pair<std::string, torch::Tensor>> rank_generator_states;  // data parallel: ranks 1.. (see above)
 };
 
 // Writes checkpoints_dir/step-<state.global_step>/ (replacing one of that name), then removes
@@ -69,5 +71,11 @@ std::optional<std::string> find_latest_checkpoint(const std::string& checkpoints
 // the generator states. Returns the names of the weights it loaded. Throws
 // std::runtime_error naming the file and tensor on a mismatch.
 std::vector<std::string> restore_training_checkpoint(const std::string& folder, torch::nn::Module& model, torch::optim::Optimizer& optimizer);
+
+// Data parallel: puts back rank `rank`'s own generator states, CPU and (when `device` is a GPU)
+// that device's (rank 0's are the plain ones restore_training_checkpoint restores). False when
+// the checkpoint was written by another number of ranks (or one process), whose streams
+// cannot carry over.
+bool restore_rank_generator_states(const std::string& folder, int64_t rank, int64_t world_size, torch::Device device);
 
 }  // namespace trol
