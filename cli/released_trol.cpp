@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 #include <regex>
 
+#include "data/hf_added_tokens.h"
 #include "trol/safetensors.h"
 
 namespace trol::cli {
@@ -162,25 +163,10 @@ std::map<std::string, torch::Tensor> load_trol_gating(const std::string& file, Y
 }
 
 std::optional<int64_t> added_token_id(const std::string& dir, const std::string& token) {
-  namespace fs = std::filesystem;
-  auto read = [](const fs::path& path) -> nlohmann::json {
-    std::ifstream in(path);
-    if (!in) return nullptr;
-    try {
-      return nlohmann::json::parse(in);
-    } catch (const nlohmann::json::exception& e) {
-      throw std::runtime_error(path.string() + ": not valid JSON: " + e.what());
-    }
-  };
-  const auto config = read(fs::path(dir) / "tokenizer_config.json");
-  if (config.is_object() && config.contains("added_tokens_decoder") && config["added_tokens_decoder"].is_object()) {
-    for (const auto& [id, entry] : config["added_tokens_decoder"].items()) {
-      if (entry.is_object() && entry.value("content", "") == token) return std::stoll(id);
-    }
-  }
-  const auto added = read(fs::path(dir) / "added_tokens.json");
-  if (added.is_object() && added.contains(token) && added[token].is_number_integer()) return added[token].get<int64_t>();
-  return std::nullopt;
+  const auto tokens = read_hf_added_tokens(dir);
+  const auto it = tokens.find(token);
+  if (it == tokens.end()) return std::nullopt;
+  return it->second;
 }
 
 }  // namespace trol::cli

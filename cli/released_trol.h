@@ -32,8 +32,7 @@ void adopt_released_trol_layout(const std::string& dir, std::map<std::string, to
 // OrderedDict that torch.save(state_dict()) writes (LibTorch cannot unpickle its metadata).
 std::map<std::string, torch::Tensor> load_trol_gating(const std::string& file, YAML::Node& model);
 
-// The id of an added token (e.g. "<image>") in the folder's tokenizer_config.json
-// (added_tokens_decoder) or added_tokens.json.
+// The id of an added token (e.g. "<image>") of the folder's tokenizer (data/hf_added_tokens.h).
 std::optional<int64_t> added_token_id(const std::string& dir, const std::string& token);
 
 }  // namespace trol::cli

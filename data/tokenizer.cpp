@@ -5,6 +5,7 @@
 #include <stdexcept>
 #include <utility>
 
+#include "data/hf_added_tokens.h"
 #include "data/sentencepiece_api.h"
 
 namespace trol {
@@ -42,15 +43,23 @@ Tokenizer Tokenizer::load(const std::string& model_file, const std::vector<std::
   });
   t.model_file_ = model_file;
   t.sentencepiece_size_ = api.piece_size(processor);
+  t.vocab_size_ = t.sentencepiece_size_;
   t.by_first_byte_.resize(256);
   const int64_t unk = api.unk_id(processor);
   const std::string unk_piece = unk >= 0 ? t.piece(unk) : std::string();
-  for (const auto& token : special_tokens) {
+  // A Hugging Face tokenizer folder's added tokens keep their ids, and all of them are kept
+  // whole, listed or not; tokens the folder does not define are appended after them.
+  const auto added = read_hf_added_tokens(std::filesystem::path(model_file).parent_path().string());
+  for (const auto& [token, id] : added) t.vocab_size_ = std::max(t.vocab_size_, id + 1);
+  auto tokens = special_tokens;
+  for (const auto& entry : added) tokens.push_back(entry.first);
+  for (const auto& token : tokens) {
     if (token.empty()) throw std::invalid_argument("tokenizer " + quoted(model_file) + ": empty special token");
     if (t.special_ids_.count(token)) continue;  // listed twice: one id
-    int64_t id = api.piece_to_id(processor, token.data(), token.size());
+    const auto fixed = added.find(token);
+    int64_t id = fixed != added.end() ? fixed->second : api.piece_to_id(processor, token.data(), token.size());
     // PieceToId answers unk for a piece it lacks; only the unk piece itself may map there.
-    if (id == unk && token != unk_piece) id = t.sentencepiece_size_ + t.appended_++;
+    if (fixed == added.end() && id == unk && token != unk_piece) id = t.vocab_size_++;
     t.special_tokens_.push_back(token);
     t.special_ids_[token] = id;
     t.special_text_[id] = token;
@@ -165,7 +174,7 @@ std::string Tokenizer::piece(int64_t id) const {
   return text;
 }
 
-int64_t Tokenizer::vocab_size() const { return sentencepiece_size_ + appended_; }
+int64_t Tokenizer::vocab_size() const { return vocab_size_; }
 int64_t Tokenizer::sentencepiece_size() const { return sentencepiece_size_; }
 int64_t Tokenizer::bos_id() const { return api_->bos_id(processor_.get()); }
 int64_t Tokenizer::eos_id() const { return api_->eos_id(processor_.get()); }

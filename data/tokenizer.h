@@ -9,7 +9,10 @@
 //
 // A special token keeps the id the SentencePiece model gives it when the model has the piece
 // (a user-defined symbol such as `<|end|>`, a control symbol such as `<s>`); one the model
-// lacks is appended after the model's vocabulary (id = model size + k, in list order).
+// lacks is appended after the model's vocabulary (id = model size + k, in list order). When the
+// model file sits in a Hugging Face tokenizer folder, the folder's added tokens
+// (data/hf_added_tokens.h: Phi-3's <|user|> = 32010, ...) are special tokens with their ids,
+// and tokens the folder lacks are appended after the largest of them.
 //
 // A loaded Tokenizer is immutable and cheap to copy (the model is shared); encode and decode
 // may be called from several threads at once.
@@ -86,7 +89,7 @@ class Tokenizer {
   // Special tokens grouped by first byte, longest first, for the longest-match split.
   std::vector<std::vector<std::string>> by_first_byte_;
   int64_t sentencepiece_size_ = 0;
-  int64_t appended_ = 0;
+  int64_t vocab_size_ = 0;  // the model's pieces, the folder's added tokens, then appended specials
 };
 
 // Trains a byte-pair-encoding SentencePiece model on `corpus_file` (one sentence per line),

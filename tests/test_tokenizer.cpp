@@ -109,6 +109,35 @@ TEST_CASE("special tokens are single ids, appended after the vocabulary when the
   CHECK(spm_encode_cli(tiny_tokenizer_model(), "[UNUSED_TOKEN_146]").size() > 1);
 }
 
+TEST_CASE("a Hugging Face folder's added tokens keep their ids; others are appended after them", "[tokenizer]") {
+  TempDir dir("hf_added");
+  std::filesystem::copy_file(tiny_tokenizer_model(), dir.file("tokenizer.model"));
+  const auto base = kTinyVocabSize;
+  // Phi-3 style: ids past the model's pieces, not in list order, one of them (<|end|>) a piece
+  // the model has under another id (the folder decides, as Hugging Face does).
+  dir.write("tokenizer_config.json", "{\"added_tokens_decoder\": {\"" + std::to_string(base + 10) +
+                                         "\": {\"content\": \"<|user|>\", \"special\": true}, \"" +
+                                         std::to_string(base + 7) + "\": {\"content\": \"<|end|>\"}}}");
+  dir.write("added_tokens.json", "{\"<IMG_CONTEXT>\": " + std::to_string(base + 3) + ", \"<|end|>\": " +
+                                     std::to_string(base + 7) + "}");
+  const auto tok = Tokenizer::load(dir.file("tokenizer.model"), {"<|user|>", "[UNUSED_TOKEN_146]", "<s>"});
+  CHECK(tok.token_id("<|user|>") == base + 10);
+  CHECK(tok.token_id("<|end|>") == base + 7);
+  CHECK(tok.token_id("<IMG_CONTEXT>") == base + 3);  // added by the folder, not listed: still whole
+  CHECK(tok.token_id("<s>") == 1);
+  CHECK(tok.token_id("[UNUSED_TOKEN_146]") == base + 11);  // the folder lacks it: after its largest id
+  CHECK(tok.vocab_size() == base + 12);
+  const auto ids = tok.encode("<|user|>the cat<IMG_CONTEXT><|end|>");
+  CHECK(ids.front() == base + 10);
+  CHECK(std::vector<int64_t>(ids.end() - 2, ids.end()) == std::vector<int64_t>{base + 3, base + 7});
+  CHECK(tok.decode(ids) == "<|user|>the cat<IMG_CONTEXT><|end|>");
+
+  dir.write("added_tokens.json", "{\"<|end|>\": 5}");  // disagrees with tokenizer_config.json
+  CHECK_THROWS_WITH(Tokenizer::load(dir.file("tokenizer.model")), Catch::Contains("added token '<|end|>' has id 5"));
+  dir.write("added_tokens.json", "{\"<|end|>\": ");
+  CHECK_THROWS_WITH(Tokenizer::load(dir.file("tokenizer.model")), Catch::Contains("added_tokens.json: not valid JSON"));
+}
+
 TEST_CASE("text around special tokens encodes exactly as SentencePiece encodes it alone", "[tokenizer]") {
   const auto& model = tiny_tokenizer_model();
   const auto tok = Tokenizer::load(model, {"<|end|>", "[UNUSED_TOKEN_145]", "<image>", "<s>"});
