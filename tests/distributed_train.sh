@@ -137,4 +137,18 @@ cmp -s "$work/dropout/checkpoints/adapters/model.safetensors" "$work/dropout-sto
   { echo "FAIL: 2 ranks resumed with dropout end with other adapters than the uninterrupted run"; exit 1; }
 echo "2 ranks stopped and resumed with adapter dropout: byte-identical adapters"
 
+# 5. ZeRO-1: the AdamW state sharded over the ranks gives the unsharded run's weights byte for
+# byte; its checkpoint (the whole state, gathered on rank 0) resumes on 1 rank.
+runN 2 zero1 "$config" distributed.zero1=true
+grep -q "ZeRO-1: this rank keeps the AdamW state of" "$work/zero1.log" || { echo "FAIL: no ZeRO-1"; cat "$work/zero1.log"; exit 1; }
+cmp -s "$work/two/checkpoints/step1/model.safetensors" "$work/zero1/checkpoints/step1/model.safetensors" ||
+  { echo "FAIL: ZeRO-1 ends with other weights than plain data parallelism"; exit 1; }
+port=$((port + 1))
+TROL_FAULT=after_step@4:TERM TROL_FAULT_RANK=1 "$launch" --nproc 2 --master "127.0.0.1:$port" -- "$trol" train "$config" \
+  "${common[@]}" distributed.zero1=true train.output_dir="$work/zero1-stopped" >"$work/zero1-stopped.log" 2>&1 ||
+  { echo "FAIL: the SIGTERM-stopped ZeRO-1 run did not exit 0"; cat "$work/zero1-stopped.log"; exit 1; }
+run1 zero1-stopped "$config" train.resume=auto
+same two zero1-stopped step1
+echo "ZeRO-1: byte-identical to plain data parallelism; its checkpoint resumes on 1 rank"
+
 echo "data-parallel runs match the single process; failures stop every rank"

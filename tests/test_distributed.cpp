@@ -21,6 +21,9 @@
 #include "train/distributed/gradient_buckets.h"
 #include "train/distributed/launch_env.h"
 #include "train/distributed/process_group.h"
+#include "train/distributed/zero1.h"
+#include "train/fused_adamw.h"
+#include "trol/compat.h"
 #include "train/run_config.h"
 #include "trol/config_reader.h"
 
@@ -366,4 +369,61 @@ TEST_CASE("a rank that leaves: the other fails within the timeout, naming the co
   CHECK_THAT(message, Catch::Contains("rank 0: collective 'token count' failed"));
   CHECK_THAT(message, Catch::Contains("rank 1 did not report"));
   CHECK(seconds < 4 + 2);
+}
+
+TEST_CASE("ZeRO-1: the partition balances sizes, the same on every rank", "[distributed]") {
+  CHECK(partition_by_size({10, 7, 5, 3, 2, 1}, 3) == std::vector<int64_t>{0, 1, 2, 2, 1, 2});
+  CHECK(partition_by_size({4, 4, 4, 4}, 2) == std::vector<int64_t>{0, 1, 0, 1});
+  CHECK(partition_by_size({5}, 3) == std::vector<int64_t>{0});
+}
+
+TEST_CASE("ZeRO-1: sharded AdamW steps give one AdamW's weights; the gathered state is its state", "[distributed]") {
+  // The reference: one AdamW over every parameter, the same gradients.
+  torch::manual_seed(41);
+  Stack model(4, 6);
+  std::vector<torch::Tensor> initial, grads;
+  for (const auto& p : model.parameters()) {
+    initial.push_back(p.detach().clone());
+    grads.push_back(torch::randn_like(p));
+  }
+  auto make = [&](std::vector<torch::Tensor>& params) {
+    for (const auto& t : initial) params.push_back(t.clone().requires_grad_(true));
+    return std::make_unique<torch::optim::AdamW>(params, torch::optim::AdamWOptions(0.1).weight_decay(0.01));
+  };
+  std::vector<torch::Tensor> reference;
+  auto reference_adamw = make(reference);
+  constexpr int kSteps = 3;
+  for (int step = 0; step < kSteps; ++step) {
+    for (size_t i = 0; i < reference.size(); ++i) reference[i].mutable_grad() = grads[i] * (step + 1);
+    adamw_step(*reference_adamw);
+  }
+  run_ranks(3, [&](int64_t rank, ProcessGroup& group) {
+    std::vector<torch::Tensor> params;
+    auto adamw = make(params);
+    Zero1Shards shards(params, std::shared_ptr<ProcessGroup>(&group, [](ProcessGroup*) {}));
+    for (int step = 0; step < kSteps; ++step) {
+      for (size_t i = 0; i < params.size(); ++i) params[i].mutable_grad() = grads[i] * (step + 1);
+      shards.drop_foreign_gradients();
+      adamw_step(*adamw);
+      shards.share_updated_parameters();
+    }
+    for (size_t i = 0; i < params.size(); ++i) CHECK(torch::equal(params[i], reference[i]));
+    CHECK(adamw->state().size() < params.size());  // this rank's share only
+    shards.gather_optimizer_state(*adamw);
+    if (rank == 0) {
+      REQUIRE(adamw->state().size() == params.size());
+      for (size_t i = 0; i < params.size(); ++i) {
+        const auto& got = static_cast<torch::optim::AdamWParamState&>(*adamw->state().at(compat::optimizer_state_key(params[i])));
+        const auto& want = static_cast<torch::optim::AdamWParamState&>(
+            *reference_adamw->state().at(compat::optimizer_state_key(reference[i])));
+        CHECK(got.step() == want.step());
+        CHECK(torch::equal(got.exp_avg(), want.exp_avg()));
+        CHECK(torch::equal(got.exp_avg_sq(), want.exp_avg_sq()));
+      }
+    }
+    shards.release_foreign_state(*adamw);
+    int64_t owned = 0;
+    for (const auto& p : params) owned += adamw->state().count(compat::optimizer_state_key(p)) != 0 ? p.numel() : 0;
+    CHECK(owned == shards.owned_elements());
+  });
 }

@@ -120,6 +120,7 @@ StepOutcome training_step(TrolModel& model, torch::optim::Optimizer& optimizer, 
   } else {
     optimizer.step();
   }
+  if (options.after_update) options.after_update();
   if (options.loss_scaler != nullptr) options.loss_scaler->update(/*overflowed=*/false);
   outcome.applied = true;
   return outcome;

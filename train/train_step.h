@@ -45,6 +45,7 @@ struct StepOptions {
   LossScaler* loss_scaler = nullptr;              // float16: scales the loss, skips overflowed steps
   bool collect_gate_means = false;                // fill StepOutcome::gate_means
   std::function<void()> before_update;            // runs between backward and the update (fault injection)
+  std::function<void()> after_update;             // runs after an applied update (ZeRO-1: share the weights)
   int64_t max_length = 0;                         // > 0: longer batches are refused, on every rank at once
   ProcessGroup* group = nullptr;                  // data parallel: the ranks (null: one process)
   GradientBuckets* buckets = nullptr;             // with `group`: the trainable parameters' buckets

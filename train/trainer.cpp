@@ -15,6 +15,7 @@
 #include "train/checkpoint.h"
 #include "train/distributed/gradient_buckets.h"
 #include "train/distributed/process_group.h"
+#include "train/distributed/zero1.h"
 #include "train/fault_injection.h"
 #include "train/optimizer.h"
 #include "train/progress.h"
@@ -214,10 +215,12 @@ std::string Trainer::save_checkpoint(const TrainingState& state, StageOptimizer&
     if (device_.is_cuda()) gather("cuda", generator_state(device_));
     rank_generators.emplace_back("world_size", torch::tensor(group_->world_size(), torch::kInt64));
   }
+  if (zero1_) zero1_->gather_optimizer_state(*optimizer.adamw);
   if (main_rank()) {
     CheckpointContents contents{&state, &*model_, &trained_, optimizer.adamw.get(), config_.effective_yaml};
     contents.rank_generator_states = std::move(rank_generators);
     folder = write_training_checkpoint(checkpoints, contents, config_.train.keep_checkpoints);
+    if (zero1_) zero1_->release_foreign_state(*optimizer.adamw);
   }
   if (group_) group_->barrier(fmt::format("after checkpoint step-{}", state.global_step));
   spdlog::debug("checkpoint {}", folder);
@@ -280,9 +283,16 @@ StageResult Trainer::run_stage(size_t index, const std::optional<TrainingState>&
   spdlog::info("stage '{}': {} samples, {} steps x {} x {} samples, {} trainable parameters", stage.name,
                training_set.samples.size(), stage.steps, stage.grad_accum, stage.batch_size, trainable_count);
   std::unique_ptr<GradientBuckets> buckets;
+  zero1_.reset();
   if (group_) {
     const auto cap = static_cast<int64_t>(config_.distributed.bucket_cap_mb * (1 << 20));
     buckets = std::make_unique<GradientBuckets>(trainable, cap, group_);
+    if (config_.distributed.zero1) {
+      zero1_ = std::make_unique<Zero1Shards>(trainable, group_);
+      zero1_->release_foreign_state(*optimizer.adamw);  // a restored checkpoint holds all of it
+      spdlog::info("stage '{}': ZeRO-1: this rank keeps the AdamW state of {} of the {} trainable parameters", stage.name,
+                   zero1_->owned_elements(), zero1_->total_elements());
+    }
     spdlog::info("stage '{}': data parallel over {} ranks ({}): each takes about {} of the {} samples of a micro-batch; "
                  "{} gradient buckets, {:.2f} MB summed per step",
                  stage.name, group_->world_size(), group_->backend_name(),
@@ -308,7 +318,11 @@ StageResult Trainer::run_stage(size_t index, const std::optional<TrainingState>&
   step_options.autocast = mixed_precision_dtype(config_.runtime);
   step_options.loss_scaler = loss_scaler_ ? &*loss_scaler_ : nullptr;
   // Runs inside training_step, before state.global_step counts the step.
-  step_options.before_update = [&] { fault_point("mid_step", state.global_step + 1); };
+  step_options.before_update = [&] {
+    fault_point("mid_step", state.global_step + 1);
+    if (zero1_) zero1_->drop_foreign_gradients();
+  };
+  if (zero1_) step_options.after_update = [&] { zero1_->share_updated_parameters(); };
   step_options.max_length = config_.data.max_length;
   step_options.group = group_.get();
   step_options.buckets = buckets.get();

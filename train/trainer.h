@@ -30,6 +30,7 @@ class GradientBuckets;
 class ProcessGroup;
 class StopSignals;
 class TensorBoardWriter;
+class Zero1Shards;
 struct StageOptimizer;
 
 // How a stage's batches are made: its batch size and length grouping, the data section's
@@ -67,6 +68,7 @@ class Trainer {
   std::vector<StageResult> completed_;
   const StopSignals* stop_ = nullptr;     // set while train() runs
   std::unique_ptr<TensorBoardWriter> tensorboard_;  // one event file per process
+  std::unique_ptr<Zero1Shards> zero1_;              // data parallel with distributed.zero1: this stage's shards
   std::optional<LossScaler> loss_scaler_;           // float16 mixed precision only
   bool stopped_ = false;
   std::shared_ptr<ProcessGroup> group_;  // null: one process

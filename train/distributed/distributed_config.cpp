@@ -9,6 +9,7 @@ DistributedConfig read_distributed_config(ConfigReader& reader) {
   reader.read("backend", c.backend);
   reader.read("timeout_seconds", c.timeout_seconds);
   reader.read("bucket_cap_mb", c.bucket_cap_mb);
+  reader.read("zero1", c.zero1);
   reader.finish();
   if (c.backend != "auto" && c.backend != "gloo" && c.backend != "nccl") {
     reader.fail("backend", "expected auto, gloo or nccl, got '" + c.backend + "'");

@@ -15,6 +15,7 @@ struct DistributedConfig {
   double timeout_seconds = 300;   // rendezvous and every collective: a dead or hung rank stops
                                   // the others with an error after at most this long
   double bucket_cap_mb = 25;      // gradient all-reduce bucket size (PyTorch DDP's default)
+  bool zero1 = false;             // shard the AdamW state across the ranks (train/distributed/zero1.h)
 };
 
 DistributedConfig read_distributed_config(ConfigReader& reader);

@@ -263,7 +263,7 @@ bool ProcessGroup::any(bool flag, const std::string& what) { return sum({flag ? 
 
 void ProcessGroup::barrier(const std::string& what) { sum({1.0}, what); }
 
-void ProcessGroup::broadcast_from_rank0(const std::vector<torch::Tensor>& tensors, const std::string& what) {
+void ProcessGroup::broadcast(const std::vector<torch::Tensor>& tensors, int64_t root, const std::string& what) {
   torch::NoGradGuard no_grad;
   // As bytes, in chunks: any dtype (quantized weights, integer buffers), few collectives.
   constexpr int64_t kChunk = 64 << 20;
@@ -277,7 +277,7 @@ void ProcessGroup::broadcast_from_rank0(const std::vector<torch::Tensor>& tensor
     }
     std::vector<at::Tensor> buffer{torch::cat(bytes)};
     c10d::BroadcastOptions options;
-    options.rootRank = 0;
+    options.rootRank = root;
     c10::intrusive_ptr<c10d::Work> work;
     try {
       work = impl_->backend->broadcast(buffer, options);

@@ -72,8 +72,12 @@ class ProcessGroup {
   // Blocking sums of a few numbers (token counts, losses, flags) over the ranks, in float64.
   std::vector<double> sum(const std::vector<double>& values, const std::string& what);
   bool any(bool flag, const std::string& what);
-  // Rank 0's values of `tensors` (any dtype, any device) on every rank, in place.
-  void broadcast_from_rank0(const std::vector<torch::Tensor>& tensors, const std::string& what);
+  // Rank `root`'s values of `tensors` (any dtype, any device; the same shapes on every rank)
+  // on every rank, in place.
+  void broadcast(const std::vector<torch::Tensor>& tensors, int64_t root, const std::string& what);
+  void broadcast_from_rank0(const std::vector<torch::Tensor>& tensors, const std::string& what) {
+    broadcast(tensors, 0, what);
+  }
   // Every rank's copy of `tensor` (same shape and dtype on every rank), in rank order.
   std::vector<torch::Tensor> all_gather(const torch::Tensor& tensor, const std::string& what);
   // Returns once every rank called it.
