@@ -245,6 +245,11 @@ TEST_CASE("MathVista: Python's float text, rounding and truncation as the offici
   CHECK(metric(report, "accuracy") == Approx(5.0 / 6.0));
   CHECK(report.metrics["need_gpt_extraction"].get<int64_t>() == 1);
   CHECK(report.counts.unparsable == 1);
+
+  // The same responses as answers JSONL: 1 and 3 right, the other four missing.
+  const auto jsonl = score("mathvista", "mathvista/testmini.json", "mathvista/answers.jsonl");
+  CHECK(metric(jsonl, "accuracy") == Approx(2.0 / 6.0));
+  CHECK(jsonl.counts.missing == 4);
 }
 
 TEST_CASE("GPT-judged benchmarks are never scored, only converted", "[benchmarks]") {

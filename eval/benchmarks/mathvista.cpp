@@ -174,12 +174,11 @@ ScoreReport score_mathvista(const ScoreRequest& request) {
   std::vector<PredictionRecord> records;
   std::ifstream probe(request.predictions);
   if (!probe) throw BenchmarkFileError(request.predictions, {request.predictions + ": cannot open the file (missing or unreadable)"});
-  char first = 0;
-  probe >> first;
-  const bool output_json = first == '{' && read_json_file(request.predictions).is_object() &&
-                           !read_json_file(request.predictions).contains("question_id");
+  // One JSON object keyed by pid is MathVista's output file; anything else is read as JSONL
+  // (whose errors then name file:line).
+  const auto output = nlohmann::json::parse(probe, nullptr, /*allow_exceptions=*/false);
+  const bool output_json = output.is_object() && !output.contains("question_id");
   if (output_json) {
-    const auto output = read_json_file(request.predictions);
     std::vector<std::string> problems_found;
     for (const auto& [pid, entry] : output.items()) {
       PredictionRecord record;
