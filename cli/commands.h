@@ -17,5 +17,6 @@ void add_plot_command(CLI::App& app);
 void add_export_command(CLI::App& app);
 void add_import_command(CLI::App& app);
 void add_forward_command(CLI::App& app);
+void add_score_command(CLI::App& app);
 
 }  // namespace trol::cli

@@ -24,6 +24,7 @@ int main(int argc, char** argv) {
   trol::cli::add_export_command(app);
   trol::cli::add_import_command(app);
   trol::cli::add_forward_command(app);
+  trol::cli::add_score_command(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -1,0 +1,36 @@
+// ChartQA (Masry et al., ACL Findings 2022), scored by relaxed accuracy.
+//
+// Data (--data): the release's test folder ("ChartQA Dataset/test/") holding test_human.json
+// and test_augmented.json, or one of them: a JSON list of {"imgname", "query", "label"}.
+// A question's id is "<split>/<position in the file, from 0>", e.g. "human/0",
+// "augmented/12" (the files have no question ids, and imgname repeats).
+//
+// Predictions: JSON lines {"question_id": "human/0", "text"}.
+//
+// Official rule (the paper, section 5.1, as pix2struct's relaxed_correctness implements it):
+// the prediction (surrounding whitespace stripped) and the label are read as numbers by
+// Python's float(), a trailing '%' dividing by 100; if both are numbers and the label is not
+// 0, correct when |prediction - label| / |label| <= 0.05; otherwise correct when both are
+// equal ignoring case. So "1,000" is not the number 1000, "45%" is 0.45 (not 45), and "12
+// million" is text. Reported per split and as the mean of the splits (papers' "ChartQA").
+//
+// --scoring trol (TroL eval/create_evaluator.py evaluate_chartqa, eval/utils.py): (1) an
+// answer containing a digit is cut to its first space-separated word ("12 million" -> "12",
+// "The answer is 12" -> "The"); (2) the relaxed_correctness that runs is the second
+// definition in eval/utils.py, where '%' is dropped without dividing by 100; (3) it is called
+// with prediction and label swapped, so the tolerance is relative to the prediction:
+// |prediction - label| / |prediction| <= 0.05, and a prediction of 0 is compared as text.
+#pragma once
+
+#include <string>
+
+#include "eval/benchmarks/score_common.h"
+
+namespace trol::bench {
+
+// Whether `prediction` answers `label`, by the rule of `scoring` above (`prediction` raw).
+bool chartqa_correct(const std::string& prediction, const std::string& label, Scoring scoring);
+
+ScoreReport score_chartqa(const ScoreRequest& request);
+
+}  // namespace trol::bench

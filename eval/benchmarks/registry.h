@@ -1,0 +1,22 @@
+// Every benchmark `trol score` knows, by name. Each benchmark's header documents its data
+// layout, prediction formats, the official rule and the TroL authors' variant:
+//   pope       eval/benchmarks/pope.h        mme        eval/benchmarks/mme.h
+//   mmbench    eval/benchmarks/mmbench.h     scienceqa  eval/benchmarks/scienceqa.h
+//   chartqa    eval/benchmarks/chartqa.h     textvqa    eval/benchmarks/textvqa.h
+//   mathvista  eval/benchmarks/mathvista.h   mm-vet, llava-w  eval/benchmarks/gpt_judged.h
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "eval/benchmarks/score_common.h"
+
+namespace trol::bench {
+
+std::vector<std::string> benchmark_names();
+
+// Scores request.predictions on benchmark `name`; throws std::invalid_argument for an unknown
+// name (listing the known ones), BenchmarkFileError for bad files.
+ScoreReport score_benchmark(const std::string& name, const ScoreRequest& request);
+
+}  // namespace trol::bench

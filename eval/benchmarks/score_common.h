@@ -1,0 +1,106 @@
+// What every benchmark scorer shares: the request (`trol score`'s arguments), the report it
+// returns, and the reader for prediction files.
+//
+// Predictions come as LLaVA-style answers JSONL, one object per line:
+//   {"question_id": 12, "text": "Yes, there is a dog."}     (other fields are ignored)
+// question_id may be a string or an integer. A benchmark that has its own answer format reads
+// that too (see its header). Bad input is an error naming file:line; nothing is skipped.
+//
+// Counting rules, the same for every benchmark (official scripts either crash or silently
+// misalign on these; we report them):
+//   missing     benchmark items without a prediction: scored as wrong, never dropped
+//   unparsable  predictions no rule of the benchmark could read: scored as wrong
+//   duplicates  prediction lines repeating an id already seen: the first one is scored
+//   unknown     prediction ids that are not in the benchmark: ignored, counted
+#pragma once
+
+#include <nlohmann/json.hpp>
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+namespace trol::bench {
+
+enum class Scoring {
+  Official,  // the benchmark's own scorer (default)
+  Trol,      // the TroL authors' evaluation (ByungKwanLee/TroL eval/), where it differs
+};
+
+// Parses "official" | "trol"; throws std::invalid_argument naming the value otherwise.
+Scoring parse_scoring(const std::string& name);
+std::string scoring_name(Scoring scoring);
+
+struct ScoreRequest {
+  std::string data;         // the benchmark's files (a folder or a file; see each benchmark)
+  std::string predictions;  // the predictions file (or folder, where a benchmark says so)
+  Scoring scoring = Scoring::Official;
+  std::string export_path;  // GPT-judged benchmarks: where to write the converted predictions
+};
+
+struct ScoreCounts {
+  int64_t items = 0;        // questions in the benchmark data
+  int64_t predictions = 0;  // prediction records read
+  int64_t missing = 0;      // items without a prediction (scored wrong)
+  int64_t unparsable = 0;   // predictions no rule could read (scored wrong)
+  int64_t duplicates = 0;   // records repeating an id (first one scored)
+  int64_t unknown = 0;      // records whose id is not in the benchmark (ignored)
+};
+
+struct ScoreReport {
+  std::string benchmark;
+  Scoring scoring = Scoring::Official;
+  nlohmann::ordered_json metrics = nlohmann::ordered_json::object();
+  ScoreCounts counts;
+  std::vector<std::string> notes;  // what the reader should know: differences, ids involved
+
+  // {"benchmark", "scoring", "metrics", "counts", "notes"}
+  nlohmann::ordered_json to_json() const;
+};
+
+// One record of a predictions file.
+struct PredictionRecord {
+  int64_t line = 0;
+  std::string id;         // question_id as text (integers written in decimal)
+  std::string text;       // the answer
+  nlohmann::json object;  // the whole record, for benchmarks that need more fields
+};
+
+// Reads a JSONL predictions file. `text_fields` are tried in order for the answer (LLaVA
+// writes "text"; some native formats "answer" or "prediction"). Every problem (unreadable file,
+// invalid JSON, a line that is not an object, a missing or mistyped id or answer) is collected
+// and thrown as one BenchmarkFileError naming file:line.
+std::vector<PredictionRecord> read_prediction_jsonl(const std::string& file,
+                                                    const std::vector<std::string>& text_fields = {"text"});
+
+// Predictions by key (normally the id), the first record of a key winning. Counts
+// predictions, duplicates, and (against `known`) unknown keys into `counts`, and adds a note
+// naming the first few duplicate and unknown ids.
+std::map<std::string, const PredictionRecord*> index_predictions(
+    const std::vector<PredictionRecord>& records, const std::vector<std::string>& keys,
+    const std::map<std::string, int>& known, ScoreCounts& counts, std::vector<std::string>& notes);
+
+// A whole JSON file (object or array); unreadable or invalid is an error naming the file
+// (and, for a syntax error, the line).
+nlohmann::json read_json_file(const std::string& file);
+
+// Small text helpers the scorers share.
+std::string lowercase(std::string text);
+std::string strip(const std::string& text, const std::string& characters = " \t\n\r\f\v");
+bool is_blank(const std::string& text);
+
+// Python's float(text): optional surrounding whitespace, sign, digits with an optional
+// fraction and exponent, "inf"/"infinity"/"nan" (any case), '_' between digits. false if
+// Python would raise ValueError.
+bool python_float(const std::string& text, double& value);
+
+// Python's repr(float) (also str()): the shortest text that reads back to the same double,
+// in Python's layout ("2.0", "0.1", "1e-05", "1e+16", "inf", "nan").
+std::string python_float_repr(double value);
+
+// Python's round(value, digits) for digits >= 0 (correctly rounded, ties to even on the
+// exact binary value).
+double python_round(double value, int digits);
+
+}  // namespace trol::bench
