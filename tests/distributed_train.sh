@@ -2,7 +2,7 @@
 # Data parallelism through the real binary and scripts/launch.sh: real processes, c10d Gloo on
 # loopback.
 #   distributed_train.sh TROL PYTHON SOURCE_DIR DATA_ROOT WORK_DIR
-# 1. 2 ranks with global batch B end with the weights of 1 rank with batch B (float
+# 1. 2 and 3 ranks with global batch B end with the weights of 1 rank with batch B (float
 #    tolerance: 2e-4 of each tensor's norm; losses of every step to 1e-6): a full-training config and a LoRA config, with and without gradient
 #    accumulation.
 # 2. A rank killed mid-run: the other exits non-zero within the timeout naming rank 1 and the
@@ -60,6 +60,9 @@ runN 2 two "$config"
 grep -q "data parallel over 2 ranks (gloo)" "$work/two.log" || { echo "FAIL: no data-parallel stage"; cat "$work/two.log"; exit 1; }
 same one two step1
 echo "2 ranks == 1 rank (train_tiny, batch 4)"
+runN 3 three "$config"
+same one three step1
+echo "3 ranks == 1 rank (train_tiny, batch 4: shares of 2, 1 and 1 samples)"
 
 accum="$work/train_tiny_accum.yaml"  # every stage with grad_accum: 2
 sed 's/batch_size: 4,/batch_size: 4, grad_accum: 2,/' "$config" >"$accum"
@@ -73,6 +76,9 @@ run1 one-lora "$lora"
 runN 2 two-lora "$lora"
 same one-lora two-lora adapters
 echo "2 ranks == 1 rank (LoRA adapters stage)"
+runN 3 three-lora "$lora"
+same one-lora three-lora adapters
+echo "3 ranks == 1 rank (LoRA adapters stage)"
 
 # Only rank 0 writes logs and checkpoints; the metrics are the global batch's.
 [ "$(grep -c '"global_step"' "$work/two/metrics.jsonl")" = "$(grep -c '"global_step"' "$work/one/metrics.jsonl")" ] ||

@@ -82,9 +82,7 @@ ScoreReport score_chartqa(const ScoreRequest& request) {
   }
   report.counts.items = static_cast<int64_t>(questions.size());
   const auto records = read_prediction_jsonl(request.predictions);
-  std::vector<std::string> keys;
-  for (const auto& record : records) keys.push_back(record.id);
-  const auto predictions = index_predictions(records, keys, known, report.counts, report.notes);
+  const auto predictions = index_predictions_by_id(records, known, report.counts, report.notes);
 
   double sum = 0;
   for (const auto& split : splits) {

@@ -47,6 +47,8 @@ std::vector<uint32_t> code_points(const std::string& text) {
   return out;
 }
 
+// Of characters, as Python's Levenshtein package counts. (trol_model's edit_distance counts
+// bytes, and this scoring library stays free of LibTorch.)
 size_t levenshtein(const std::string& a_text, const std::string& b_text) {
   const auto a = code_points(a_text), b = code_points(b_text);
   std::vector<size_t> row(b.size() + 1);
@@ -195,9 +197,7 @@ ScoreReport score_mathvista(const ScoreRequest& request) {
   } else {
     records = read_prediction_jsonl(request.predictions);
   }
-  std::vector<std::string> keys;
-  for (const auto& record : records) keys.push_back(record.id);
-  const auto predictions = index_predictions(records, keys, known, report.counts, report.notes);
+  const auto predictions = index_predictions_by_id(records, known, report.counts, report.notes);
 
   int64_t correct = 0, need_gpt = 0;
   std::map<std::string, std::pair<int64_t, int64_t>> by_type;  // question_type -> (correct, total)

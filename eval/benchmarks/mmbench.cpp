@@ -30,9 +30,7 @@ ScoreReport score_mmbench(const ScoreRequest& request) {
     groups[index % 1000000].push_back(&item);
   }
   const auto records = read_prediction_jsonl(request.predictions);
-  std::vector<std::string> keys;
-  for (const auto& record : records) keys.push_back(record.id);
-  const auto predictions = index_predictions(records, keys, known, report.counts, report.notes);
+  const auto predictions = index_predictions_by_id(records, known, report.counts, report.notes);
 
   int64_t rows_right = 0, originals = 0, originals_right = 0, groups_right = 0;
   for (const auto& [main, rotations] : groups) {

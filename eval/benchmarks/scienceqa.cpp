@@ -78,9 +78,7 @@ ScoreReport score_scienceqa(const ScoreRequest& request) {
   if (!bad.empty()) throw BenchmarkFileError(problems_file, bad);
   report.counts.items = static_cast<int64_t>(questions.size());
   const auto records = read_prediction_jsonl(request.predictions);
-  std::vector<std::string> keys;
-  for (const auto& record : records) keys.push_back(record.id);
-  const auto predictions = index_predictions(records, keys, known, report.counts, report.notes);
+  const auto predictions = index_predictions_by_id(records, known, report.counts, report.notes);
   int64_t correct = 0;
   for (const auto& q : questions) {
     const auto it = predictions.find(q.pid);

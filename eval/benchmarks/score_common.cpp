@@ -261,4 +261,12 @@ double python_round(double value, int digits) {
   return std::strtod(buffer, nullptr);
 }
 
+std::map<std::string, const PredictionRecord*> index_predictions_by_id(const std::vector<PredictionRecord>& records,
+                                                                       const std::map<std::string, int>& known,
+                                                                       ScoreCounts& counts, std::vector<std::string>& notes) {
+  std::vector<std::string> keys;
+  for (const auto& record : records) keys.push_back(record.id);
+  return index_predictions(records, keys, known, counts, notes);
+}
+
 }  // namespace trol::bench

@@ -80,6 +80,10 @@ std::vector<PredictionRecord> read_prediction_jsonl(const std::string& file,
 std::map<std::string, const PredictionRecord*> index_predictions(
     const std::vector<PredictionRecord>& records, const std::vector<std::string>& keys,
     const std::map<std::string, int>& known, ScoreCounts& counts, std::vector<std::string>& notes);
+// The same, keyed by each record's question id.
+std::map<std::string, const PredictionRecord*> index_predictions_by_id(const std::vector<PredictionRecord>& records,
+                                                                       const std::map<std::string, int>& known,
+                                                                       ScoreCounts& counts, std::vector<std::string>& notes);
 
 // A whole JSON file (object or array); unreadable or invalid is an error naming the file
 // (and, for a syntax error, the line).

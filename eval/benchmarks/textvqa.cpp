@@ -164,9 +164,7 @@ ScoreReport score_textvqa(const ScoreRequest& request) {
   if (!problems.empty()) throw BenchmarkFileError(request.data, problems);
   report.counts.items = static_cast<int64_t>(questions.size());
   const auto records = read_prediction_jsonl(request.predictions);
-  std::vector<std::string> keys;
-  for (const auto& record : records) keys.push_back(record.id);
-  const auto predictions = index_predictions(records, keys, known, report.counts, report.notes);
+  const auto predictions = index_predictions_by_id(records, known, report.counts, report.notes);
   double sum = 0;
   for (const auto& [id, answers] : questions) {
     const auto it = predictions.find(id);
