@@ -143,8 +143,10 @@ ReferenceBeams reference_beam_search(TrolModel& model, const std::vector<int64_t
     running = std::move(next);
     if (step < o.max_new_tokens && finished.size() == beams) {
       const double best = running.empty() ? -kInf : running[0].score;
+      // "never" bounds a running beam by the longest it may grow (with a length penalty > 0).
+      const auto bound = o.early_stopping == EarlyStopping::never && o.length_penalty > 0 ? o.max_new_tokens : step;
       const bool done = o.early_stopping == EarlyStopping::first ||
-                        best / std::pow(static_cast<double>(step), o.length_penalty) <= finished.back().score;
+                        best / std::pow(static_cast<double>(bound), o.length_penalty) <= finished.back().score;
       if (done) {
         result.stopped_early = true;
         break;
@@ -211,37 +213,41 @@ TEST_CASE("beam search with enough beams finds the best sequences of an exhausti
 }
 
 TEST_CASE("beam search follows Hugging Face's rules step by step, early stopping included", "[generate][beam]") {
-  const std::string family = GENERATE(std::string("phi3"), std::string("internlm2"));
-  INFO(family);
-  auto model = random_model(family, 43);
-  const std::vector<std::vector<int64_t>> prompts{random_prompt(6, 0, 36, 44), random_prompt(3, 0, 36, 45),
-                                                  random_prompt(9, 0, 36, 46)};
-  // Stop ids: the two likeliest first tokens of prompt 0, so hypotheses finish early and often.
-  const auto first = next_log_probs(model, {prompts[0]})[0];
-  const auto top2 = std::get<1>(first.topk(2));
-  auto options = beam_options(3, 7);
-  options.stop_ids = {top2[0].item<int64_t>(), top2[1].item<int64_t>()};
-  options.num_return_sequences = 3;
-  std::map<EarlyStopping, std::vector<std::vector<int64_t>>> by_mode;  // best answers
+  std::map<EarlyStopping, std::vector<std::vector<int64_t>>> by_mode;  // every answer, both families
   bool some_stopped_early = false;
-  for (const auto mode : {EarlyStopping::heuristic, EarlyStopping::first}) {
-    for (const double penalty : {1.0, -0.5}) {
-      options.early_stopping = mode;
-      options.length_penalty = penalty;
-      options.repetition_penalty = penalty > 0 ? 1.0 : 1.4;
-      INFO("early stopping " << static_cast<int>(mode) << ", length penalty " << penalty);
-      const auto batched = generate(model, prompts, {}, options);
-      for (size_t i = 0; i < prompts.size(); ++i) {
-        INFO("prompt " << i);
-        const auto reference = reference_beam_search(model, prompts[i], options);
-        some_stopped_early = some_stopped_early || reference.stopped_early;
-        check_same_sequences(batched[i], reference.best);
-        for (const auto& h : reference.best) by_mode[mode].push_back(h.ids);
+  for (const std::string family : {"phi3", "internlm2"}) {
+    INFO(family);
+    auto model = random_model(family, 43);
+    const std::vector<std::vector<int64_t>> prompts{random_prompt(6, 0, 36, 44), random_prompt(3, 0, 36, 45),
+                                                    random_prompt(9, 0, 36, 46)};
+    // Stop ids: the four likeliest first tokens of prompt 0, so hypotheses finish early and
+    // often, and the two beams fill up before max_new_tokens (which the stopping rules need).
+    const auto first = next_log_probs(model, {prompts[0]})[0];
+    const auto top = std::get<1>(first.topk(4));
+    auto options = beam_options(2, 8);
+    for (int64_t i = 0; i < 4; ++i) options.stop_ids.push_back(top[i].item<int64_t>());
+    options.num_return_sequences = 2;
+    for (const auto mode : {EarlyStopping::heuristic, EarlyStopping::first, EarlyStopping::never}) {
+      for (const double penalty : {1.0, 2.0, -0.5}) {
+        options.early_stopping = mode;
+        options.length_penalty = penalty;
+        options.repetition_penalty = penalty > 0 ? 1.0 : 1.4;
+        INFO("early stopping " << static_cast<int>(mode) << ", length penalty " << penalty);
+        const auto batched = generate(model, prompts, {}, options);
+        for (size_t i = 0; i < prompts.size(); ++i) {
+          INFO("prompt " << i);
+          const auto reference = reference_beam_search(model, prompts[i], options);
+          some_stopped_early = some_stopped_early || reference.stopped_early;
+          check_same_sequences(batched[i], reference.best);
+          for (const auto& h : reference.best) by_mode[mode].push_back(h.ids);
+        }
       }
     }
   }
-  CHECK(some_stopped_early);                                                  // the stopping rule is exercised
-  CHECK(by_mode[EarlyStopping::heuristic] != by_mode[EarlyStopping::first]);  // and it matters
+  // The stopping rules are exercised, and they matter: each mode returns other answers.
+  CHECK(some_stopped_early);
+  CHECK(by_mode[EarlyStopping::heuristic] != by_mode[EarlyStopping::first]);
+  CHECK(by_mode[EarlyStopping::heuristic] != by_mode[EarlyStopping::never]);
 }
 
 TEST_CASE("beam search: one beam is greedy, a batch is each prompt alone, the cache changes nothing", "[generate][beam]") {
