@@ -53,6 +53,29 @@ torch::Tensor next_log_probs(TrolModel& model, const std::vector<std::vector<int
   return torch::log_softmax(next_logits(model, sequences), -1);
 }
 
+// The same under the released rule (DESIGN.md §1), one sequence at a time: the prompt traversed,
+// then each new token one pass, through a fresh cache (the rule itself is checked against a
+// layer-by-layer computation in test_kv_cache.cpp). Every sequence starts with `prompt`.
+torch::Tensor released_next_log_probs(TrolModel& model, const std::vector<int64_t>& prompt,
+                                      const std::vector<std::vector<int64_t>>& sequences) {
+  torch::NoGradGuard no_grad;
+  const auto& llm = model->config().llm;
+  std::vector<torch::Tensor> rows;
+  for (const auto& sequence : sequences) {
+    const auto ids = torch::tensor(sequence, torch::kLong).unsqueeze(0);
+    const auto length = static_cast<int64_t>(sequence.size()), p = static_cast<int64_t>(prompt.size());
+    KvCache cache(llm.num_layers, 1, 1, llm.num_kv_heads, llm.head_dim(), length, torch::kFloat64);
+    const auto embeds = model->model->embed(ids);
+    const auto mask = torch::ones_like(ids);
+    auto hidden = model->model->forward_cached(embeds.narrow(1, 0, p), mask.narrow(1, 0, p), cache, DecodeMode::released).hidden;
+    for (int64_t t = p; t < length; ++t) {
+      hidden = model->model->forward_cached(embeds.narrow(1, t, 1), mask.narrow(1, 0, t + 1), cache, DecodeMode::released).hidden;
+    }
+    rows.push_back(torch::log_softmax(model->lm_logits(hidden.select(1, -1)), -1));
+  }
+  return torch::cat(rows);
+}
+
 std::vector<int64_t> concat(std::vector<int64_t> a, const std::vector<int64_t>& b) {
   a.insert(a.end(), b.begin(), b.end());
   return a;
@@ -93,7 +116,8 @@ std::vector<Scored> enumerate_all(TrolModel& model, const std::vector<int64_t>& 
 }
 
 // Hugging Face's beam search for one prompt, written as its description reads (see
-// SearchStrategy::beam): full forwards, no cache, no batch. Also returns whether it stopped
+// SearchStrategy::beam): full forwards (exact decoding; released: a fresh cache per sequence),
+// no batch, no reordering. Also returns whether it stopped
 // before max_new_tokens.
 struct ReferenceBeams {
   std::vector<Scored> best;
@@ -106,7 +130,8 @@ ReferenceBeams reference_beam_search(TrolModel& model, const std::vector<int64_t
   for (int64_t step = 1; step <= o.max_new_tokens; ++step) {
     std::vector<std::vector<int64_t>> sequences;
     for (const auto& r : running) sequences.push_back(concat(prompt, r.ids));
-    auto scores = next_log_probs(model, sequences);
+    auto scores = o.decode == DecodeMode::exact ? next_log_probs(model, sequences)
+                                                : released_next_log_probs(model, prompt, sequences);
     if (o.repetition_penalty != 1.0) {
       for (size_t i = 0; i < running.size(); ++i) {
         for (const int64_t t : std::set<int64_t>(sequences[i].begin(), sequences[i].end())) {
@@ -232,7 +257,10 @@ TEST_CASE("beam search follows Hugging Face's rules step by step, early stopping
         options.early_stopping = mode;
         options.length_penalty = penalty;
         options.repetition_penalty = penalty > 0 ? 1.0 : 1.4;
-        INFO("early stopping " << static_cast<int>(mode) << ", length penalty " << penalty);
+        // Released decoding once per family: the beams' one-pass cache must follow them too.
+        options.decode = mode == EarlyStopping::first && penalty == 2.0 ? DecodeMode::released : DecodeMode::exact;
+        INFO("early stopping " << static_cast<int>(mode) << ", length penalty " << penalty << ", "
+                               << decode_mode_name(options.decode));
         const auto batched = generate(model, prompts, {}, options);
         for (size_t i = 0; i < prompts.size(); ++i) {
           INFO("prompt " << i);
