@@ -5,6 +5,8 @@
 
 #include <algorithm>
 #include <cmath>
+#include <filesystem>
+#include <fstream>
 #include <limits>
 #include <map>
 #include <set>
@@ -14,6 +16,8 @@
 #include "eval/evaluator.h"
 #include "test_helpers.h"
 #include "tokenizer_fixture.h"
+#include "train/run_config.h"
+#include "trol/config_reader.h"
 #include "trol/generate.h"
 
 using namespace trol;
@@ -605,4 +609,16 @@ TEST_CASE("generation options that cannot work are refused, naming the fix", "[g
   o = {};
   o.repetition_penalty = 0;
   refused(o, "repetition_penalty must be > 0");
+}
+
+TEST_CASE("eval.num_beams makes the evaluation search with beams", "[generate][eval][config]") {
+  const auto file = std::filesystem::temp_directory_path() / ("trol_test_eval_beams_" + std::to_string(::getpid()) + ".yaml");
+  std::ofstream(file) << "eval:\n  num_beams: 5\n";
+  const auto beams = generate_options(load_run_config(file.string()).eval);
+  CHECK(beams.strategy == SearchStrategy::beam);
+  CHECK(beams.num_beams == 5);
+  const auto greedy = generate_options(load_run_config(file.string(), {"eval.num_beams=1"}).eval);
+  CHECK(greedy.strategy == SearchStrategy::greedy);
+  CHECK_THROWS_WITH(load_run_config(file.string(), {"eval.num_beams=0"}), Catch::Contains("eval.num_beams: must be at least 1"));
+  std::filesystem::remove(file);
 }

@@ -307,8 +307,8 @@ std::vector<std::vector<GeneratedSequence>> beam_search(Decoding& decoding, size
           }
         }
         if (ends) {
-          // Only the first num_beams extensions may finish; the rest only stand in for
-          // running beams (Hugging Face's rule).
+          // Only the first num_beams extensions may finish; one ranked below them that ends
+          // is dropped (Hugging Face's rule: the extra ones only stand in for running beams).
           if (rank < beams) {
             extension.score = score / std::pow(static_cast<double>(length), options.length_penalty);
             finished[p].add(std::move(extension));
