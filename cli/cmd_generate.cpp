@@ -102,7 +102,10 @@ void add_generate_command(CLI::App& app) {
       options.top_p = args->top_p;
       options.seed = args->seed;
     }
-    validate(options);  // bad values fail before the model loads
+    // Bad values fail before the model loads (detokenize comes with the tokenizer, later).
+    auto checked = options;
+    checked.detokenize = [](const std::vector<int64_t>&) { return std::string(); };
+    validate(checked);
 
     // The answer alone goes to stdout, so scripts can read it; log lines go to stderr.
     const auto level = spdlog::get_level();
@@ -156,7 +159,8 @@ void add_generate_command(CLI::App& app) {
     }
     // Several beams: each answer on its line, best first; scores (sum log-prob / length^penalty) on stderr.
     options = answer_options(options, tokenizer, chat);
-    for (const auto& sequence : generate(model, {prompt}, pixels, options).front()) {
+    const auto sequences = generate(model, {prompt}, pixels, options).front();
+    for (const auto& sequence : sequences) {
       spdlog::info("score {:.4f}", sequence.score);
       std::cout << answer_text(tokenizer, sequence.ids, options.stop_strings) << std::endl;
     }
