@@ -1,6 +1,7 @@
-// trol generate --model CHECKPOINT --prompt TEXT [--image FILE] [key.path=value ...]: a quick
-// look at a trained model: the answer it gives to one prompt, with or without an image, decoded
-// exactly as the evaluator decodes its answers.
+// trol generate --model CHECKPOINT --prompt TEXT [--image FILE] [generation flags] [key.path=value ...]:
+// a quick look at a trained model: the answer it gives to one prompt, with or without an image,
+// decoded exactly as the evaluator decodes its answers (greedy by default; --num-beams N for beam
+// search, --sample with --temperature/--top-k/--top-p/--seed for sampling).
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 
@@ -28,6 +29,16 @@ void add_generate_command(CLI::App& app) {
     std::vector<std::string> overrides;
     int64_t max_new_tokens = 32;
     std::string decode = "exact";
+    int64_t num_beams = 1;
+    int64_t num_return_sequences = 1;
+    double length_penalty = 1.0;
+    bool sample = false;
+    double temperature = 1.0;
+    int64_t top_k = 0;
+    double top_p = 1.0;
+    double repetition_penalty = 1.0;
+    uint64_t seed = 0;
+    std::vector<std::string> stop;
   };
   auto args = std::make_shared<Args>();
   auto* cmd = app.add_subcommand("generate", "Answer one prompt (with an image or without) with trained weights");
@@ -42,8 +53,60 @@ void add_generate_command(CLI::App& app) {
   cmd->add_option("--decode", args->decode, "exact | released (how a traversed model uses the KV cache)")
       ->capture_default_str()
       ->check(CLI::IsMember({"exact", "released"}));
+  cmd->add_option("--num-beams", args->num_beams, "beam search with this many beams (1: greedy)")
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
+  cmd->add_option("--num-return-sequences", args->num_return_sequences,
+                  "beam search: print this many best answers, one per line, best first")
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
+  cmd->add_option("--length-penalty", args->length_penalty,
+                  "beam search: a hypothesis scores sum log-prob / length^this")
+      ->capture_default_str();
+  cmd->add_flag("--sample", args->sample, "sample instead of taking the most probable token");
+  auto* temperature = cmd->add_option("--temperature", args->temperature, "sampling: logits divided by this (> 0)")
+                          ->capture_default_str();
+  auto* top_k = cmd->add_option("--top-k", args->top_k, "sampling: keep the k most probable tokens (0: all)")
+                    ->capture_default_str();
+  auto* top_p = cmd->add_option("--top-p", args->top_p, "sampling: keep the fewest most probable tokens reaching p")
+                    ->capture_default_str();
+  auto* seed = cmd->add_option("--seed", args->seed, "sampling: the sampler's seed")->capture_default_str();
+  cmd->add_option("--repetition-penalty", args->repetition_penalty,
+                  "divide positive (multiply negative) logits of tokens already seen by this (1: off)")
+      ->capture_default_str();
+  cmd->add_option("--stop", args->stop, "end the answer before this text (repeatable)");
   cmd->add_option("overrides", args->overrides, "key.path=value overrides of the config (e.g. data.root=DIR)");
-  cmd->callback([args] {
+  cmd->callback([args, temperature, top_k, top_p, seed] {
+    for (const auto* option : {temperature, top_k, top_p, seed}) {
+      if (option->count() > 0 && !args->sample) {
+        throw std::invalid_argument("generate: " + option->get_name() + " applies to sampling: add --sample");
+      }
+    }
+    if (args->sample && args->num_beams > 1) {
+      throw std::invalid_argument("generate: --sample and --num-beams > 1 together (beam sampling) are not implemented");
+    }
+    GenerateOptions options;
+    options.max_new_tokens = args->max_new_tokens;
+    options.decode = parse_decode_mode(args->decode);
+    options.repetition_penalty = args->repetition_penalty;
+    options.stop_strings = args->stop;
+    if (args->num_beams > 1 || args->num_return_sequences > 1 || args->length_penalty != 1.0) {
+      options.strategy = SearchStrategy::beam;
+      options.num_beams = args->num_beams;
+      options.num_return_sequences = args->num_return_sequences;
+      options.length_penalty = args->length_penalty;
+    } else if (args->sample) {
+      options.strategy = SearchStrategy::sample;
+      options.temperature = args->temperature;
+      options.top_k = args->top_k;
+      options.top_p = args->top_p;
+      options.seed = args->seed;
+    }
+    // Bad values fail before the model loads (detokenize comes with the tokenizer, later).
+    auto checked = options;
+    checked.detokenize = [](const std::vector<int64_t>&) { return std::string(); };
+    validate(checked);
+
     // The answer alone goes to stdout, so scripts can read it; log lines go to stderr.
     const auto level = spdlog::get_level();
     spdlog::set_default_logger(spdlog::stderr_color_mt("trol_generate"));
@@ -90,9 +153,17 @@ void add_generate_command(CLI::App& app) {
     }
     conversation.turns = {{"human", text}};
     const auto prompt = encode_prompt(conversation, tokenizer, chat, model_config.vision.tokens_per_image()).input_ids;
-    const auto answers = generate_answers(model, {prompt}, pixels, tokenizer, chat, args->max_new_tokens,
-                                          parse_decode_mode(args->decode));
-    std::cout << answers.front() << std::endl;
+    if (options.num_return_sequences == 1) {
+      std::cout << generate_answers(model, {prompt}, pixels, tokenizer, chat, options).front() << std::endl;
+      return;
+    }
+    // Several beams: each answer on its line, best first; scores (sum log-prob / length^penalty) on stderr.
+    options = answer_options(options, tokenizer, chat);
+    const auto sequences = generate(model, {prompt}, pixels, options).front();
+    for (const auto& sequence : sequences) {
+      spdlog::info("score {:.4f}", sequence.score);
+      std::cout << answer_text(tokenizer, sequence.ids, options.stop_strings) << std::endl;
+    }
   });
 }
 

@@ -51,6 +51,7 @@ EvalOptions read_eval_options(ConfigReader& reader) {
   reader.read("batch_size", o.batch_size);
   reader.read("max_new_tokens", o.max_new_tokens);
   reader.read("limit", o.limit);
+  reader.read("num_beams", o.num_beams);
   std::string decode = decode_mode_name(o.decode);
   reader.read("decode", decode);
   reader.finish();
@@ -62,6 +63,7 @@ EvalOptions read_eval_options(ConfigReader& reader) {
   if (o.batch_size < 1) reader.fail("batch_size", "must be at least 1");
   if (o.max_new_tokens < 1) reader.fail("max_new_tokens", "must be at least 1");
   if (o.limit < 0) reader.fail("limit", "must be 0 (all) or positive");
+  if (o.num_beams < 1) reader.fail("num_beams", "must be at least 1 (1: greedy)");
   try {
     o.decode = parse_decode_mode(decode);
   } catch (const std::invalid_argument& e) {
@@ -75,13 +77,44 @@ std::vector<std::string> generate_answers(TrolModel& model, const std::vector<st
                                           const ChatTemplate& chat, int64_t max_new_tokens, DecodeMode decode) {
   GenerateOptions generate;
   generate.max_new_tokens = max_new_tokens;
-  generate.pad_id = tokenizer.pad_id();
   generate.decode = decode;
-  generate.stop_ids = {tokenizer.token_id(chat.assistant_end)};
-  if (tokenizer.eos_id() >= 0) generate.stop_ids.push_back(tokenizer.eos_id());
+  return generate_answers(model, prompts, pixels, tokenizer, chat, std::move(generate));
+}
+
+std::vector<std::string> generate_answers(TrolModel& model, const std::vector<std::vector<int64_t>>& prompts,
+                                          const torch::Tensor& pixels, const Tokenizer& tokenizer,
+                                          const ChatTemplate& chat, GenerateOptions options) {
+  options = answer_options(std::move(options), tokenizer, chat);
   std::vector<std::string> answers;
-  for (const auto& ids : generate_greedy(model, prompts, pixels, generate)) answers.push_back(trim(tokenizer.decode(ids)));
+  for (const auto& sequences : generate(model, prompts, pixels, options)) {
+    answers.push_back(answer_text(tokenizer, sequences.front().ids, options.stop_strings));
+  }
   return answers;
+}
+
+GenerateOptions answer_options(GenerateOptions options, const Tokenizer& tokenizer, const ChatTemplate& chat) {
+  options.pad_id = tokenizer.pad_id();
+  options.stop_ids.push_back(tokenizer.token_id(chat.assistant_end));
+  if (tokenizer.eos_id() >= 0) options.stop_ids.push_back(tokenizer.eos_id());
+  // Stop strings are matched on the text of the new tokens (the tokenizer lives here, not in trol/).
+  options.detokenize = [&tokenizer](const std::vector<int64_t>& ids) { return tokenizer.decode(ids); };
+  return options;
+}
+
+std::string answer_text(const Tokenizer& tokenizer, const std::vector<int64_t>& ids,
+                        const std::vector<std::string>& stop_strings) {
+  return trim(cut_at_stop_strings(tokenizer.decode(ids), stop_strings));
+}
+
+GenerateOptions generate_options(const EvalOptions& options) {
+  GenerateOptions generate;
+  generate.max_new_tokens = options.max_new_tokens;
+  generate.decode = options.decode;
+  if (options.num_beams > 1) {
+    generate.strategy = SearchStrategy::beam;
+    generate.num_beams = options.num_beams;
+  }
+  return generate;
 }
 
 EvalReport evaluate_builtin(TrolModel& model, const DataConfig& data, const EvalOptions& options) {
@@ -131,7 +164,7 @@ EvalReport evaluate_builtin(TrolModel& model, const DataConfig& data, const Eval
           report.mean_gate.emplace_back(mean[l].data_ptr<double>(), mean[l].data_ptr<double>() + mean.size(1));
         }
       }
-      for (auto& answer : generate_answers(model, prompts, pixels, tokenizer, chat, options.max_new_tokens, options.decode)) {
+      for (auto& answer : generate_answers(model, prompts, pixels, tokenizer, chat, generate_options(options))) {
         predictions.push_back(std::move(answer));
       }
     }

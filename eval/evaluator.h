@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 
 #include "data/data_config.h"
+#include "trol/generate.h"
 #include "trol/kv_cache.h"
 #include "trol/model.h"
 
@@ -27,6 +28,7 @@ struct EvalOptions {
   int64_t max_new_tokens = 6;   // answers are a word or a letter
   int64_t limit = 0;            // items per benchmark (0: all)
   DecodeMode decode = DecodeMode::exact;  // how a traversed model decodes with the KV cache
+  int64_t num_beams = 1;        // 1: greedy; more: beam search (the authors evaluate with 5)
   std::string output_dir;       // predictions/<benchmark>.jsonl are written here ("": not written)
 };
 
@@ -47,6 +49,24 @@ EvalOptions read_eval_options(ConfigReader& reader);
 std::vector<std::string> generate_answers(TrolModel& model, const std::vector<std::vector<int64_t>>& prompts,
                                           const torch::Tensor& pixels, const Tokenizer& tokenizer,
                                           const ChatTemplate& chat, int64_t max_new_tokens, DecodeMode decode);
+
+// The same with every generation setting of `options` (strategy, beams, sampling, stop strings),
+// completed by answer_options(). Each answer is answer_text() of the prompt's best sequence.
+std::vector<std::string> generate_answers(TrolModel& model, const std::vector<std::vector<int64_t>>& prompts,
+                                          const torch::Tensor& pixels, const Tokenizer& tokenizer,
+                                          const ChatTemplate& chat, GenerateOptions options);
+
+// `options` with what answers need from the tokenizer and template: the pad id, the stop ids
+// (the template's answer end and the tokenizer's EOS, added to any given) and `detokenize`
+// (which refers to `tokenizer`: keep it alive while the options are used).
+GenerateOptions answer_options(GenerateOptions options, const Tokenizer& tokenizer, const ChatTemplate& chat);
+
+// The text of generated ids, cut before the first of `stop_strings`, trimmed.
+std::string answer_text(const Tokenizer& tokenizer, const std::vector<int64_t>& ids,
+                        const std::vector<std::string>& stop_strings);
+
+// The generation settings an evaluation uses (greedy, or beam search with eval.num_beams).
+GenerateOptions generate_options(const EvalOptions& options);
 
 EvalReport evaluate_builtin(TrolModel& model, const DataConfig& data, const EvalOptions& options);
 

@@ -43,4 +43,10 @@ void KvCache::advance(int64_t tokens) {
   length_ += tokens;
 }
 
+void KvCache::reorder(const torch::Tensor& rows) {
+  for (auto* buffers : {&keys_, &values_}) {
+    for (auto& buffer : *buffers) buffer = buffer.index_select(0, rows);
+  }
+}
+
 }  // namespace trol

@@ -51,6 +51,12 @@ class KvCache {
   // std::length_error beyond the capacity.
   void advance(int64_t tokens);
 
+  // Keeps the batch rows `rows` (int64 [n] on the cache's device; n may differ from the batch,
+  // a row may repeat) of every layer's and pass's buffers, in that order. Beam search moves
+  // each beam's keys and values to the beams that continue it; the first move copies each
+  // prompt's row to its beams.
+  void reorder(const torch::Tensor& rows);
+
  private:
   int64_t layers_, passes_, capacity_, length_ = 0;
   std::vector<torch::Tensor> keys_, values_;  // index layer * passes + pass
