@@ -1,5 +1,7 @@
-// trol export --model CHECKPOINT --out DIR [--merge-lora]: a checkpoint folder (model.safetensors
-// + config.yaml) as a self-contained folder of the same layout. With --merge-lora every adapter
+// trol export --model CHECKPOINT --out DIR [--merge-lora] [--format trol|hf] [--dtype D]: a
+// checkpoint folder (model.safetensors + config.yaml) as a self-contained folder of the same
+// layout, or (--format hf) as a Hugging Face folder: config.json (trol/hf_config.h) and
+// model.safetensors under the same names, which `trol import --llm DIR` reads back exactly. With --merge-lora every adapter
 // is folded into its base weight (W + alpha/r B A) and the config loses its `model.lora`
 // section, so the result is a plain model that `trol eval`, `trol generate` and Hugging Face
 // loaders read without knowing about LoRA. Weights stored quantized (model.quantize) are
@@ -13,6 +15,8 @@
 #include "cli/commands.h"
 #include "train/checkpoint.h"
 #include "train/run_config.h"
+#include "train/runtime.h"
+#include "trol/hf_config.h"
 #include "trol/lora_linear.h"
 #include "trol/model.h"
 #include "trol/safetensors.h"
@@ -23,12 +27,17 @@ void add_export_command(CLI::App& app) {
   struct Args {
     std::string model, out;
     bool merge_lora = false;
+    std::string format = "trol", dtype = "float32";
   };
   auto args = std::make_shared<Args>();
   auto* cmd = app.add_subcommand("export", "Write a checkpoint as a plain model folder (folding LoRA adapters in)");
   cmd->add_option("--model", args->model, "checkpoint folder (model.safetensors and config.yaml)")->required();
   cmd->add_option("--out", args->out, "folder to write")->required();
   cmd->add_flag("--merge-lora", args->merge_lora, "fold the LoRA adapters into the base weights");
+  cmd->add_option("--format", args->format, "trol: config.yaml + model.safetensors; hf: config.json + model.safetensors")
+      ->check(CLI::IsMember({"trol", "hf"}));
+  cmd->add_option("--dtype", args->dtype, "floating-point tensors as float32, bfloat16 or float16")
+      ->check(CLI::IsMember({"float32", "bfloat16", "float16"}));
   cmd->callback([args] {
     namespace fs = std::filesystem;
     const auto config_file = args->model + "/config.yaml", weights_file = args->model + "/model.safetensors";
@@ -77,12 +86,23 @@ void add_export_command(CLI::App& app) {
       if (dropped.count(b.key()) == 0) tensors.emplace_back(b.key(), b.value());
     }
 
+    fs::create_directories(args->out);
+    if (args->format == "hf") {
+      const auto dtype = parse_dtype(args->dtype, "--dtype");
+      for (auto& [name, tensor] : tensors) {
+        if (tensor.is_floating_point()) tensor = tensor.to(dtype);
+      }
+      save_safetensors(args->out + "/model.safetensors", tensors, {{"format", "pt"}, {"producer", "trol export"}});
+      write_file_atomically(args->out + "/config.json", hf_config_json(config.model, args->dtype).dump(2) + "\n");
+      spdlog::info("wrote {} (Hugging Face layout, {} tensors in {}, {} LoRA adapters merged)", args->out, tensors.size(),
+                   args->dtype, adapters);
+      return;
+    }
     auto yaml = YAML::LoadFile(config_file);
     if (yaml["model"] && yaml["model"]["lora"]) yaml["model"].remove("lora");
     if (yaml["model"] && yaml["model"]["quantize"]) yaml["model"].remove("quantize");
     YAML::Emitter emitter;
     emitter << yaml;
-    fs::create_directories(args->out);
     save_safetensors(args->out + "/model.safetensors", tensors, {{"format", "pt"}, {"producer", "trol export"}});
     write_file_atomically(args->out + "/config.yaml", std::string(emitter.c_str()) + "\n");
     spdlog::info("wrote {} ({} tensors, {} LoRA adapters merged, {} quantized weights written dequantized)", args->out,

@@ -235,6 +235,33 @@ for line in ("partial: true", "image_token_id: 95", "shared_gate: true", "select
         sys.exit(f"the released model's config.yaml lacks '{line}':\n{config_yaml}")
 print("a released TroL folder imports: base weights, Partial-LoRA adapters, CLIP tower, shared gate, image token")
 
+# trol export --format hf and back: the backbone's tensors as they were (bfloat16 bit for bit),
+# and a multimodal checkpoint (vision tower, projector, gates) through export and import again
+run("export", "--model", f"{work}/phi3_trol", "--out", f"{work}/phi3_back", "--format", "hf", "--dtype", "bfloat16")
+exported = safetensors_io.load(f"{work}/phi3_back/model.safetensors")
+for name, tensor in phi3.items():
+    if name not in exported or exported[name].dtype != torch.bfloat16 or not torch.equal(exported[name], tensor):
+        sys.exit(f"phi3 exported: {name} is not the original tensor")
+if sorted(set(exported) - set(phi3)) != ["model.trol_gating.0.bias", "model.trol_gating.0.weight",
+                                         "model.trol_gating.1.bias", "model.trol_gating.1.weight"]:
+    sys.exit(f"phi3 exported: unexpected extra tensors {sorted(set(exported) - set(phi3))}")
+back_config = json.load(open(f"{work}/phi3_back/config.json"))
+for key in ("model_type", "vocab_size", "hidden_size", "num_hidden_layers", "num_attention_heads", "num_key_value_heads",
+            "intermediate_size", "rms_norm_eps", "rope_theta", "max_position_embeddings", "tie_word_embeddings"):
+    if back_config[key] != phi3_config[key]:
+        sys.exit(f"phi3 exported config.json: {key} is {back_config[key]}, was {phi3_config[key]}")
+run("export", "--model", f"{work}/internlm2_trol", "--out", f"{work}/internlm2_back", "--format", "hf")
+run("import", "--llm", f"{work}/internlm2_back", "--out", f"{work}/internlm2_again")
+first = safetensors_io.load(f"{work}/internlm2_trol/model.safetensors")
+again = safetensors_io.load(f"{work}/internlm2_again/model.safetensors")
+if first.keys() != again.keys() or any(not torch.equal(first[k], again[k]) for k in first):
+    sys.exit("import -> export --format hf -> import changed the multimodal checkpoint")
+if "image_token_id: 95" not in open(f"{work}/internlm2_again/config.yaml").read():
+    sys.exit("the image token did not survive the round trip")
+run("export", "--model", f"{work}/trol18b_trol", "--out", f"{work}/bad", "--format", "hf", "--merge-lora",
+    expect_failure="Partial LoRA adapters")
+print("trol export --format hf round-trips: the original tensors, and import again gives the same checkpoint")
+
 # Bad folders name what is wrong
 os.remove(f"{work}/phi3/model-00002-of-00002.safetensors")
 run("import", "--llm", f"{work}/phi3", "--out", f"{work}/bad", expect_failure="names shard model-00002-of-00002.safetensors, which is missing")

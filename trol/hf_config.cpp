@@ -92,6 +92,8 @@ YAML::Node llm_yaml(const ConfigFile& file, std::vector<std::string>& notes) {
   return llm;
 }
 
+YAML::Node vision_fields(const ConfigFile& file, const Json& vision);
+
 YAML::Node vision_yaml(const ConfigFile& file) {
   const auto type = file.get<std::string>(file.json, "model_type", "");
   Json vision;
@@ -106,13 +108,17 @@ YAML::Node vision_yaml(const ConfigFile& file) {
   } else {
     throw std::runtime_error(file.path + ": model_type '" + type + "' is not a CLIP vision tower (clip, clip_vision_model)");
   }
+  return vision_fields(file, vision);
+}
+
+YAML::Node vision_fields(const ConfigFile& file, const Json& vision) {
   // Defaults are those of transformers' CLIPVisionConfig (old configs omit them).
   YAML::Node v;
   v["enabled"] = true;
   v["frozen"] = true;
   const auto image_size = file.get<int64_t>(vision, "image_size", 224);
   v["image_size"] = image_size;
-  v["pretrained_image_size"] = image_size;
+  v["pretrained_image_size"] = file.get<int64_t>(vision, "pretrained_image_size", image_size);
   v["patch_size"] = file.get<int64_t>(vision, "patch_size", 32);
   v["num_channels"] = file.get<int64_t>(vision, "num_channels", 3);
   v["hidden_size"] = file.get<int64_t>(vision, "hidden_size", 768);
@@ -121,9 +127,26 @@ YAML::Node vision_yaml(const ConfigFile& file) {
   v["intermediate_size"] = file.get<int64_t>(vision, "intermediate_size", 3072);
   v["activation"] = file.get<std::string>(vision, "hidden_act", "quick_gelu");
   v["layer_norm_eps"] = file.get<double>(vision, "layer_norm_eps", 1e-5);
-  v["select_layer"] = -2;  // LLaVA's (and the TroL authors') choice: the penultimate layer
-  v["drop_class_token"] = true;
+  v["select_layer"] = -2;  // LLaVA's choice, the penultimate layer (the TroL authors' CLIP tower reads the last)
+  v["drop_class_token"] = file.get<bool>(vision, "drop_class_token", true);
+  v["downsample_ratio"] = file.get<double>(vision, "downsample_ratio", 1.0);
   return v;
+}
+
+// A folder `trol export --format hf` wrote: the LLM's config.json plus, LLaVA-style, the
+// vision tower's config and the multimodal settings (LLaVA's key names where it has them).
+void read_trol_extras(const ConfigFile& file, YAML::Node& model) {
+  const auto& c = file.json;
+  if (c.contains("vision_config") && c["vision_config"].is_object()) {
+    model["vision"] = vision_fields(file, c["vision_config"]);
+    model["vision"]["select_layer"] = file.get<int64_t>(c, "vision_feature_layer", -2);
+    model["projector"]["type"] = file.get<std::string>(c, "projector_type", "mlp2x_gelu");
+  }
+  if (c.contains("image_token_index")) model["image_token_id"] = file.get<int64_t>(c, "image_token_index", -1);
+  if (c.contains("trol") && c["trol"].is_object()) {
+    model["trol"]["traversal"] = file.get<bool>(c["trol"], "traversal", true);
+    model["trol"]["shared_gate"] = file.get<bool>(c["trol"], "shared_gate", false);
+  }
 }
 
 }  // namespace
@@ -131,14 +154,61 @@ YAML::Node vision_yaml(const ConfigFile& file) {
 HfModelConfig model_config_from_hf(const std::string& llm_dir, const std::string& vision_dir) {
   HfModelConfig out;
   auto& model = out.model;
-  model["llm"] = llm_yaml(read_config(llm_dir), out.notes);
-  if (vision_dir.empty()) {
-    model["vision"]["enabled"] = false;
-  } else {
+  const auto llm = read_config(llm_dir);
+  model["llm"] = llm_yaml(llm, out.notes);
+  model["vision"]["enabled"] = false;
+  read_trol_extras(llm, model);
+  if (!vision_dir.empty()) {
+    if (llm.json.contains("vision_config")) {
+      throw std::runtime_error(llm.path + " already describes a vision tower (vision_config): drop --vision");
+    }
     model["vision"] = vision_yaml(read_config(vision_dir));
     model["projector"]["type"] = "mlp2x_gelu";
   }
   return out;
+}
+
+nlohmann::json hf_config_json(const ModelConfig& config, const std::string& torch_dtype) {
+  const auto& l = config.llm;
+  const bool phi3 = l.layout() == LlmFamily::Phi3;
+  nlohmann::json c;
+  c["architectures"] = {phi3 ? "Phi3ForCausalLM" : "InternLM2ForCausalLM"};
+  c["model_type"] = l.family;
+  c["vocab_size"] = l.vocab_size;
+  c["hidden_size"] = l.hidden_size;
+  c["num_hidden_layers"] = l.num_layers;
+  c["num_attention_heads"] = l.num_heads;
+  c["num_key_value_heads"] = l.num_kv_heads;
+  c["intermediate_size"] = l.intermediate_size;
+  c["hidden_act"] = "silu";
+  c["rope_theta"] = l.rope_theta;
+  c["rope_scaling"] = nullptr;
+  c["rms_norm_eps"] = l.rms_norm_eps;
+  c["max_position_embeddings"] = l.max_position_embeddings;
+  c["tie_word_embeddings"] = l.tie_word_embeddings;
+  c[phi3 ? "attention_bias" : "bias"] = l.attention_bias;
+  c["torch_dtype"] = torch_dtype;
+  c["trol"] = {{"traversal", config.trol.traversal}, {"shared_gate", config.trol.shared_gate}};
+  if (config.vision.enabled) {
+    const auto& v = config.vision;
+    c["vision_config"] = {{"model_type", "clip_vision_model"},
+                          {"image_size", v.image_size},
+                          {"pretrained_image_size", v.pretrained_image_size > 0 ? v.pretrained_image_size : v.image_size},
+                          {"patch_size", v.patch_size},
+                          {"num_channels", v.num_channels},
+                          {"hidden_size", v.hidden_size},
+                          {"num_hidden_layers", v.num_layers},
+                          {"num_attention_heads", v.num_heads},
+                          {"intermediate_size", v.intermediate_size},
+                          {"hidden_act", v.activation},
+                          {"layer_norm_eps", v.layer_norm_eps},
+                          {"drop_class_token", v.drop_class_token},
+                          {"downsample_ratio", v.downsample_ratio}};
+    c["vision_feature_layer"] = v.select_layer;
+    c["projector_type"] = config.projector.type;
+    c["image_token_index"] = config.resolved_image_token_id();
+  }
+  return c;
 }
 
 }  // namespace trol
