@@ -57,15 +57,20 @@ std::string key_of(const std::string& subtask, const std::string& image, const s
   return subtask + "/" + fs::path(image).stem().string() + "\t" + question_key(question);
 }
 
-std::vector<MmeQuestion> read_subtask(const fs::path& folder, const std::string& subtask, std::vector<std::string>& problems) {
-  const auto qa = fs::is_directory(folder / "questions_answers_YN") ? folder / "questions_answers_YN" : folder;
+// The folder's .txt files, in name order (both of MME's formats are one file per subtask or image).
+std::vector<fs::path> text_files(const fs::path& folder) {
   std::vector<fs::path> files;
-  for (const auto& entry : fs::directory_iterator(qa)) {
+  for (const auto& entry : fs::directory_iterator(folder)) {
     if (entry.is_regular_file() && entry.path().extension() == ".txt") files.push_back(entry.path());
   }
   std::sort(files.begin(), files.end());
+  return files;
+}
+
+std::vector<MmeQuestion> read_subtask(const fs::path& folder, const std::string& subtask, std::vector<std::string>& problems) {
+  const auto qa = fs::is_directory(folder / "questions_answers_YN") ? folder / "questions_answers_YN" : folder;
   std::vector<MmeQuestion> questions;
-  for (const auto& file : files) {
+  for (const auto& file : text_files(qa)) {
     std::ifstream in(file);
     std::string line;
     for (int64_t number = 1; std::getline(in, line); ++number) {
@@ -94,12 +99,7 @@ std::vector<PredictionRecord> read_predictions(const std::string& path, std::vec
   std::vector<PredictionRecord> records;
   if (fs::is_directory(path)) {
     std::vector<std::string> problems;
-    std::vector<fs::path> files;
-    for (const auto& entry : fs::directory_iterator(path)) {
-      if (entry.is_regular_file() && entry.path().extension() == ".txt") files.push_back(entry.path());
-    }
-    std::sort(files.begin(), files.end());
-    for (const auto& file : files) {
+    for (const auto& file : text_files(path)) {
       std::ifstream in(file);
       std::string line;
       for (int64_t number = 1; std::getline(in, line); ++number) {
