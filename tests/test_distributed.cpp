@@ -251,8 +251,13 @@ TEST_CASE("gradient buckets: sums over 3 ranks, launched during backward, in cap
   std::vector<int64_t> counts(world);
   std::vector<int64_t> payload(world);
   run_ranks(world, [&](int64_t rank, ProcessGroup& group) {
-    torch::manual_seed(1);  // the same weights on every rank
+    // The same weights on every rank: the ranks are threads sharing the global generator, so
+    // seeding and drawing must not interleave.
+    static std::mutex init_mutex;
+    std::unique_lock<std::mutex> init_lock(init_mutex);
+    torch::manual_seed(1);
     Stack model(depth, width);
+    init_lock.unlock();
     std::vector<torch::Tensor> params = model.parameters();
     GradientBuckets buckets(params, cap, std::shared_ptr<ProcessGroup>(&group, [](ProcessGroup*) {}));
     std::mutex mutex;
