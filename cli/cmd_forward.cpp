@@ -1,5 +1,6 @@
-// trol forward --model DIR --input-ids FILE.json --out FILE.safetensors [key.path=value ...]:
-// one forward pass on given token ids, writing the logits and the per-layer mixing ratios,
+// trol forward --model DIR --input-ids FILE.json [--pixel-values FILE | --image FILE...]
+//              --out FILE.safetensors [key.path=value ...]:
+// one forward pass on given token ids (and images), writing the logits and the per-layer mixing ratios,
 // the tool to check a port against the original implementation. DIR is a trol checkpoint
 // folder (config.yaml + model.safetensors) or a Hugging Face backbone folder (imported on the
 // fly, with fresh gates: pass model.trol.traversal=false to get the backbone's own logits).
@@ -12,6 +13,7 @@
 
 #include "cli/commands.h"
 #include "cli/hf_import.h"
+#include "data/image_ops.h"
 #include "train/checkpoint.h"
 #include "train/runtime.h"
 #include "trol/safetensors.h"
@@ -55,12 +57,32 @@ std::pair<torch::Tensor, torch::Tensor> read_input_ids(const std::string& path) 
   return {ids, mask};
 }
 
+// The images of the batch, in reading order: a safetensors file's `pixel_values` tensor
+// [images, channels, size, size] as the other implementation preprocessed them (the exact
+// comparison), or image files preprocessed as trol's data pipeline does (one tile each, the
+// config's data.image_mean / image_std).
+torch::Tensor read_pixels(const std::string& pixel_file, const std::vector<std::string>& images, const RunConfig& config) {
+  if (!pixel_file.empty()) {
+    auto file = load_safetensors(pixel_file);
+    const auto found = file.tensors.find("pixel_values");
+    if (found == file.tensors.end()) throw std::runtime_error(pixel_file + ": has no tensor named pixel_values");
+    return found->second.to(torch::kFloat32);
+  }
+  if (images.empty()) return {};
+  std::vector<torch::Tensor> pixels;
+  for (const auto& image : images) {
+    pixels.push_back(image_to_tensor(load_rgb(image), config.model.vision.image_size, config.data.image_mean,
+                                     config.data.image_std));
+  }
+  return torch::stack(pixels);
+}
+
 }  // namespace
 
 void add_forward_command(CLI::App& app) {
   struct Args {
-    std::string model, input_ids, out;
-    std::vector<std::string> overrides;
+    std::string model, input_ids, out, pixel_values;
+    std::vector<std::string> images, overrides;
   };
   auto args = std::make_shared<Args>();
   auto* cmd = app.add_subcommand("forward", "Run one forward pass on token ids; write logits and mixing ratios");
@@ -68,6 +90,12 @@ void add_forward_command(CLI::App& app) {
       ->required()
       ->check(CLI::ExistingDirectory);
   cmd->add_option("--input-ids", args->input_ids, "JSON: [[token ids], ...]")->required()->check(CLI::ExistingFile);
+  auto* pixels_option = cmd->add_option("--pixel-values", args->pixel_values,
+                                        "safetensors file whose pixel_values [images, 3, size, size] fill the image tokens")
+                            ->check(CLI::ExistingFile);
+  cmd->add_option("--image", args->images, "image files for the image tokens, in order (resized, normalised)")
+      ->check(CLI::ExistingFile)
+      ->excludes(pixels_option);
   cmd->add_option("--out", args->out, "safetensors file to write (logits, attention_mask, gate_ratios)")->required();
   cmd->add_option("overrides", args->overrides, "key.path=value settings of the model's config");
   cmd->callback([args] {
@@ -102,7 +130,9 @@ void add_forward_command(CLI::App& app) {
       throw std::runtime_error(args->input_ids + ": token ids must lie in [0, " + std::to_string(vocab) + ")");
     }
     torch::NoGradGuard no_grad;
-    const auto output = model->forward(ModelInputs{ids.to(device), mask.to(device), {}, {}}, /*collect_gate_ratios=*/true);
+    auto pixels = read_pixels(args->pixel_values, args->images, config);
+    if (pixels.defined()) pixels = pixels.to(device, parse_dtype(config.runtime.dtype));
+    const auto output = model->forward(ModelInputs{ids.to(device), mask.to(device), pixels, {}}, /*collect_gate_ratios=*/true);
     NamedTensors tensors{{"logits", output.logits.to(torch::kCPU, torch::kFloat32)}, {"attention_mask", mask}};
     if (output.gate_ratios.defined()) tensors.emplace_back("gate_ratios", output.gate_ratios.to(torch::kCPU, torch::kFloat32));
     save_safetensors(args->out, tensors, {{"producer", "trol forward"}, {"model", args->model}});

@@ -7,6 +7,7 @@
 #include "train/run_config.h"
 #include "trol/model.h"
 #include "trol/param_groups.h"
+#include "trol/parameter_count.h"
 
 namespace trol::cli {
 
@@ -15,14 +16,29 @@ void add_inspect_command(CLI::App& app) {
     std::string config;
     std::vector<std::string> overrides;
     bool parameters = false;
+    bool count_only = false;
   };
   auto args = std::make_shared<Args>();
   auto* cmd = app.add_subcommand("inspect", "Build the model of CONFIG and print its parameter groups (and names)");
   cmd->add_option("config", args->config, "YAML run config")->required()->check(CLI::ExistingFile);
   cmd->add_option("overrides", args->overrides, "key.path=value overrides of the config");
   cmd->add_flag("--parameters", args->parameters, "list every parameter with its shape and group");
+  cmd->add_flag("--count-only", args->count_only,
+                "print the counts per group from the config alone, without building the model (for real sizes)")
+      ->excludes("--parameters");
   cmd->callback([args] {
     const auto config = load_run_config(args->config, args->overrides);
+    if (args->count_only) {
+      const auto count = count_parameters(config.model);
+      for (const auto& [group, n] : std::vector<std::pair<const char*, int64_t>>{
+               {"llm", count.llm}, {"lora", count.lora}, {"mixer", count.mixer}, {"projector", count.projector},
+               {"vision", count.vision}}) {
+        if (n > 0) std::cout << group << ": " << n << " parameters\n";
+      }
+      std::cout << "total: " << count.total() << " parameters; image tokens per image: "
+                << (config.model.vision.enabled ? config.model.vision.tokens_per_image() : 0) << "\n";
+      return;
+    }
     torch::NoGradGuard no_grad;
     TrolModel model(config.model);
     const ParameterGroups groups;

@@ -2,6 +2,7 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <map>
 
@@ -43,12 +44,19 @@ ImportedModel import_hf_model(const std::string& llm_dir, const std::string& vis
   std::map<std::string, torch::Tensor> source;
   size_t skipped = 0;
   auto take = [&](const std::string& dir, bool vision) {
-    for (auto& [name, tensor] : load_hf_weights(dir)) {
-      // The vision tower's folder may be a whole CLIP model; only its vision_model.* is ours.
-      if (not_needed(name) || (vision && !starts_with(name, "vision_model."))) {
+    auto weights = load_hf_weights(dir);
+    // The vision tower's folder may be a whole CLIP (or InternVL) model, of which only
+    // vision_model.* is ours, or the tower alone (InternViT's own checkpoints: embeddings.*,
+    // encoder.*), which trol holds under vision_model.
+    const bool tower_alone = vision && std::none_of(weights.begin(), weights.end(), [](const auto& entry) {
+                               return starts_with(entry.first, "vision_model.");
+                             });
+    for (auto& [name, tensor] : weights) {
+      const auto ours = tower_alone ? "vision_model." + name : name;
+      if (not_needed(ours) || (vision && !starts_with(ours, "vision_model."))) {
         ++skipped;
       } else {
-        source.emplace(name, std::move(tensor));
+        source.emplace(ours, std::move(tensor));
       }
     }
   };

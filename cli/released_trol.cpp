@@ -24,20 +24,43 @@ const torch::Tensor& require(const std::map<std::string, torch::Tensor>& weights
   return it->second;
 }
 
+const std::string kLanguagePrefix = "language_model.";
+
+// TroL-3.8B (the authors' arch_phi3, after InternVL): the backbone under language_model.
+// (language_model.model.*, language_model.lm_head), InternViT under vision_model., the
+// projector as vision_proj.{0,1,3}; no adapters. Its config.json (read by
+// model_config_from_hf) describes every part, so only names and the image token remain.
+void adopt_released_phi3_layout(const std::string& dir, std::map<std::string, torch::Tensor>& weights, YAML::Node& model,
+                                std::vector<std::string>& notes) {
+  std::map<std::string, torch::Tensor> renamed;
+  for (auto& [name, tensor] : weights) {
+    renamed[starts_with(name, kLanguagePrefix) ? name.substr(kLanguagePrefix.size()) : name] = tensor;
+  }
+  weights = std::move(renamed);
+  if (const auto image = added_token_id(dir, "<IMG_CONTEXT>")) {
+    model["image_token_id"] = *image;
+  } else {
+    notes.push_back(dir + ": no '<IMG_CONTEXT>' in tokenizer_config.json or added_tokens.json: set model.image_token_id");
+  }
+}
+
 }  // namespace
 
 bool is_released_trol_layout(const std::map<std::string, torch::Tensor>& weights) {
   for (const auto& [name, tensor] : weights) {
-    if (starts_with(name, kVisionPrefix) || name.find(".ffn.weight") != std::string::npos) return true;
+    if (starts_with(name, kVisionPrefix) || starts_with(name, kLanguagePrefix) ||
+        name.find(".ffn.weight") != std::string::npos) {
+      return true;
+    }
   }
   return false;
 }
 
 void adopt_released_trol_layout(const std::string& dir, std::map<std::string, torch::Tensor>& weights, YAML::Node& model,
                                 std::vector<std::string>& notes) {
-  if (model["llm"]["family"].as<std::string>() != "internlm2") {
-    throw std::runtime_error(dir + ": only the InternLM2 flavour of the released TroL checkpoints (TroL-1.8B, TroL-7B) "
-                                   "is supported; TroL-3.8B needs InternViT, which trol lacks");
+  if (model["llm"]["family"].as<std::string>() == "phi3") {
+    adopt_released_phi3_layout(dir, weights, model, notes);
+    return;
   }
   static const std::regex base(R"(^(model\.layers\.\d+\.\w+\.\w+)\.ffn\.(weight|bias)$)");
   static const std::regex adapter(R"(^(model\.layers\.\d+\.\w+\.\w+)\.(lora_A|lora_B)\.weight$)");

@@ -1,5 +1,7 @@
-// The layout of the TroL authors' released InternLM2-flavour checkpoints (TroL-1.8B, TroL-7B;
-// read from their trol/arch_internlm2 code): every decoder linear is a Partial-LoRA module
+// The layouts of the TroL authors' released checkpoints. TroL-3.8B (trol/arch_phi3, InternVL's
+// layout): config.json of model_type "trol" with llm_config (Phi-3) and vision_config
+// (InternViT), the backbone under language_model., the image token <IMG_CONTEXT>.
+// The InternLM2 flavour (TroL-1.8B, TroL-7B; trol/arch_internlm2): every decoder linear is a Partial-LoRA module
 // holding the base weight as `<linear>.ffn.weight` and the adapter as `<linear>.lora_A.weight`
 // [r, in] / `<linear>.lora_B.weight` [out, r] (rank 256, alpha 256: the alpha is not stored);
 // the vision tower is CLIP ViT-L/14 under `vit.vision_tower.vision_model.` with its position

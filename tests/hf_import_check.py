@@ -1,7 +1,8 @@
 """trol import / trol forward against Hugging Face model folders in the real layouts, built here
 in miniature (the real ones cannot be downloaded on these machines): a Phi-3 backbone in two
 bfloat16 shards with model.safetensors.index.json, an InternLM2 backbone in one float32 file,
-and a whole CLIP model (text tower included). Logits are checked against the independent
+a whole CLIP model (text tower included), an InternViT tower in its own layout, and a released
+TroL-1.8B folder. Logits are checked against the independent
 Python reference (scripts/reference/reference_model.py) run on the same weights, with the
 config mapped here by hand from config.json; bad folders must fail with the right message.
 
@@ -186,6 +187,88 @@ for line in ("select_layer: -2", "image_token_id: 95", "family: internlm2"):
         sys.exit(f"imported config.yaml lacks '{line}':\n{config_yaml}")
 print("CLIP's vision tower imported as it is, its text tower and final LayerNorm skipped")
 
+
+def reference_with_images(model_dir, cfg, ids_with_images, pixels):
+    """The reference's logits on the imported checkpoint (fresh projector and gates included)."""
+    w = safetensors_io.load(f"{model_dir}/model.safetensors")
+    ids_t = torch.tensor(ids_with_images)
+    return reference_model.forward(w, cfg, ids_t, torch.ones_like(ids_t), pixels)
+
+
+# internlm2 + CLIP with images, traversed: pixels given as a tensor, the image tokens filled
+# with CLIP's features (last layer here, 16 tokens of an image) through the fresh projector
+image_ids = [[1, 2] + [95] * 16 + [7, 8], [3] + [95] * 16 + [4, 5, 6]]
+json.dump(image_ids, open(f"{work}/image_ids.json", "w"))
+pixels = randn(2, 3, 32, 32, scale=1.0)
+safetensors_io.save(f"{work}/pixels.safetensors", {"pixel_values": pixels})
+run("forward", "--model", f"{work}/internlm2_trol", "--input-ids", f"{work}/image_ids.json", "--pixel-values",
+    f"{work}/pixels.safetensors", "--out", f"{work}/internlm2_images.out", "model.vision.select_layer=-1")
+clip_vision = {"architecture": "clip", "image_size": 32, "pretrained_image_size": 0, "patch_size": 8, "hidden_size": 16,
+               "num_heads": 2, "num_layers": 2, "layer_norm_eps": 1e-5, "activation": "quick_gelu", "select_layer": -1,
+               "drop_class_token": True, "downsample_ratio": 1.0}
+cfg = {"family": "internlm2", "hidden_size": 48, "num_layers": 2, "num_heads": 6, "num_kv_heads": 2, "rope_theta": 1e6,
+       "rms_norm_eps": 1e-5, "tie_word_embeddings": False, "traversal": True, "shared_gate": False, "vision": True,
+       "image_token_id": 95, "projector": "mlp2x_gelu", "vision_config": clip_vision}
+check_logits("internlm2 + CLIP with images, TroL", f"{work}/internlm2_images.out",
+             reference_with_images(f"{work}/internlm2_trol", cfg, image_ids, pixels))
+
+# InternViT (TroL-3.8B's tower) as InternViT's own checkpoints store it (embeddings.*, encoder.*;
+# layer scale, fused qkv) under a Phi-3 without grouped-query attention (as Phi-3-mini): pixel
+# shuffle to 4 tokens of 64, InternVL's LayerNorm projector
+internvit_config = {"architectures": ["InternVisionModel"], "model_type": "intern_vit_6b", "hidden_size": 16,
+                    "intermediate_size": 32, "num_hidden_layers": 2, "num_attention_heads": 2, "image_size": 28,
+                    "patch_size": 7, "qkv_bias": True, "qk_normalization": False, "norm_type": "layer_norm",
+                    "layer_norm_eps": 1e-6, "hidden_act": "gelu", "drop_path_rate": 0.1, "use_flash_attn": True}
+internvit = {"embeddings.class_embedding": randn(1, 1, 16), "embeddings.patch_embedding.weight": randn(16, 3, 7, 7),
+             "embeddings.patch_embedding.bias": randn(16), "embeddings.position_embedding": randn(1, 17, 16)}
+for i in range(2):
+    p = f"encoder.layers.{i}."
+    internvit[p + "attn.qkv.weight"], internvit[p + "attn.qkv.bias"] = randn(48, 16), randn(48)
+    internvit[p + "attn.proj.weight"], internvit[p + "attn.proj.bias"] = randn(16, 16), randn(16)
+    for name in ("norm1", "norm2"):
+        internvit[p + f"{name}.weight"], internvit[p + f"{name}.bias"] = 1 + randn(16), randn(16)
+    internvit[p + "mlp.fc1.weight"], internvit[p + "mlp.fc1.bias"] = randn(32, 16), randn(32)
+    internvit[p + "mlp.fc2.weight"], internvit[p + "mlp.fc2.bias"] = randn(16, 32), randn(16)
+    internvit[p + "ls1"], internvit[p + "ls2"] = 0.5 + randn(16), 0.5 + randn(16)
+write_folder(f"{work}/internvit", internvit_config, internvit)
+phi3_mha_config = dict(phi3_config, num_key_value_heads=4)
+phi3_mha = llm_weights("phi3", 32, 2, 4, 4, 64, 128)
+write_folder(f"{work}/phi3_mha", phi3_mha_config, phi3_mha)
+run("import", "--llm", f"{work}/phi3_mha", "--vision", f"{work}/internvit", "--out", f"{work}/phi3_internvit",
+    "model.image_token_id=127")
+config_yaml = open(f"{work}/phi3_internvit/config.yaml").read()
+for line in ("architecture: internvit", "downsample_ratio: 0.5", "select_layer: -1", "type: ln_mlp2x_gelu"):
+    if line not in config_yaml:
+        sys.exit(f"the InternViT model's config.yaml lacks '{line}':\n{config_yaml}")
+imported = safetensors_io.load(f"{work}/phi3_internvit/model.safetensors")
+for name, tensor in internvit.items():
+    if not torch.equal(imported["vision_model." + name], tensor):
+        sys.exit(f"InternViT's {name} was not imported as it is")
+internvit_ids = [[1, 2] + [127] * 4 + [7, 8, 9, 10, 11, 12], [3] + [127] * 4 + [4, 5, 6] + [127] * 4]
+json.dump(internvit_ids, open(f"{work}/internvit_ids.json", "w"))
+pixels = randn(3, 3, 28, 28, scale=1.0)
+safetensors_io.save(f"{work}/internvit_pixels.safetensors", {"pixel_values": pixels})
+run("forward", "--model", f"{work}/phi3_internvit", "--input-ids", f"{work}/internvit_ids.json", "--pixel-values",
+    f"{work}/internvit_pixels.safetensors", "--out", f"{work}/phi3_internvit.out")
+internvit_vision = {"architecture": "internvit", "image_size": 28, "pretrained_image_size": 0, "patch_size": 7,
+                    "hidden_size": 16, "num_heads": 2, "num_layers": 2, "layer_norm_eps": 1e-6, "activation": "gelu",
+                    "select_layer": -1, "drop_class_token": True, "downsample_ratio": 0.5}
+cfg = {"family": "phi3", "hidden_size": 32, "num_layers": 2, "num_heads": 4, "num_kv_heads": 4, "rope_theta": 1e4,
+       "rms_norm_eps": 1e-5, "tie_word_embeddings": False, "traversal": True, "shared_gate": False, "vision": True,
+       "image_token_id": 127, "projector": "ln_mlp2x_gelu", "vision_config": internvit_vision}
+check_logits("phi3 (no GQA) + InternViT with images, TroL", f"{work}/phi3_internvit.out",
+             reference_with_images(f"{work}/phi3_internvit", cfg, internvit_ids, pixels))
+six_b = dict(internvit_config, qk_normalization=True, norm_type="rms_norm")
+write_folder(f"{work}/internvit6b", six_b, internvit)
+run("import", "--llm", f"{work}/phi3_mha", "--vision", f"{work}/internvit6b", "--out", f"{work}/bad",
+    expect_failure="norm_type 'rms_norm'")
+run("export", "--model", f"{work}/phi3_internvit", "--out", f"{work}/phi3_internvit_hf", "--format", "hf")
+run("import", "--llm", f"{work}/phi3_internvit_hf", "--out", f"{work}/phi3_internvit_again")
+again = safetensors_io.load(f"{work}/phi3_internvit_again/model.safetensors")
+if imported.keys() != again.keys() or any(not torch.equal(imported[k], again[k]) for k in imported):
+    sys.exit("import -> export --format hf -> import changed the InternViT checkpoint")
+print("InternViT imports from its own layout, runs as the reference computes it, and round-trips")
+
 # A released TroL-1.8B folder in miniature (the authors' arch_internlm2 layout): Partial-LoRA
 # linears (<linear>.ffn.weight + lora_A/lora_B), the CLIP tower under vit.vision_tower, the
 # projector, '<image>' among the tokenizer's added tokens, and the shared gate in trol_gating.pt
@@ -235,6 +318,45 @@ for line in ("partial: true", "image_token_id: 95", "shared_gate: true", "select
         sys.exit(f"the released model's config.yaml lacks '{line}':\n{config_yaml}")
 print("a released TroL folder imports: base weights, Partial-LoRA adapters, CLIP tower, shared gate, image token")
 
+# A released TroL-3.8B folder in miniature (the authors' arch_phi3 layout, after InternVL): a
+# config.json of model_type "trol" with llm_config and vision_config, the backbone under
+# language_model., InternViT under vision_model., the projector, '<IMG_CONTEXT>', per-layer gates
+released = {"language_model." + n: t for n, t in phi3_mha.items()}
+released.update({"vision_model." + n: t for n, t in internvit.items()})
+released["vision_proj.0.weight"], released["vision_proj.0.bias"] = 1 + randn(64), randn(64)
+released["vision_proj.1.weight"], released["vision_proj.1.bias"] = randn(32, 64), randn(32)
+released["vision_proj.3.weight"], released["vision_proj.3.bias"] = randn(32, 32), randn(32)
+trol_config = {"architectures": ["TroLForCausalLM"], "model_type": "trol", "llm_config": phi3_mha_config,
+               "vision_config": internvit_config, "select_layer": -1, "downsample_ratio": 0.5, "force_image_size": 28,
+               "ps_version": "v1", "dynamic_image_size": False, "use_thumbnail": False}
+write_folder(f"{work}/trol38b", trol_config, released)
+json.dump({"added_tokens_decoder": {"127": {"content": "<IMG_CONTEXT>", "special": True}}},
+          open(f"{work}/trol38b/tokenizer_config.json", "w"))
+gates = torch.nn.ModuleList([torch.nn.Linear(32, 1) for _ in range(2)])
+with torch.no_grad():
+    for gate in gates:
+        gate.weight.copy_(randn(1, 32)), gate.bias.copy_(randn(1))
+torch.save(dict(gates.state_dict()), f"{work}/trol38b/trol_gating.pt")
+run("import", "--llm", f"{work}/trol38b", "--out", f"{work}/trol38b_trol")
+run("forward", "--model", f"{work}/trol38b_trol", "--input-ids", f"{work}/internvit_ids.json", "--pixel-values",
+    f"{work}/internvit_pixels.safetensors", "--out", f"{work}/trol38b.out")
+# the reference reads the released tensors under their meaning, renamed here by hand
+w = {n[len("language_model."):] if n.startswith("language_model.") else n: t for n, t in released.items()}
+for i, gate in enumerate(gates):
+    w[f"model.trol_gating.{i}.weight"], w[f"model.trol_gating.{i}.bias"] = gate.weight.detach(), gate.bias.detach()
+cfg = {"family": "phi3", "hidden_size": 32, "num_layers": 2, "num_heads": 4, "num_kv_heads": 4, "rope_theta": 1e4,
+       "rms_norm_eps": 1e-5, "tie_word_embeddings": False, "traversal": True, "shared_gate": False, "vision": True,
+       "image_token_id": 127, "projector": "ln_mlp2x_gelu", "vision_config": internvit_vision}
+ids_t = torch.tensor(internvit_ids)
+check_logits("released TroL-3.8B layout with images", f"{work}/trol38b.out",
+             reference_model.forward(w, cfg, ids_t, torch.ones_like(ids_t), safetensors_io.load(
+                 f"{work}/internvit_pixels.safetensors")["pixel_values"]))
+config_yaml = open(f"{work}/trol38b_trol/config.yaml").read()
+for line in ("image_token_id: 127", "shared_gate: false", "architecture: internvit", "type: ln_mlp2x_gelu"):
+    if line not in config_yaml:
+        sys.exit(f"the released TroL-3.8B model's config.yaml lacks '{line}':\n{config_yaml}")
+print("a released TroL-3.8B folder imports: Phi-3 under language_model, InternViT, projector, gates, <IMG_CONTEXT>")
+
 # trol export --format hf and back: the backbone's tensors as they were (bfloat16 bit for bit),
 # and a multimodal checkpoint (vision tower, projector, gates) through export and import again
 run("export", "--model", f"{work}/phi3_trol", "--out", f"{work}/phi3_back", "--format", "hf", "--dtype", "bfloat16")
@@ -270,9 +392,31 @@ renamed["model.layers.0.attention.wqkv.weights"] = renamed.pop("model.layers.0.a
 write_folder(f"{work}/renamed", internlm2_config, renamed)
 run("import", "--llm", f"{work}/renamed", "--out", f"{work}/bad",
     expect_failure="unexpected: model.layers.0.attention.wqkv.weights (closest expected: model.layers.0.attention.wqkv.weight)")
-scaled = dict(phi3_config, rope_scaling={"type": "longrope", "short_factor": [1.0] * 4, "long_factor": [2.0] * 4})
-write_folder(f"{work}/longrope", scaled, phi3)
-run("import", "--llm", f"{work}/longrope", "--out", f"{work}/bad", expect_failure="rope_scaling type 'longrope'")
+# Phi-3's longrope (the 128k variants; "su" in the first configs): short factors while the
+# longest position stays within original_max_position_embeddings (8 here), long ones beyond
+scaled = dict(phi3_config, max_position_embeddings=64, original_max_position_embeddings=8,
+              rope_scaling={"type": "su", "short_factor": [1.0, 1.5, 2.0, 3.0], "long_factor": [2.0, 4.0, 8.0, 16.0]})
+write_folder(f"{work}/longrope", scaled, {n: t.float() for n, t in phi3.items()})
+run("import", "--llm", f"{work}/longrope", "--out", f"{work}/longrope_trol")
+rope = {"short_factor": scaled["rope_scaling"]["short_factor"], "long_factor": scaled["rope_scaling"]["long_factor"],
+        "original_max_position_embeddings": 8}
+for label, rows in (("within the original length", ids), ("beyond it", [list(range(1, 13)), list(range(20, 32))])):
+    json.dump(rows, open(f"{work}/longrope_ids.json", "w"))
+    run("forward", "--model", f"{work}/longrope_trol", "--input-ids", f"{work}/longrope_ids.json", "--out",
+        f"{work}/longrope.out")
+    w = safetensors_io.load(f"{work}/longrope_trol/model.safetensors")
+    cfg = {"family": "phi3", "hidden_size": 32, "num_layers": 2, "num_heads": 4, "num_kv_heads": 2, "rope_theta": 1e4,
+           "rms_norm_eps": 1e-5, "tie_word_embeddings": False, "traversal": True, "shared_gate": False,
+           "vision": False, "rope_scaling": rope, "max_position_embeddings": 64}
+    rows_t = torch.tensor(rows)
+    check_logits(f"phi3 longrope, {label}", f"{work}/longrope.out",
+                 reference_model.forward(w, cfg, rows_t, torch.ones_like(rows_t)))
+run("export", "--model", f"{work}/longrope_trol", "--out", f"{work}/longrope_hf", "--format", "hf")
+if json.load(open(f"{work}/longrope_hf/config.json"))["rope_scaling"]["long_factor"] != rope["long_factor"]:
+    sys.exit("trol export --format hf lost the longrope factors")
+yarn = dict(scaled, rope_scaling={"type": "yarn", "short_factor": [1.0] * 4, "long_factor": [2.0] * 4})
+write_folder(f"{work}/yarn", yarn, phi3)
+run("import", "--llm", f"{work}/yarn", "--out", f"{work}/bad", expect_failure="rope_scaling type 'yarn'")
 wider = dict(internlm2_config, intermediate_size=96)
 write_folder(f"{work}/wider", wider, internlm2)
 run("import", "--llm", f"{work}/wider", "--out", f"{work}/bad", expect_failure="shape of model.layers.0.feed_forward.w1.weight")

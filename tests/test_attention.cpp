@@ -3,6 +3,7 @@
 #include <catch2/catch.hpp>
 
 #include <cmath>
+#include <vector>
 
 #include "test_helpers.h"
 #include "trol/attention.h"
@@ -29,6 +30,41 @@ TEST_CASE("rotary embedding rotates dimension pairs (i, i + d/2) by pos * theta^
   }
   // The tables are computed in float32, as in Hugging Face; hence the tolerance.
   CHECK(torch::allclose(rotated, expected, 1e-5, 1e-5));
+}
+
+TEST_CASE("Phi-3 longrope divides each frequency by its factor and scales cos/sin", "[attention]") {
+  LlmConfig llm;
+  llm.hidden_size = 16;
+  llm.num_heads = 2;  // head_dim 8: four frequencies
+  llm.rope_theta = 100.0;
+  llm.max_position_embeddings = 64;
+  llm.rope_scaling.type = "longrope";
+  llm.rope_scaling.short_factor = {1.0, 2.0, 3.0, 4.0};
+  llm.rope_scaling.long_factor = {5.0, 6.0, 7.0, 8.0};
+  llm.rope_scaling.original_max_position_embeddings = 8;
+  const double scale = std::sqrt(1.0 + std::log(64.0 / 8.0) / std::log(8.0));
+  auto expect_tables = [&](const torch::Tensor& positions, int64_t bound, const std::vector<double>& factors) {
+    const auto tables = rotary_tables(positions, llm, bound, torch::kFloat64);
+    for (int64_t t = 0; t < positions.size(1); ++t) {
+      for (int64_t i = 0; i < 4; ++i) {
+        const double angle = positions[0][t].item<double>() * std::pow(100.0, -2.0 * i / 8.0) / factors[i];
+        for (int64_t half : {0, 4}) {
+          CHECK(tables.cos[0][t][i + half].item<double>() == Approx(std::cos(angle) * scale).margin(1e-5));
+          CHECK(tables.sin[0][t][i + half].item<double>() == Approx(std::sin(angle) * scale).margin(1e-5));
+        }
+      }
+    }
+  };
+  expect_tables(torch::tensor({{0, 3, 7}}, torch::kLong), 8, llm.rope_scaling.short_factor);   // longest 8: short
+  expect_tables(torch::tensor({{0, 3, 8}}, torch::kLong), 9, llm.rope_scaling.long_factor);    // longest 9: long
+  expect_tables(torch::tensor({{1, 2, 3}}, torch::kLong), 20, llm.rope_scaling.short_factor);  // bound alone decides nothing
+
+  // Factors of 1 and no extension past the original length: plain RoPE.
+  llm.rope_scaling.short_factor = llm.rope_scaling.long_factor = {1.0, 1.0, 1.0, 1.0};
+  llm.max_position_embeddings = 8;
+  const auto positions = torch::tensor({{0, 2, 5}}, torch::kLong);
+  CHECK(torch::allclose(rotary_tables(positions, llm, 8, torch::kFloat32).cos,
+                        rotary_tables(positions, 8, 100.0, torch::kFloat32).cos));
 }
 
 TEST_CASE("positions count real tokens under left and right padding", "[attention]") {

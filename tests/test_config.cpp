@@ -79,6 +79,13 @@ TEST_CASE("impossible shapes are rejected naming the key and the fix", "[config]
   CHECK_THAT(error_of("model:\n  vision:\n    image_size: 30\n    patch_size: 8\n"),
              Catch::Contains("model.vision.image_size: (30) must be a multiple of model.vision.patch_size (8)"));
   CHECK_THAT(error_of("model:\n  vision:\n    select_layer: 7\n"), Catch::Contains("model.vision.select_layer"));
+  CHECK_THAT(error_of("model:\n  llm:\n    rope_scaling: {type: yarn}\n"),
+             Catch::Contains("model.llm.rope_scaling.type: unknown RoPE scaling 'yarn'"));
+  CHECK_THAT(error_of("model:\n  llm:\n    rope_scaling: {type: longrope, short_factor: [1.0], long_factor: [1.0],"
+                      " original_max_position_embeddings: 64}\n"),
+             Catch::Contains("model.llm.rope_scaling.short_factor: has 1 factors, head_dim / 2 = 16 needed"));
+  CHECK_THAT(error_of("model:\n  vision:\n    architecture: siglip\n"),
+             Catch::Contains("model.vision.architecture: unknown vision encoder 'siglip'"));
   CHECK_THAT(error_of("model:\n  image_token_id: 9999\n"),
              Catch::Contains("model.image_token_id: (9999) must be below model.llm.vocab_size"));
   CHECK_THAT(error_of("model:\n  projector:\n    type: linear\n"), Catch::Contains("model.projector.type: unknown projector"));

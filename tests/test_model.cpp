@@ -8,6 +8,7 @@
 #include "train/run_config.h"
 #include "trol/image_merge.h"
 #include "trol/param_groups.h"
+#include "trol/parameter_count.h"
 
 using namespace trol;
 
@@ -176,7 +177,9 @@ TEST_CASE("every shipped config builds its model", "[config]") {
     if (entry.path().extension() != ".yaml") continue;
     INFO(entry.path());
     const auto config = load_run_config(entry.path().string());
-    CHECK_NOTHROW(TrolModel(config.model));
+    // The released sizes' recipes are too big to build here; test_parameter_count.cpp builds
+    // them at reduced width.
+    if (count_parameters(config.model).total() < 1'000'000'000) CHECK_NOTHROW(TrolModel(config.model));
     ++checked;
   }
   CHECK(checked >= 1);

@@ -1,6 +1,8 @@
 // The vision side: position interpolation, pixel shuffle, hidden-state selection, projector.
 #include <catch2/catch.hpp>
 
+#include <map>
+
 #include "test_helpers.h"
 #include "trol/projector.h"
 #include "trol/vision_encoder.h"
@@ -62,12 +64,49 @@ TEST_CASE("the vision encoder selects the configured hidden state", "[vision]") 
   VisionEncoder penultimate(config);
   test::copy_parameters(*full, *penultimate);
   const auto selected = penultimate->forward(pixels);
-  auto h = full->pre_layrnorm(full->embeddings(pixels));
-  auto blocks = full->named_children()["encoder"]->named_children()["layers"]->as<torch::nn::ModuleList>();
-  for (int i = 0; i < 2; ++i) h = blocks->ptr<VisionBlockImpl>(i)->forward(h);
+  auto h = full->embed(pixels);
+  for (int i = 0; i < 2; ++i) h = full->block(i, h);
   CHECK(torch::allclose(selected, h.narrow(1, 1, h.size(1) - 1), 1e-6, 1e-6));
 
   CHECK_THROWS_WITH(full->forward(torch::zeros({1, 3, 5, 5})), Catch::Contains("vision encoder expects pixels"));
+}
+
+TEST_CASE("an InternViT encoder has InternVL's parameter names and shapes", "[vision]") {
+  auto config = test::tiny_config().vision;
+  config.architecture = "internvit";
+  config.num_layers = 1;
+  VisionEncoder encoder(config);
+  std::map<std::string, std::vector<int64_t>> shapes;
+  for (const auto& p : encoder->named_parameters()) shapes[p.key()] = p.value().sizes().vec();
+  const int64_t d = config.hidden_size, positions = config.grid_size() * config.grid_size() + 1;
+  const std::map<std::string, std::vector<int64_t>> expected{
+      {"embeddings.class_embedding", {1, 1, d}},
+      {"embeddings.patch_embedding.weight", {d, 3, config.patch_size, config.patch_size}},
+      {"embeddings.patch_embedding.bias", {d}},
+      {"embeddings.position_embedding", {1, positions, d}},
+      {"encoder.layers.0.attn.qkv.weight", {3 * d, d}},
+      {"encoder.layers.0.attn.qkv.bias", {3 * d}},
+      {"encoder.layers.0.attn.proj.weight", {d, d}},
+      {"encoder.layers.0.attn.proj.bias", {d}},
+      {"encoder.layers.0.mlp.fc1.weight", {config.intermediate_size, d}},
+      {"encoder.layers.0.mlp.fc1.bias", {config.intermediate_size}},
+      {"encoder.layers.0.mlp.fc2.weight", {d, config.intermediate_size}},
+      {"encoder.layers.0.mlp.fc2.bias", {d}},
+      {"encoder.layers.0.norm1.weight", {d}},
+      {"encoder.layers.0.norm1.bias", {d}},
+      {"encoder.layers.0.norm2.weight", {d}},
+      {"encoder.layers.0.norm2.bias", {d}},
+      {"encoder.layers.0.ls1", {d}},
+      {"encoder.layers.0.ls2", {d}}};
+  CHECK(shapes == expected);
+
+  // With the layer scales at zero every block is the identity: the output is the embeddings.
+  torch::NoGradGuard no_grad;
+  for (auto& p : encoder->named_parameters()) {
+    if (p.key().find(".ls") != std::string::npos) p.value().zero_();
+  }
+  const auto pixels = torch::randn({2, 3, config.image_size, config.image_size});
+  CHECK(torch::allclose(encoder->forward(pixels), encoder->embed(pixels).narrow(1, 1, positions - 1)));
 }
 
 TEST_CASE("image tokens per image follow the released models' geometry", "[vision]") {

@@ -33,7 +33,7 @@ torch::nn::Linear& DecoderImpl::gate(int64_t layer) { return gates[trol_.shared_
 DecoderOutput DecoderImpl::forward(const torch::Tensor& inputs_embeds, const torch::Tensor& attention_mask,
                                    bool collect_gate_ratios, const torch::Tensor& adapter_mask) {
   const auto dtype = inputs_embeds.scalar_type();
-  const auto rotary = rotary_tables(positions_from_mask(attention_mask), llm_.head_dim(), llm_.rope_theta, dtype);
+  const auto rotary = rotary_tables(positions_from_mask(attention_mask), llm_, attention_mask.size(1), dtype);
   const auto mask = causal_padding_mask(attention_mask, dtype);
 
   std::vector<torch::Tensor> ratios;
@@ -96,7 +96,7 @@ DecoderOutput DecoderImpl::forward_cached(const torch::Tensor& new_embeds, const
   }
   const auto dtype = new_embeds.scalar_type();
   const auto positions = positions_from_mask(attention_mask).narrow(1, past, n);
-  const auto rotary = rotary_tables(positions, llm_.head_dim(), llm_.rope_theta, dtype);
+  const auto rotary = rotary_tables(positions, llm_, attention_mask.size(1), dtype);
   const auto mask = causal_padding_mask(attention_mask, dtype, n);
   // Released decoding traverses the prompt only; its second pass attends over the prompt with
   // its own keys, so it needs no cache (and the prompt is the first call: past == 0).

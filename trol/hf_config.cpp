@@ -78,10 +78,22 @@ YAML::Node llm_yaml(const ConfigFile& file, std::vector<std::string>& notes) {
     if (type == "internlm2" && kind == "dynamic") {
       notes.push_back(file.path + ": rope_scaling 'dynamic' is plain RoPE up to max_position_embeddings (" +
                       std::to_string(max_positions) + " tokens); trol does not rescale beyond");
+    } else if (type == "phi3" && (kind == "longrope" || kind == "su")) {
+      // "su" is what the first Phi-3 128k configs (and the TroL authors' copy of its code) call it.
+      YAML::Node rope;
+      rope["type"] = "longrope";
+      rope["short_factor"] = file.require<std::vector<double>>(scaling, "short_factor");
+      rope["long_factor"] = file.require<std::vector<double>>(scaling, "long_factor");
+      rope["original_max_position_embeddings"] = file.require<int64_t>(c, "original_max_position_embeddings");
+      if (scaling.contains("attention_factor") || scaling.contains("short_mscale") || scaling.contains("long_mscale")) {
+        throw std::runtime_error(file.path + ": rope_scaling with attention_factor / mscale (" + scaling.dump() +
+                                 ") is not implemented in trol; the default scale is");
+      }
+      llm["rope_scaling"] = rope;
     } else {
       throw std::runtime_error(file.path + ": rope_scaling type '" + kind + "' (" + scaling.dump() +
-                               ") is not implemented in trol; only none, and InternLM2's 'dynamic' within "
-                               "max_position_embeddings, are");
+                               ") is not implemented in trol; only none, Phi-3's 'longrope' ('su'), and InternLM2's "
+                               "'dynamic' within max_position_embeddings, are");
     }
   }
   if (type == "phi3" && c.contains("sliding_window") && !c["sliding_window"].is_null()) {
@@ -94,42 +106,60 @@ YAML::Node llm_yaml(const ConfigFile& file, std::vector<std::string>& notes) {
 
 YAML::Node vision_fields(const ConfigFile& file, const Json& vision);
 
+bool is_intern_vit(const std::string& model_type) { return model_type.rfind("intern_vit", 0) == 0; }
+
 YAML::Node vision_yaml(const ConfigFile& file) {
   const auto type = file.get<std::string>(file.json, "model_type", "");
-  Json vision;
   if (type == "clip") {
-    vision = file.get<Json>(file.json, "vision_config", Json::object());
-  } else if (type == "clip_vision_model") {
-    vision = file.json;
-  } else if (type.rfind("intern_vit", 0) == 0) {
-    throw std::runtime_error(file.path + ": InternViT (model_type '" + type +
-                             "') is not supported yet: trol's vision tower is CLIP's (layer scale and its "
-                             "normalisations are missing)");
-  } else {
-    throw std::runtime_error(file.path + ": model_type '" + type + "' is not a CLIP vision tower (clip, clip_vision_model)");
+    auto vision = file.get<Json>(file.json, "vision_config", Json::object());
+    vision["model_type"] = "clip_vision_model";
+    return vision_fields(file, vision);
   }
-  return vision_fields(file, vision);
+  if (type == "clip_vision_model" || is_intern_vit(type)) return vision_fields(file, file.json);
+  throw std::runtime_error(file.path + ": model_type '" + type +
+                           "' is not a vision tower trol builds (clip, clip_vision_model, intern_vit_6b)");
+}
+
+// InternViT's config (model_type "intern_vit_6b" for the 300M tower too): trol builds the
+// 300M form, so the switches that only InternViT-6B turns on are refused by name.
+void check_intern_vit(const ConfigFile& file, const Json& vision) {
+  const auto norm = file.get<std::string>(vision, "norm_type", "rms_norm");
+  if (norm != "layer_norm") {
+    throw std::runtime_error(file.path + ": norm_type '" + norm + "': trol's InternViT uses LayerNorm (InternViT-300M)");
+  }
+  if (file.get<bool>(vision, "qk_normalization", true)) {
+    throw std::runtime_error(file.path + ": qk_normalization true (InternViT-6B) is not implemented in trol");
+  }
+  if (!file.get<bool>(vision, "qkv_bias", false)) {
+    throw std::runtime_error(file.path + ": qkv_bias false: trol's InternViT has qkv biases (InternViT-300M)");
+  }
 }
 
 YAML::Node vision_fields(const ConfigFile& file, const Json& vision) {
-  // Defaults are those of transformers' CLIPVisionConfig (old configs omit them).
+  // Defaults are those of transformers' CLIPVisionConfig, or of InternVL's InternVisionConfig
+  // (old configs omit keys). The feature choices follow the models built on each: LLaVA reads
+  // CLIP's penultimate layer (the TroL authors' CLIP tower reads the last); InternVL and
+  // TroL-3.8B read InternViT's last layer, pixel-shuffled.
+  const bool intern = is_intern_vit(file.get<std::string>(vision, "model_type", "clip_vision_model"));
+  if (intern) check_intern_vit(file, vision);
   YAML::Node v;
   v["enabled"] = true;
+  v["architecture"] = intern ? "internvit" : "clip";
   v["frozen"] = true;
   const auto image_size = file.get<int64_t>(vision, "image_size", 224);
   v["image_size"] = image_size;
   v["pretrained_image_size"] = file.get<int64_t>(vision, "pretrained_image_size", image_size);
-  v["patch_size"] = file.get<int64_t>(vision, "patch_size", 32);
+  v["patch_size"] = file.get<int64_t>(vision, "patch_size", intern ? 14 : 32);
   v["num_channels"] = file.get<int64_t>(vision, "num_channels", 3);
-  v["hidden_size"] = file.get<int64_t>(vision, "hidden_size", 768);
-  v["num_layers"] = file.get<int64_t>(vision, "num_hidden_layers", 12);
-  v["num_heads"] = file.get<int64_t>(vision, "num_attention_heads", 12);
-  v["intermediate_size"] = file.get<int64_t>(vision, "intermediate_size", 3072);
-  v["activation"] = file.get<std::string>(vision, "hidden_act", "quick_gelu");
-  v["layer_norm_eps"] = file.get<double>(vision, "layer_norm_eps", 1e-5);
-  v["select_layer"] = -2;  // LLaVA's choice, the penultimate layer (the TroL authors' CLIP tower reads the last)
+  v["hidden_size"] = file.get<int64_t>(vision, "hidden_size", intern ? 3200 : 768);
+  v["num_layers"] = file.get<int64_t>(vision, "num_hidden_layers", intern ? 48 : 12);
+  v["num_heads"] = file.get<int64_t>(vision, "num_attention_heads", intern ? 25 : 12);
+  v["intermediate_size"] = file.get<int64_t>(vision, "intermediate_size", intern ? 12800 : 3072);
+  v["activation"] = file.get<std::string>(vision, "hidden_act", intern ? "gelu" : "quick_gelu");
+  v["layer_norm_eps"] = file.get<double>(vision, "layer_norm_eps", intern ? 1e-6 : 1e-5);
+  v["select_layer"] = intern ? -1 : -2;
   v["drop_class_token"] = file.get<bool>(vision, "drop_class_token", true);
-  v["downsample_ratio"] = file.get<double>(vision, "downsample_ratio", 1.0);
+  v["downsample_ratio"] = file.get<double>(vision, "downsample_ratio", intern ? 0.5 : 1.0);
   return v;
 }
 
@@ -139,7 +169,7 @@ void read_trol_extras(const ConfigFile& file, YAML::Node& model) {
   const auto& c = file.json;
   if (c.contains("vision_config") && c["vision_config"].is_object()) {
     model["vision"] = vision_fields(file, c["vision_config"]);
-    model["vision"]["select_layer"] = file.get<int64_t>(c, "vision_feature_layer", -2);
+    model["vision"]["select_layer"] = file.get<int64_t>(c, "vision_feature_layer", model["vision"]["select_layer"].as<int64_t>());
     model["projector"]["type"] = file.get<std::string>(c, "projector_type", "mlp2x_gelu");
   }
   if (c.contains("image_token_index")) model["image_token_id"] = file.get<int64_t>(c, "image_token_index", -1);
@@ -149,12 +179,39 @@ void read_trol_extras(const ConfigFile& file, YAML::Node& model) {
   }
 }
 
+
+// The released TroL-3.8B's config.json (the authors' TroLConfig, model_type "trol", after
+// InternVL's chat config): the Phi-3 backbone under llm_config, InternViT under vision_config,
+// and how the features are taken (select_layer, downsample_ratio, force_image_size).
+void read_released_phi3_trol(const ConfigFile& file, YAML::Node& model, std::vector<std::string>& notes) {
+  const auto& c = file.json;
+  for (const auto* key : {"llm_config", "vision_config"}) {
+    if (!c.contains(key) || !c[key].is_object()) throw std::runtime_error(file.path + ": '" + key + "' is missing");
+  }
+  model["llm"] = llm_yaml(ConfigFile{file.path + " (llm_config)", c["llm_config"]}, notes);
+  const ConfigFile vision{file.path + " (vision_config)", c["vision_config"]};
+  model["vision"] = vision_fields(vision, vision.json);
+  const auto image_size = file.get<int64_t>(c, "force_image_size", model["vision"]["image_size"].as<int64_t>());
+  model["vision"]["image_size"] = image_size;
+  model["vision"]["select_layer"] = file.get<int64_t>(c, "select_layer", -1);
+  model["vision"]["downsample_ratio"] = file.get<double>(c, "downsample_ratio", 0.5);
+  model["projector"]["type"] = "ln_mlp2x_gelu";
+  // The authors' pixel_shuffle has no version switch: it always does what InternVL calls v2.
+  notes.push_back(file.path + ": the released TroL (Phi-3) layout: InternViT at " + std::to_string(image_size) +
+                  " px, pixel shuffle " + c.value("ps_version", std::string("v2")) + " read as the authors' (v2) code does it");
+}
+
 }  // namespace
 
 HfModelConfig model_config_from_hf(const std::string& llm_dir, const std::string& vision_dir) {
   HfModelConfig out;
   auto& model = out.model;
   const auto llm = read_config(llm_dir);
+  if (llm.get<std::string>(llm.json, "model_type", "") == "trol") {
+    if (!vision_dir.empty()) throw std::runtime_error(llm.path + " is a released TroL model with its own vision tower: drop --vision");
+    read_released_phi3_trol(llm, model, out.notes);
+    return out;
+  }
   model["llm"] = llm_yaml(llm, out.notes);
   model["vision"]["enabled"] = false;
   read_trol_extras(llm, model);
@@ -163,7 +220,8 @@ HfModelConfig model_config_from_hf(const std::string& llm_dir, const std::string
       throw std::runtime_error(llm.path + " already describes a vision tower (vision_config): drop --vision");
     }
     model["vision"] = vision_yaml(read_config(vision_dir));
-    model["projector"]["type"] = "mlp2x_gelu";
+    // LLaVA's projector after CLIP; InternVL's (LayerNorm first) after the pixel-shuffled InternViT.
+    model["projector"]["type"] = model["vision"]["architecture"].as<std::string>() == "internvit" ? "ln_mlp2x_gelu" : "mlp2x_gelu";
   }
   return out;
 }
@@ -182,7 +240,14 @@ nlohmann::json hf_config_json(const ModelConfig& config, const std::string& torc
   c["intermediate_size"] = l.intermediate_size;
   c["hidden_act"] = "silu";
   c["rope_theta"] = l.rope_theta;
-  c["rope_scaling"] = nullptr;
+  if (l.rope_scaling.type == "longrope") {
+    c["rope_scaling"] = {{"type", "longrope"},
+                         {"short_factor", l.rope_scaling.short_factor},
+                         {"long_factor", l.rope_scaling.long_factor}};
+    c["original_max_position_embeddings"] = l.rope_scaling.original_max_position_embeddings;
+  } else {
+    c["rope_scaling"] = nullptr;
+  }
   c["rms_norm_eps"] = l.rms_norm_eps;
   c["max_position_embeddings"] = l.max_position_embeddings;
   c["tie_word_embeddings"] = l.tie_word_embeddings;
@@ -191,7 +256,8 @@ nlohmann::json hf_config_json(const ModelConfig& config, const std::string& torc
   c["trol"] = {{"traversal", config.trol.traversal}, {"shared_gate", config.trol.shared_gate}};
   if (config.vision.enabled) {
     const auto& v = config.vision;
-    c["vision_config"] = {{"model_type", "clip_vision_model"},
+    const bool intern = v.architecture == "internvit";
+    c["vision_config"] = {{"model_type", intern ? "intern_vit_6b" : "clip_vision_model"},
                           {"image_size", v.image_size},
                           {"pretrained_image_size", v.pretrained_image_size > 0 ? v.pretrained_image_size : v.image_size},
                           {"patch_size", v.patch_size},
@@ -204,6 +270,11 @@ nlohmann::json hf_config_json(const ModelConfig& config, const std::string& torc
                           {"layer_norm_eps", v.layer_norm_eps},
                           {"drop_class_token", v.drop_class_token},
                           {"downsample_ratio", v.downsample_ratio}};
+    if (intern) {
+      c["vision_config"]["norm_type"] = "layer_norm";
+      c["vision_config"]["qk_normalization"] = false;
+      c["vision_config"]["qkv_bias"] = true;
+    }
     c["vision_feature_layer"] = v.select_layer;
     c["projector_type"] = config.projector.type;
     c["image_token_index"] = config.resolved_image_token_id();

@@ -37,6 +37,14 @@ ModelConfig read_model_config(ConfigReader& reader) {
     r.read("rope_theta", l.rope_theta);
     r.read("rms_norm_eps", l.rms_norm_eps);
     r.read("max_position_embeddings", l.max_position_embeddings);
+    {
+      auto scaling = r.section("rope_scaling");
+      scaling.read("type", l.rope_scaling.type);
+      scaling.read("short_factor", l.rope_scaling.short_factor);
+      scaling.read("long_factor", l.rope_scaling.long_factor);
+      scaling.read("original_max_position_embeddings", l.rope_scaling.original_max_position_embeddings);
+      scaling.finish();
+    }
     r.read("tie_word_embeddings", l.tie_word_embeddings);
     r.read("attention_bias", l.attention_bias);
     r.finish();
@@ -51,6 +59,7 @@ ModelConfig read_model_config(ConfigReader& reader) {
     auto r = reader.section("vision");
     auto& v = c.vision;
     r.read("enabled", v.enabled);
+    r.read("architecture", v.architecture);
     r.read("frozen", v.frozen);
     r.read("image_size", v.image_size);
     r.read("pretrained_image_size", v.pretrained_image_size);
@@ -100,6 +109,9 @@ void require_positive(const std::string& key, int64_t value) {
 
 void validate_vision(const VisionConfig& v, const std::string& path) {
   const std::string vis = path + ".vision.";
+  if (v.architecture != "clip" && v.architecture != "internvit") {
+    invalid(vis + "architecture", "unknown vision encoder '" + v.architecture + "' (expected clip or internvit)");
+  }
   require_positive(vis + "image_size", v.image_size);
   require_positive(vis + "patch_size", v.patch_size);
   require_positive(vis + "num_channels", v.num_channels);
@@ -166,6 +178,25 @@ void validate(const ModelConfig& c, const std::string& path) {
                                       std::to_string(l.num_heads) + ")");
   }
   if (!(l.rope_theta > 0)) invalid(llm + "rope_theta", "must be positive");
+  const auto& scaling = l.rope_scaling;
+  if (scaling.type != "none" && scaling.type != "longrope") {
+    invalid(llm + "rope_scaling.type", "unknown RoPE scaling '" + scaling.type + "' (expected none or longrope)");
+  }
+  if (scaling.type == "longrope") {
+    const auto half = static_cast<size_t>(l.head_dim() / 2);
+    for (const auto* list : {&scaling.short_factor, &scaling.long_factor}) {
+      const std::string key = llm + "rope_scaling." + (list == &scaling.short_factor ? "short_factor" : "long_factor");
+      if (list->size() != half) {
+        invalid(key, "has " + std::to_string(list->size()) + " factors, head_dim / 2 = " + std::to_string(half) + " needed");
+      }
+      for (double f : *list) {
+        if (!(f > 0)) invalid(key, "factors must be positive");
+      }
+    }
+    if (scaling.original_max_position_embeddings <= 0) {
+      invalid(llm + "rope_scaling.original_max_position_embeddings", "must be positive with longrope");
+    }
+  }
   if (!(l.rms_norm_eps > 0)) invalid(llm + "rms_norm_eps", "must be positive");
 
   const auto token = c.resolved_image_token_id();

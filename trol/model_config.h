@@ -23,6 +23,17 @@ class ConfigReader;
 //              feed_forward.w1 (gate) / w3 (up) / w2 (down)
 enum class LlmFamily { Phi3, InternLM2 };
 
+// Phi-3's long-context RoPE ("longrope", "su" in early configs): every frequency divided by a
+// per-frequency factor, the short list while the longest position of a forward call is within
+// original_max_position_embeddings and the long list beyond, and cos/sin scaled by
+// sqrt(1 + ln(max_position_embeddings / original) / ln(original)).
+struct RopeScaling {
+  std::string type = "none";               // none | longrope
+  std::vector<double> short_factor;        // head_dim / 2 factors
+  std::vector<double> long_factor;         // head_dim / 2 factors
+  int64_t original_max_position_embeddings = 0;  // the length the model was pretrained at
+};
+
 struct LlmConfig {
   std::string family = "phi3";        // phi3 | internlm2: fused layout and weight names
   int64_t vocab_size = 512;           // rows of the token embedding and the LM head
@@ -32,6 +43,7 @@ struct LlmConfig {
   int64_t num_kv_heads = 2;           // key/value heads (grouped-query attention)
   int64_t intermediate_size = 384;    // width of the SiLU-gated MLP
   double rope_theta = 10000.0;        // rotary base (1e6 for InternLM2, 1e4 for Phi-3)
+  RopeScaling rope_scaling;           // none, or Phi-3's longrope (the 128k-context variants)
   double rms_norm_eps = 1e-6;         // epsilon inside RMSNorm
   int64_t max_position_embeddings = 2048;  // longest sequence the rotary tables cover
   bool tie_word_embeddings = false;   // LM head shares the embedding matrix
@@ -47,9 +59,11 @@ struct TrolConfig {
   bool shared_gate = false;    // true: one gate for all layers, as the released code builds it
 };
 
-// A CLIP-style ViT (patch conv, class token, learned positions, pre-LN blocks).
+// A ViT image encoder: CLIP's, or InternViT's (trol/intern_vit.h).
 struct VisionConfig {
   bool enabled = true;              // false: a text-only model, no images accepted
+  std::string architecture = "clip";  // clip (TroL-1.8B/7B) | internvit (TroL-3.8B: fused qkv, layer scale,
+                                      // no pre-LayerNorm)
   bool frozen = true;               // built with requires_grad off, as in both training steps of the paper;
                                     // a training stage's parameter groups may unfreeze it
   int64_t image_size = 32;          // input resolution the model runs at

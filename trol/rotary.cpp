@@ -2,16 +2,46 @@
 
 #include "trol/fused_cpu_ops.h"
 
+#include <cmath>
+
 namespace trol {
+
+namespace {
+
+// `factors` (empty: none) divide the frequencies; `scale` multiplies cos and sin.
+RotaryTables scaled_tables(const torch::Tensor& positions, int64_t head_dim, double theta,
+                           const std::vector<double>& factors, double scale, torch::ScalarType dtype) {
+  const auto opts = torch::TensorOptions().dtype(torch::kFloat32).device(positions.device());
+  const auto exponents = torch::arange(0, head_dim, 2, opts) / static_cast<double>(head_dim);
+  auto denominators = torch::pow(theta, exponents);                                // [head_dim/2]
+  if (!factors.empty()) denominators = denominators * torch::tensor(factors, opts);
+  const auto inv_freq = denominators.reciprocal();
+  const auto freqs = positions.to(torch::kFloat32).unsqueeze(-1) * inv_freq;      // [B, T, head_dim/2]
+  const auto angles = torch::cat({freqs, freqs}, -1);                             // [B, T, head_dim]
+  if (scale == 1.0) return {angles.cos().to(dtype), angles.sin().to(dtype)};
+  return {(angles.cos() * scale).to(dtype), (angles.sin() * scale).to(dtype)};
+}
+
+}  // namespace
 
 RotaryTables rotary_tables(const torch::Tensor& positions, int64_t head_dim, double theta,
                            torch::ScalarType dtype) {
-  const auto opts = torch::TensorOptions().dtype(torch::kFloat32).device(positions.device());
-  const auto exponents = torch::arange(0, head_dim, 2, opts) / static_cast<double>(head_dim);
-  const auto inv_freq = torch::pow(theta, exponents).reciprocal();                 // [head_dim/2]
-  const auto freqs = positions.to(torch::kFloat32).unsqueeze(-1) * inv_freq;      // [B, T, head_dim/2]
-  const auto angles = torch::cat({freqs, freqs}, -1);                             // [B, T, head_dim]
-  return {angles.cos().to(dtype), angles.sin().to(dtype)};
+  return scaled_tables(positions, head_dim, theta, {}, 1.0, dtype);
+}
+
+RotaryTables rotary_tables(const torch::Tensor& positions, const LlmConfig& llm, int64_t length_bound,
+                           torch::ScalarType dtype) {
+  const auto& scaling = llm.rope_scaling;
+  if (scaling.type == "none") return rotary_tables(positions, llm.head_dim(), llm.rope_theta, dtype);
+  // Phi-3's code (and transformers' longrope): long factors once max(position_ids) + 1 exceeds
+  // the original length, per forward call, so a cached decode switches lists at that step.
+  const int64_t original = scaling.original_max_position_embeddings;
+  const bool long_context =
+      length_bound > original && positions.numel() > 0 && positions.max().item<int64_t>() + 1 > original;
+  const double ratio = static_cast<double>(llm.max_position_embeddings) / static_cast<double>(original);
+  const double scale = ratio <= 1.0 ? 1.0 : std::sqrt(1.0 + std::log(ratio) / std::log(static_cast<double>(original)));
+  return scaled_tables(positions, llm.head_dim(), llm.rope_theta,
+                       long_context ? scaling.long_factor : scaling.short_factor, scale, dtype);
 }
 
 torch::Tensor apply_rotary(const torch::Tensor& x, const RotaryTables& tables) {

@@ -6,6 +6,8 @@
 
 #include <torch/torch.h>
 
+#include "trol/model_config.h"
+
 namespace trol {
 
 struct RotaryTables {
@@ -15,6 +17,13 @@ struct RotaryTables {
 
 // cos/sin for integer `positions` [batch, seq], computed in float32 and cast to `dtype`.
 RotaryTables rotary_tables(const torch::Tensor& positions, int64_t head_dim, double theta,
+                           torch::ScalarType dtype);
+
+// The tables of `llm`'s RoPE (plain, or Phi-3's longrope) for `positions` of a forward call
+// whose positions are all below `length_bound` (the attention mask's length): longrope picks
+// its factor list by the call's longest position, which costs a host sync only when
+// length_bound exceeds original_max_position_embeddings.
+RotaryTables rotary_tables(const torch::Tensor& positions, const LlmConfig& llm, int64_t length_bound,
                            torch::ScalarType dtype);
 
 // Applies the rotation to `x` [batch, heads, seq, head_dim].

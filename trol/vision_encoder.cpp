@@ -3,6 +3,7 @@
 #include <stdexcept>
 
 #include "trol/compat.h"
+#include "trol/intern_vit.h"
 
 namespace trol {
 
@@ -96,16 +97,30 @@ torch::Tensor VisionBlockImpl::forward(const torch::Tensor& x) {
 }
 
 VisionEncoderImpl::VisionEncoderImpl(const VisionConfig& config) : config_(config) {
-  embeddings = register_module("embeddings", VisionEmbeddings(config));
-  pre_layrnorm = register_module(
-      "pre_layrnorm", WeightDtypeLayerNorm(torch::nn::LayerNormOptions({config.hidden_size}).eps(config.layer_norm_eps)));
+  const bool clip = config.architecture == "clip";
+  // Registration order follows each family's Hugging Face module, so names and listings match.
+  if (clip) {
+    embeddings_ = torch::nn::AnyModule(register_module("embeddings", VisionEmbeddings(config)));
+    pre_layrnorm_ = register_module(  // sic: the Hugging Face CLIP name
+        "pre_layrnorm",
+        WeightDtypeLayerNorm(torch::nn::LayerNormOptions({config.hidden_size}).eps(config.layer_norm_eps)));
+  } else {
+    embeddings_ = torch::nn::AnyModule(register_module("embeddings", InternVisionEmbeddings(config)));
+  }
   auto encoder = register_module("encoder", std::make_shared<torch::nn::Module>());
   auto layers = encoder->register_module("layers", torch::nn::ModuleList());
   for (int64_t i = 0; i < config.num_layers; ++i) {
-    blocks_.push_back(VisionBlock(config));
-    layers->push_back(blocks_.back());
+    blocks_.push_back(clip ? torch::nn::AnyModule(VisionBlock(config)) : torch::nn::AnyModule(InternVisionBlock(config)));
+    layers->push_back(blocks_.back().ptr());
   }
 }
+
+torch::Tensor VisionEncoderImpl::embed(const torch::Tensor& pixels) {
+  auto h = embeddings_.forward(pixels);
+  return pre_layrnorm_ ? pre_layrnorm_(h) : h;
+}
+
+torch::Tensor VisionEncoderImpl::block(int64_t k, const torch::Tensor& hidden) { return blocks_.at(k).forward(hidden); }
 
 torch::Tensor VisionEncoderImpl::forward(const torch::Tensor& pixels) {
   const int64_t size = config_.image_size;
@@ -114,11 +129,11 @@ torch::Tensor VisionEncoderImpl::forward(const torch::Tensor& pixels) {
                                 std::to_string(size) + ", " + std::to_string(size) + "], got " +
                                 c10::str(pixels.sizes()));
   }
-  // Hidden state k is the output of block k (0: the embeddings after pre_layrnorm), as in HF.
+  // Hidden state k is the output of block k (0: the embeddings, after CLIP's pre_layrnorm), as in HF.
   const int64_t n = config_.num_layers;
   const int64_t wanted = config_.select_layer >= 0 ? config_.select_layer : n + 1 + config_.select_layer;
-  auto h = pre_layrnorm(embeddings(pixels));
-  for (int64_t k = 0; k < wanted; ++k) h = blocks_[k](h);  // later blocks cannot affect the output
+  auto h = embed(pixels);
+  for (int64_t k = 0; k < wanted; ++k) h = block(k, h);  // later blocks cannot affect the output
   if (config_.drop_class_token) h = h.narrow(1, 1, h.size(1) - 1);
   if (config_.downsample_ratio != 1.0) h = pixel_shuffle(h, config_.downsample_ratio);
   return h;

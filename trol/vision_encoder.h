@@ -1,6 +1,7 @@
-// A CLIP-style ViT image encoder, with Hugging Face CLIPVisionModel module names
-// (embeddings.{patch_embedding,class_embedding,position_embedding}, pre_layrnorm,
-// encoder.layers.{i}.{self_attn.{q,k,v,out}_proj, layer_norm1, mlp.fc1, mlp.fc2, layer_norm2}).
+// The ViT image encoder: CLIP's (vision.architecture: clip; Hugging Face CLIPVisionModel module
+// names: embeddings.{patch_embedding,class_embedding,position_embedding}, pre_layrnorm,
+// encoder.layers.{i}.{self_attn.{q,k,v,out}_proj, layer_norm1, mlp.fc1, mlp.fc2, layer_norm2})
+// or InternViT's (vision.architecture: internvit; trol/intern_vit.h).
 //
 // Returns the hidden state chosen by `select_layer` (without the class token when asked),
 // optionally pixel-shuffled InternViT-style to a quarter of the tokens at four times the width.
@@ -59,12 +60,16 @@ class VisionEncoderImpl : public torch::nn::Module {
   // pixels [images, channels, size, size] -> features [images, tokens_per_image, feature_size]
   torch::Tensor forward(const torch::Tensor& pixels);
 
-  VisionEmbeddings embeddings{nullptr};
-  WeightDtypeLayerNorm pre_layrnorm{nullptr};  // sic: the Hugging Face CLIP name
+  // Hidden state 0 (the input of block 0: CLIP's after its pre_layrnorm), and block k's output
+  // for its input: forward() is these, then the selection, class-token drop and pixel shuffle.
+  torch::Tensor embed(const torch::Tensor& pixels);
+  torch::Tensor block(int64_t k, const torch::Tensor& hidden);
 
  private:
   VisionConfig config_;
-  std::vector<VisionBlock> blocks_;
+  torch::nn::AnyModule embeddings_;
+  WeightDtypeLayerNorm pre_layrnorm_{nullptr};  // CLIP only
+  std::vector<torch::nn::AnyModule> blocks_;
 };
 TORCH_MODULE(VisionEncoder);
 

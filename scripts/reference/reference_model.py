@@ -1,6 +1,6 @@
 """An independent, eager PyTorch implementation of trol's model, written from the Hugging Face
-semantics of each part (Phi-3 / InternLM2 decoder layers, CLIP vision tower, LLaVA projector)
-and the TroL paper's traversal rule, not from trol's C++ sources. Tests compare trol's loss
+semantics of each part (Phi-3 / InternLM2 decoder layers, CLIP and InternViT vision towers, LLaVA's
+and InternVL's projectors) and the TroL paper's traversal rule, not from trol's C++ sources. Tests compare trol's loss
 and gradients with it; scripts/bench.sh times trol against it.
 
 Functional on purpose: the weights are a {name: tensor} dict under trol's (= Hugging Face's)
@@ -25,12 +25,22 @@ def rotate_half(x):
     return torch.cat((-x2, x1), dim=-1)
 
 
-def rotary(positions, head_dim, theta, dtype):
-    """cos, sin of shape [batch, 1, seq, head_dim] (HF's rotate-half convention)."""
+def rotary(positions, head_dim, theta, dtype, scaling=None, max_positions=None):
+    """cos, sin of shape [batch, 1, seq, head_dim] (HF's rotate-half convention). `scaling`:
+    Phi-3's longrope {"short_factor", "long_factor", "original_max_position_embeddings"}, as its
+    modeling code applies it (long factors once the longest position reaches past the original
+    length; cos and sin scaled by sqrt(1 + ln(max / original) / ln(original)))."""
     inv_freq = 1.0 / (theta ** (torch.arange(0, head_dim, 2, dtype=torch.float32) / head_dim))
+    scale = 1.0
+    if scaling is not None:
+        original = scaling["original_max_position_embeddings"]
+        factors = scaling["long_factor"] if int(positions.max()) + 1 > original else scaling["short_factor"]
+        inv_freq = inv_freq / torch.tensor(factors, dtype=torch.float32)
+        ratio = max_positions / original
+        scale = 1.0 if ratio <= 1.0 else math.sqrt(1 + math.log(ratio) / math.log(original))
     angles = positions.float()[..., None] * inv_freq
     emb = torch.cat((angles, angles), dim=-1)
-    return emb.cos().to(dtype)[:, None], emb.sin().to(dtype)[:, None]
+    return (emb.cos() * scale).to(dtype)[:, None], (emb.sin() * scale).to(dtype)[:, None]
 
 
 def attention_bias(attention_mask, dtype):
@@ -100,34 +110,59 @@ def decoder_layer(w, cfg, layout, i, x, cos, sin, bias):
     return x + F.linear(F.silu(gate) * up, down)
 
 
+def pixel_shuffle(x, scale=0.5):
+    """InternVL's pixel_shuffle (ps_version v2) on a token grid [n, g*g, c] -> [n, (g*scale)^2, c/scale^2]."""
+    n, t, c = x.shape
+    g = int(round(t ** 0.5))
+    x = x.reshape(n, g, g, c)
+    x = x.reshape(n, g, int(g * scale), int(c / scale)).permute(0, 2, 1, 3).contiguous()
+    x = x.reshape(n, int(g * scale), int(g * scale), int(c / (scale * scale))).permute(0, 2, 1, 3).contiguous()
+    return x.reshape(n, -1, x.shape[-1])
+
+
 def vision_tower(w, vcfg, pixels):
-    """CLIP ViT features as LLaVA selects them: hidden state `select_layer`, class token dropped."""
-    if vcfg["pretrained_image_size"] not in (0, vcfg["image_size"]) or vcfg["downsample_ratio"] != 1.0:
-        raise NotImplementedError("the reference covers CLIP towers at their pretrained size, without pixel shuffle")
+    """Image features as the models built on each tower select them: CLIP ViT (LLaVA) or InternViT
+    (InternVL: layer scale, fused qkv, no pre-LayerNorm, pixel shuffle): hidden state
+    `select_layer`, class token dropped."""
+    if vcfg["pretrained_image_size"] not in (0, vcfg["image_size"]):
+        raise NotImplementedError("the reference covers towers at their pretrained size")
+    intern = vcfg.get("architecture", "clip") == "internvit"
     p = "vision_model."
     n, hidden, heads = pixels.shape[0], vcfg["hidden_size"], vcfg["num_heads"]
     eps = vcfg["layer_norm_eps"]
-    patches = F.conv2d(pixels, w[p + "embeddings.patch_embedding.weight"], stride=vcfg["patch_size"])
+    patches = F.conv2d(pixels, w[p + "embeddings.patch_embedding.weight"], w.get(p + "embeddings.patch_embedding.bias"),
+                       stride=vcfg["patch_size"])
     patches = patches.flatten(2).transpose(1, 2)
-    cls = w[p + "embeddings.class_embedding"].expand(n, 1, hidden)
-    x = torch.cat([cls, patches], dim=1) + w[p + "embeddings.position_embedding.weight"]
-    x = F.layer_norm(x, (hidden,), w[p + "pre_layrnorm.weight"], w[p + "pre_layrnorm.bias"], eps)
+    cls = w[p + "embeddings.class_embedding"].reshape(1, 1, hidden).expand(n, 1, hidden)
+    positions = w[p + "embeddings.position_embedding"] if intern else w[p + "embeddings.position_embedding.weight"]
+    x = torch.cat([cls, patches], dim=1) + positions.reshape(1, -1, hidden)
+    if not intern:
+        x = F.layer_norm(x, (hidden,), w[p + "pre_layrnorm.weight"], w[p + "pre_layrnorm.bias"], eps)
+    names = {"norm1": "norm1", "norm2": "norm2", "out": "attn.proj"} if intern else \
+            {"norm1": "layer_norm1", "norm2": "layer_norm2", "out": "self_attn.out_proj"}
     layers = vcfg["num_layers"]
     wanted = vcfg["select_layer"] if vcfg["select_layer"] >= 0 else layers + 1 + vcfg["select_layer"]
     for i in range(wanted):
         q = f"{p}encoder.layers.{i}."
         lin = lambda z, name: F.linear(z, w[q + name + ".weight"], w[q + name + ".bias"])
-        y = F.layer_norm(x, (hidden,), w[q + "layer_norm1.weight"], w[q + "layer_norm1.bias"], eps)
+        y = F.layer_norm(x, (hidden,), w[q + names["norm1"] + ".weight"], w[q + names["norm1"] + ".bias"], eps)
         t, d = y.shape[1], hidden // heads
-        split = lambda z: z.view(n, t, heads, d).transpose(1, 2)
-        scores = split(lin(y, "self_attn.q_proj")) @ split(lin(y, "self_attn.k_proj")).transpose(-1, -2) * d ** -0.5
-        attended = (scores.softmax(-1) @ split(lin(y, "self_attn.v_proj"))).transpose(1, 2).reshape(n, t, hidden)
-        x = x + lin(attended, "self_attn.out_proj")
-        y = F.layer_norm(x, (hidden,), w[q + "layer_norm2.weight"], w[q + "layer_norm2.bias"], eps)
+        split = lambda z: z.reshape(n, t, heads, d).transpose(1, 2)
+        if intern:
+            query, key, value = lin(y, "attn.qkv").chunk(3, dim=-1)
+        else:
+            query, key, value = lin(y, "self_attn.q_proj"), lin(y, "self_attn.k_proj"), lin(y, "self_attn.v_proj")
+        scores = split(query) @ split(key).transpose(-1, -2) * d ** -0.5
+        attended = (scores.softmax(-1) @ split(value)).transpose(1, 2).reshape(n, t, hidden)
+        branch = lin(attended, names["out"])
+        x = x + (branch * w[q + "ls1"] if intern else branch)
+        y = F.layer_norm(x, (hidden,), w[q + names["norm2"] + ".weight"], w[q + names["norm2"] + ".bias"], eps)
         y = lin(y, "mlp.fc1")
         y = y * torch.sigmoid(1.702 * y) if vcfg["activation"] == "quick_gelu" else F.gelu(y)
-        x = x + lin(y, "mlp.fc2")
-    return x[:, 1:] if vcfg["drop_class_token"] else x
+        branch = lin(y, "mlp.fc2")
+        x = x + (branch * w[q + "ls2"] if intern else branch)
+    x = x[:, 1:] if vcfg["drop_class_token"] else x
+    return pixel_shuffle(x, vcfg["downsample_ratio"]) if vcfg["downsample_ratio"] != 1.0 else x
 
 
 def projector(w, kind, features):
@@ -155,7 +190,8 @@ def forward(w, cfg, input_ids, attention_mask, pixel_values=None):
         x[image_mask] = features.reshape(-1, x.shape[-1]).to(x.dtype)
 
     positions = (attention_mask.long().cumsum(-1) - 1).clamp(min=0)
-    cos, sin = rotary(positions, cfg["hidden_size"] // cfg["num_heads"], cfg["rope_theta"], x.dtype)
+    cos, sin = rotary(positions, cfg["hidden_size"] // cfg["num_heads"], cfg["rope_theta"], x.dtype,
+                      cfg.get("rope_scaling"), cfg.get("max_position_embeddings"))
     bias = attention_bias(attention_mask, x.dtype)
     for i in range(cfg["num_layers"]):
         h1 = decoder_layer(w, cfg, layout, i, x, cos, sin, bias)
