@@ -1,10 +1,11 @@
 // trol score on the multiple-choice and yes/no benchmarks added after the first seven: AI2D,
-// SEED-IMG, MMStar (fixtures in tests/fixtures/benchmarks/<name>/, each
+// SEED-IMG, MMStar, MMMU (fixtures in tests/fixtures/benchmarks/<name>/, each
 // in the benchmark's own or VLMEvalKit's format). Every expectation is worked out by hand in
 // the comment next to it, from the official rules (and the TroL authors' variant).
 #include <catch2/catch.hpp>
 
 #include "benchmark_fixtures.h"
+#include "eval/benchmarks/mmmu.h"
 #include "eval/benchmarks/multiple_choice.h"
 #include "eval/builtin_benchmarks.h"
 
@@ -98,6 +99,46 @@ TEST_CASE("MMStar: per category and l2-category; TroL runs MMStar's own script",
   CHECK(value_at(trol, {"accuracy"}) == Approx(3.0 / 7.0));
   CHECK(value_at(trol, {"category", "coarse perception", "accuracy"}) == Approx(2.0 / 3.0));
   CHECK(trol.counts.unparsable == 0);
+}
+
+TEST_CASE("MMMU: the official multiple-choice and open-answer parsing", "[benchmarks]") {
+  const std::vector<Choice> colours{{'A', "red"}, {'B', "green"}, {'C', "blue"}};
+  CHECK(mmmu_choice_letter("(B)", colours) == "B");
+  CHECK(mmmu_choice_letter("B.", colours) == "B");            // '.' stripped, then " B "
+  CHECK(mmmu_choice_letter("(A) or maybe (C)", colours) == "C");  // the last one written
+  CHECK(mmmu_choice_letter("b", colours) == "");              // case-sensitive: MMMU would guess
+  CHECK(mmmu_choice_letter("It is blue", colours) == "");     // 3 words: the texts are not tried
+  CHECK(mmmu_choice_letter("I would say the sky is blue", colours) == "C");
+  CHECK(mmmu_open_correct("The area is 12 square units.", {"12"}));
+  CHECK(mmmu_open_correct("3.43", {"24/7", "3.429"}));        // round(3.429, 2) == 3.43
+  CHECK(mmmu_open_correct("1,000", {"1000"}));
+  CHECK_FALSE(mmmu_open_correct("x = 6", {"5"}));
+  CHECK(mmmu_open_correct("so the answer is Tampa", {"Tampa"}));
+  CHECK(mmmu_open_correct("c", {"C"}));        // one character: " c" and "c " on both sides
+  CHECK_FALSE(mmmu_open_correct("abc", {"C"}));  // ... so it does not match inside a word
+}
+
+TEST_CASE("MMMU: per split, discipline and subject; TroL wants the bare letter", "[benchmarks]") {
+  const auto official = score("mmmu", "mmmu/MMMU_DEV_VAL.tsv", "mmmu/predictions.jsonl");
+  // Art_1 "(C)" right; Art_2 by option text, red written last: A right; Math_3 12 right;
+  // Math_4 3.43 right; Math_5 6 != 5; dev_Math_6 "I am not sure" unparsable; Physics_7 "D"
+  // right; Physics_8 missing. 5 of 8; validation 5/7, dev 0/1.
+  CHECK(value_at(official, {"accuracy"}) == Approx(5.0 / 8.0));
+  CHECK(value_at(official, {"split", "validation", "accuracy"}) == Approx(5.0 / 7.0));
+  CHECK(value_at(official, {"split", "dev", "accuracy"}) == 0.0);
+  CHECK(value_at(official, {"subject", "Art", "accuracy"}) == 1.0);
+  CHECK(value_at(official, {"subject", "Math", "accuracy"}) == Approx(0.5));
+  CHECK(value_at(official, {"discipline", "Science", "accuracy"}) == Approx(0.5));
+  CHECK(value_at(official, {"discipline", "Art and Design", "accuracy"}) == 1.0);
+  CHECK(official.counts.unparsable == 1);
+  CHECK(official.counts.missing == 1);
+  CHECK(official.counts.duplicates == 1);
+  CHECK(official.counts.unknown == 1);
+  // TroL: "(C)", the sentence and "I am not sure" are not a bare letter (unparsable); the open
+  // ones as above; "D" right: 3 of 8.
+  const auto trol = score("mmmu", "mmmu/MMMU_DEV_VAL.tsv", "mmmu/predictions.jsonl", Scoring::Trol);
+  CHECK(value_at(trol, {"accuracy"}) == Approx(3.0 / 8.0));
+  CHECK(trol.counts.unparsable == 3);
 }
 
 TEST_CASE("multiple-choice TSVs: bad rows are errors naming file:line", "[benchmarks]") {

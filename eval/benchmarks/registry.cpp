@@ -10,6 +10,7 @@
 #include "eval/benchmarks/mathvista.h"
 #include "eval/benchmarks/mmbench.h"
 #include "eval/benchmarks/mme.h"
+#include "eval/benchmarks/mmmu.h"
 #include "eval/benchmarks/mmstar.h"
 #include "eval/benchmarks/pope.h"
 #include "eval/benchmarks/scienceqa.h"
@@ -32,6 +33,7 @@ const std::map<std::string, std::function<ScoreReport(const ScoreRequest&)>>& sc
       {"ai2d", score_ai2d},
       {"seedbench", score_seedbench},
       {"mmstar", score_mmstar},
+      {"mmmu", score_mmmu},
       {"mm-vet", [](const ScoreRequest& r) { return convert_gpt_judged("mm-vet", r); }},
       {"llava-w", [](const ScoreRequest& r) { return convert_gpt_judged("llava-w", r); }},
   };

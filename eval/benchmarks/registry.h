@@ -5,7 +5,7 @@
 //   chartqa    eval/benchmarks/chartqa.h     textvqa    eval/benchmarks/textvqa.h
 //   mathvista  eval/benchmarks/mathvista.h   mm-vet, llava-w  eval/benchmarks/gpt_judged.h
 //   ai2d       eval/benchmarks/ai2d.h        seedbench  eval/benchmarks/seedbench.h (SEED-IMG)
-//   mmstar     eval/benchmarks/mmstar.h
+//   mmstar     eval/benchmarks/mmstar.h      mmmu       eval/benchmarks/mmmu.h
 // The multiple-choice ones share eval/benchmarks/multiple_choice.h (VLMEvalKit TSVs, can_infer).
 #pragma once
 
