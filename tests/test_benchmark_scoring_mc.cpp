@@ -1,10 +1,11 @@
 // trol score on the multiple-choice and yes/no benchmarks added after the first seven: AI2D,
-// SEED-IMG, MMStar, MMMU (fixtures in tests/fixtures/benchmarks/<name>/, each
+// SEED-IMG, MMStar, MMMU, HallusionBench (fixtures in tests/fixtures/benchmarks/<name>/, each
 // in the benchmark's own or VLMEvalKit's format). Every expectation is worked out by hand in
 // the comment next to it, from the official rules (and the TroL authors' variant).
 #include <catch2/catch.hpp>
 
 #include "benchmark_fixtures.h"
+#include "eval/benchmarks/hallusionbench.h"
 #include "eval/benchmarks/mmmu.h"
 #include "eval/benchmarks/multiple_choice.h"
 #include "eval/builtin_benchmarks.h"
@@ -139,6 +140,56 @@ TEST_CASE("MMMU: per split, discipline and subject; TroL wants the bare letter",
   const auto trol = score("mmmu", "mmmu/MMMU_DEV_VAL.tsv", "mmmu/predictions.jsonl", Scoring::Trol);
   CHECK(value_at(trol, {"accuracy"}) == Approx(3.0 / 8.0));
   CHECK(trol.counts.unparsable == 3);
+}
+
+TEST_CASE("HallusionBench: VLMEvalKit's yes/no extraction", "[benchmarks]") {
+  CHECK(yes_or_no_extraction("Yes, it is.") == "Yes");
+  CHECK(yes_or_no_extraction("NO!") == "No");
+  CHECK(yes_or_no_extraction("no.") == "No");
+  CHECK(yes_or_no_extraction("Yes and no") == "Unknown");
+  CHECK(yes_or_no_extraction("Eyes closed") == "Unknown");    // words, not substrings
+  CHECK(yes_or_no_extraction("yes/no") == "Unknown");         // '/' becomes a space: both words
+  CHECK(yes_or_no_extraction("(yes)") == "Yes");
+}
+
+TEST_CASE("HallusionBench: aAcc, fAcc and qAcc by the official groups", "[benchmarks]") {
+  const auto official = score("hallusionbench", "hallusionbench/HallusionBench.json", "hallusionbench/predictions.jsonl");
+  // Right: VD 0_0_0, 0_0_1; VS 0_0_0 ("NO"), 0_1_0, 0_2_0 ("Eyes closed, no."). Wrong: VD
+  // 0_1_0 ("Yes" on no), 0_1_1 (unparsable), VS 0_1_1 (missing). aAcc 5/8.
+  CHECK(value_at(official, {"aAcc"}) == Approx(5.0 / 8.0));
+  // Figures (VS figure 0 left out): VD_0_0 right, VD_0_1 not, VS_0_1 not, VS_0_2 right: 2/4.
+  CHECK(value_at(official, {"fAcc"}) == Approx(0.5));
+  // Pairs: VD_0_q0 {right, wrong}, VD_0_q1 {right, wrong}, VS_0_q0 {all three right},
+  // VS_0_q1 {missing}: 1/4. Easy (visual_input != 2): 3/4; hard: VS_0_q0 only, 1/3.
+  CHECK(value_at(official, {"qAcc"}) == Approx(0.25));
+  CHECK(value_at(official, {"easy_qAcc"}) == Approx(0.75));
+  CHECK(value_at(official, {"hard_qAcc"}) == Approx(1.0 / 3.0));
+  CHECK(value_at(official, {"category", "VD", "aAcc"}) == Approx(0.5));
+  CHECK(value_at(official, {"category", "VS", "aAcc"}) == Approx(0.75));
+  CHECK(value_at(official, {"category", "VS", "qAcc"}) == Approx(0.5));
+  CHECK(official.counts.unparsable == 1);
+  CHECK(official.counts.missing == 1);
+  CHECK(official.counts.duplicates == 1);
+  CHECK(official.counts.unknown == 1);
+  // TroL: "yes" anywhere: "I cannot tell" reads no (wrong), "Eyes closed, no." reads yes
+  // (wrong): 4/8, never unparsable.
+  const auto trol = score("hallusionbench", "hallusionbench/HallusionBench.json", "hallusionbench/predictions.jsonl",
+                          Scoring::Trol);
+  CHECK(value_at(trol, {"aAcc"}) == Approx(0.5));
+  CHECK(value_at(trol, {"fAcc"}) == Approx(0.25));
+  CHECK(value_at(trol, {"qAcc"}) == 0.0);
+  CHECK(trol.counts.unparsable == 0);
+}
+
+TEST_CASE("HallusionBench: VLMEvalKit's TSV, groups by l2-category and the index's parts", "[benchmarks]") {
+  const auto report = score("hallusionbench", "hallusionbench/HallusionBench.tsv", "hallusionbench/predictions_tsv.jsonl");
+  // Right, wrong, right. Figures (l2_set_figure) ocr_0_0, ocr_0_1, ocr_1_0: 2/3; pairs
+  // (l2_set_question) ocr_0_0 {right, wrong}, ocr_1_0 {right}: 1/2.
+  CHECK(value_at(report, {"aAcc"}) == Approx(2.0 / 3.0));
+  CHECK(value_at(report, {"fAcc"}) == Approx(2.0 / 3.0));
+  CHECK(value_at(report, {"qAcc"}) == Approx(0.5));
+  CHECK(value_at(report, {"l2-category", "ocr", "qAcc"}) == Approx(0.5));
+  CHECK_FALSE(report.metrics.contains("easy_qAcc"));  // the TSV has no visual_input
 }
 
 TEST_CASE("multiple-choice TSVs: bad rows are errors naming file:line", "[benchmarks]") {

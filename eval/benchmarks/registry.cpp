@@ -7,6 +7,7 @@
 #include "eval/benchmarks/ai2d.h"
 #include "eval/benchmarks/chartqa.h"
 #include "eval/benchmarks/gpt_judged.h"
+#include "eval/benchmarks/hallusionbench.h"
 #include "eval/benchmarks/mathvista.h"
 #include "eval/benchmarks/mmbench.h"
 #include "eval/benchmarks/mme.h"
@@ -34,6 +35,7 @@ const std::map<std::string, std::function<ScoreReport(const ScoreRequest&)>>& sc
       {"seedbench", score_seedbench},
       {"mmstar", score_mmstar},
       {"mmmu", score_mmmu},
+      {"hallusionbench", score_hallusionbench},
       {"mm-vet", [](const ScoreRequest& r) { return convert_gpt_judged("mm-vet", r); }},
       {"llava-w", [](const ScoreRequest& r) { return convert_gpt_judged("llava-w", r); }},
   };
