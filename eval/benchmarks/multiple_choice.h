@@ -65,6 +65,11 @@ std::vector<ChoiceQuestion> read_choice_tsv(const std::string& file, const Choic
 //   can_infer_text (when can_infer_option found nothing): the answer lowercased, unless it is
 //     longer than twice the options' total length, contains the lowercased text of exactly one
 //     option: that letter.
+// This is can_infer as of VLMEvalKit e8e78f05 (2026-08). Older versions read more answers:
+// before #1175 (2025-08) a lone letter counted wherever it stood and the text rule had no
+// length limit (the rule MMBench's extract_option_letter, eval/answer_scoring.h, follows);
+// before #1552 (2026-06) there was no "answer is X" rule. Numbers from those years can
+// therefore differ slightly on verbose answers.
 // Returns the letter, "Z", or "" when neither rule reads the answer. Lowercasing and lengths
 // are ASCII / UTF-8 code points here, Unicode in Python; the same for ASCII answers. The
 // VERBOSE-only "A might be a quantifier" check is not applied (VLMEvalKit's default).
