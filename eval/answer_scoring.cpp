@@ -4,32 +4,19 @@
 #include <map>
 #include <stdexcept>
 
+#include "eval/benchmarks/score_common.h"
 #include "eval/yes_no_metrics.h"
 
 namespace trol {
 namespace {
 
+using bench::split_on_whitespace;
+
 bool is_digit(char c) { return c >= '0' && c <= '9'; }
-bool is_space(char c) { return std::isspace(static_cast<unsigned char>(c)) != 0; }
 
 std::string lowercase(std::string text) {
   for (char& c : text) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
   return text;
-}
-
-std::vector<std::string> split_on_whitespace(const std::string& text) {
-  std::vector<std::string> words;
-  std::string word;
-  for (char c : text) {
-    if (!is_space(c)) {
-      word += c;
-    } else if (!word.empty()) {
-      words.push_back(std::move(word));
-      word.clear();
-    }
-  }
-  if (!word.empty()) words.push_back(std::move(word));
-  return words;
 }
 
 std::string replace_all(std::string text, char from, const std::string& to) {

@@ -166,11 +166,6 @@ std::optional<QuestionFields> question_fields(const JsonLine& record, const std:
 
 // ---- TSV ---------------------------------------------------------------------------------
 
-struct TsvRecord {
-  int64_t line;  // where the record starts (a quoted field may span lines)
-  std::vector<std::string> fields;
-};
-
 // Splits TSV text into records. A field that starts with '"' is quoted, as pandas writes
 // fields holding tabs, newlines or quotes: it runs to the next lone '"', and "" in it is one
 // quote. Blank lines are skipped; an unterminated quote is a problem at the line it opened.
@@ -294,16 +289,30 @@ std::vector<EvalItem> read_vqa(const std::string& file, const std::string& image
   return items;
 }
 
-std::vector<EvalItem> read_mmbench_tsv(const std::string& file) {
+TsvTable read_tsv_table(const std::string& file) {
   Problems problems(file);
-  const auto records = split_tsv(read_whole_file(file), problems);
+  auto records = split_tsv(read_whole_file(file), problems);
   problems.throw_if_any();  // an unclosed quote swallows the rest: nothing after it is trustworthy
   if (records.empty()) throw BenchmarkFileError(file, {file + ":1: empty file, expected a header line"});
-
+  TsvTable table;
+  table.file = file;
+  table.header = std::move(records.front());
   // Columns by name, as pandas reads them: order does not matter, extra columns are ignored.
-  const auto& header = records.front();
-  std::map<std::string, size_t> column;
-  for (size_t i = 0; i < header.fields.size(); ++i) column.emplace(trim(header.fields[i]), i);
+  for (size_t i = 0; i < table.header.fields.size(); ++i) table.column.emplace(trim(table.header.fields[i]), i);
+  table.rows.assign(std::make_move_iterator(records.begin() + 1), std::make_move_iterator(records.end()));
+  return table;
+}
+
+std::string TsvTable::field_count_problem(const TsvRecord& record) const {
+  if (record.fields.size() == header.fields.size()) return "";
+  return std::to_string(record.fields.size()) + " fields, but the header has " + std::to_string(header.fields.size());
+}
+
+std::vector<EvalItem> read_mmbench_tsv(const std::string& file) {
+  const auto table = read_tsv_table(file);
+  Problems problems(file);
+  const auto& header = table.header;
+  const auto& column = table.column;
   std::vector<std::string> letters;  // option columns: A, B, C, ... up to the first one missing
   for (char letter = 'A'; letter <= 'Z' && column.count(std::string(1, letter)); ++letter) {
     letters.emplace_back(1, letter);
@@ -322,11 +331,9 @@ std::vector<EvalItem> read_mmbench_tsv(const std::string& file) {
 
   UniqueIds ids;
   std::vector<EvalItem> items;
-  for (size_t r = 1; r < records.size(); ++r) {
-    const auto& record = records[r];
-    if (record.fields.size() != header.fields.size()) {
-      problems.add(record.line, std::to_string(record.fields.size()) + " fields, but the header has " +
-                                    std::to_string(header.fields.size()));
+  for (const auto& record : table.rows) {
+    if (const auto wrong = table.field_count_problem(record); !wrong.empty()) {
+      problems.add(record.line, wrong);
       continue;
     }
     const auto field = [&](const std::string& name) -> const std::string& { return record.fields[column.at(name)]; };

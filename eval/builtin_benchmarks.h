@@ -20,6 +20,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -69,6 +70,27 @@ std::vector<EvalItem> read_vqa(const std::string& file, const std::string& image
 // is_none() decides; options end at the first absent one, and an option after a gap is an
 // error (LLaVA would drop it silently). The answer must be the letter of a present option.
 std::vector<EvalItem> read_mmbench_tsv(const std::string& file);
+
+// A TSV file as pandas' read_table sees one: the first record names the columns. Fields that
+// start with '"' are quoted as pandas writes them (tabs, newlines and "" for a quote inside);
+// blank lines are skipped. The benchmark readers (MMBench here, the VLMEvalKit TSVs of
+// eval/benchmarks/) check the fields they need.
+struct TsvRecord {
+  int64_t line = 0;  // where the record starts (a quoted field may span lines)
+  std::vector<std::string> fields;
+};
+struct TsvTable {
+  std::string file;
+  TsvRecord header;
+  std::map<std::string, size_t> column;  // column name (surrounding whitespace trimmed) -> position
+  std::vector<TsvRecord> rows;           // the records after the header
+  // "N fields, but the header has M" when `record` has the wrong number of fields, else "".
+  std::string field_count_problem(const TsvRecord& record) const;
+};
+
+// Reads a TSV file; throws BenchmarkFileError when it cannot be read, is empty, or a quoted
+// field is never closed (naming file:line).
+TsvTable read_tsv_table(const std::string& file);
 
 // Standard base64 (RFC 4648 alphabet, '=' padding; ASCII whitespace between characters is
 // ignored, as in line-wrapped base64). Throws std::invalid_argument naming the first bad

@@ -7,6 +7,7 @@
 #include <fstream>
 #include <random>
 
+#include "benchmark_fixtures.h"
 #include "eval/benchmarks/chartqa.h"
 #include "eval/benchmarks/mathvista.h"
 #include "eval/benchmarks/mme.h"
@@ -21,19 +22,6 @@ using namespace trol::bench;
 using Catch::Detail::Approx;
 
 namespace {
-
-std::string fixture(const std::string& relative) {
-  return std::string(TROL_SOURCE_DIR) + "/tests/fixtures/benchmarks/" + relative;
-}
-
-ScoreReport score(const std::string& benchmark, const std::string& data, const std::string& predictions,
-                  Scoring scoring = Scoring::Official) {
-  ScoreRequest request;
-  request.data = data.empty() ? "" : fixture(data);
-  request.predictions = fixture(predictions);
-  request.scoring = scoring;
-  return score_benchmark(benchmark, request);
-}
 
 double metric(const ScoreReport& report, const std::string& a, const std::string& b = "") {
   return b.empty() ? report.metrics.at(a).get<double>() : report.metrics.at(a).at(b).get<double>();

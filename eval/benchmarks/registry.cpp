@@ -4,13 +4,18 @@
 #include <map>
 #include <stdexcept>
 
+#include "eval/benchmarks/ai2d.h"
 #include "eval/benchmarks/chartqa.h"
 #include "eval/benchmarks/gpt_judged.h"
+#include "eval/benchmarks/hallusionbench.h"
 #include "eval/benchmarks/mathvista.h"
 #include "eval/benchmarks/mmbench.h"
 #include "eval/benchmarks/mme.h"
+#include "eval/benchmarks/mmmu.h"
+#include "eval/benchmarks/mmstar.h"
 #include "eval/benchmarks/pope.h"
 #include "eval/benchmarks/scienceqa.h"
+#include "eval/benchmarks/seedbench.h"
 #include "eval/benchmarks/textvqa.h"
 
 namespace trol::bench {
@@ -26,6 +31,11 @@ const std::map<std::string, std::function<ScoreReport(const ScoreRequest&)>>& sc
       {"chartqa", score_chartqa},
       {"textvqa", score_textvqa},
       {"mathvista", score_mathvista},
+      {"ai2d", score_ai2d},
+      {"seedbench", score_seedbench},
+      {"mmstar", score_mmstar},
+      {"mmmu", score_mmmu},
+      {"hallusionbench", score_hallusionbench},
       {"mm-vet", [](const ScoreRequest& r) { return convert_gpt_judged("mm-vet", r); }},
       {"llava-w", [](const ScoreRequest& r) { return convert_gpt_judged("llava-w", r); }},
   };

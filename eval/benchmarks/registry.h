@@ -4,6 +4,10 @@
 //   mmbench    eval/benchmarks/mmbench.h     scienceqa  eval/benchmarks/scienceqa.h
 //   chartqa    eval/benchmarks/chartqa.h     textvqa    eval/benchmarks/textvqa.h
 //   mathvista  eval/benchmarks/mathvista.h   mm-vet, llava-w  eval/benchmarks/gpt_judged.h
+//   ai2d       eval/benchmarks/ai2d.h        seedbench  eval/benchmarks/seedbench.h (SEED-IMG)
+//   mmstar     eval/benchmarks/mmstar.h      mmmu       eval/benchmarks/mmmu.h
+//   hallusionbench  eval/benchmarks/hallusionbench.h
+// The multiple-choice ones share eval/benchmarks/multiple_choice.h (VLMEvalKit TSVs, can_infer).
 #pragma once
 
 #include <string>

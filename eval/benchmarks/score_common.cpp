@@ -168,6 +168,21 @@ std::string strip(const std::string& text, const std::string& characters) {
 
 bool is_blank(const std::string& text) { return strip(text).empty(); }
 
+std::vector<std::string> split_on_whitespace(const std::string& text) {
+  std::vector<std::string> words;
+  std::string word;
+  for (char c : text) {
+    if (!std::isspace(static_cast<unsigned char>(c))) {
+      word += c;
+    } else if (!word.empty()) {
+      words.push_back(std::move(word));
+      word.clear();
+    }
+  }
+  if (!word.empty()) words.push_back(std::move(word));
+  return words;
+}
+
 bool python_float(const std::string& input, double& value) {
   const std::string text = strip(input);
   if (text.empty()) return false;

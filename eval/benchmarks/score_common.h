@@ -93,6 +93,8 @@ nlohmann::json read_json_file(const std::string& file);
 std::string lowercase(std::string text);
 std::string strip(const std::string& text, const std::string& characters = " \t\n\r\f\v");
 bool is_blank(const std::string& text);
+// Python's text.split() for ASCII whitespace: the words between runs of whitespace.
+std::vector<std::string> split_on_whitespace(const std::string& text);
 
 // Python's float(text): optional surrounding whitespace, sign, digits with an optional
 // fraction and exponent, "inf"/"infinity"/"nan" (any case), '_' between digits. false if
