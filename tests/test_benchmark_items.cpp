@@ -1,14 +1,22 @@
 // The item readers of `trol eval` (eval/items/) on small fixtures in each benchmark's own
 // layout (tests/fixtures/eval_suites/, written by make_fixtures.py there): ids, prompts as the
-// TroL authors build them, image paths, prediction records.
+// TroL authors build them, image paths, prediction records; plus the eval.suites config and
+// the report's headline numbers.
 #include <catch2/catch.hpp>
+
+#include <yaml-cpp/yaml.h>
 
 #include <filesystem>
 
+#include "eval/benchmarks/score_common.h"
 #include "eval/builtin_benchmarks.h"
+#include "eval/evaluator.h"
 #include "eval/items/benchmark_items.h"
+#include "eval/paper_comparison.h"
+#include "trol/config_reader.h"
 
 using namespace trol;
+using Catch::Detail::Approx;
 
 namespace {
 
@@ -114,4 +122,39 @@ TEST_CASE("item readers name the file and entry of bad data", "[items]") {
   // The scorer fixtures' TextVQA file has no image_id: every question is named.
   const auto scorer_textvqa = std::string(TROL_SOURCE_DIR) + "/tests/fixtures/benchmarks/textvqa/TextVQA_0.5.1_val.json";
   CHECK_THROWS_WITH(read_benchmark_items({"textvqa", scorer_textvqa, ""}), Catch::Contains("data[0]: missing string \"image_id\""));
+}
+
+TEST_CASE("eval.suites: defaults, did-you-mean for keys and benchmarks, unique names", "[items][config]") {
+  const auto read = [](const std::string& yaml) {
+    ConfigReader reader(YAML::Load(yaml), "eval", "test.yaml");
+    return read_eval_options(reader);
+  };
+  const auto options = read("{suites: [{benchmark: pope, data: /d/pope}, {benchmark: mathvista, data: m.json, name: mv, "
+                            "images: /img}], scoring: trol, every_steps: 50}");
+  REQUIRE(options.suites.size() == 2);
+  CHECK(options.suites[0].name == "pope");
+  CHECK(options.suites[0].max_new_tokens == 5);
+  CHECK(options.suites[1].name == "mv");
+  CHECK(options.suites[1].source.images == "/img");
+  CHECK(options.suites[1].max_new_tokens == 512);
+  CHECK(options.scoring == "trol");
+  CHECK(options.every_steps == 50);
+  CHECK(read("{}").suites.empty());
+  CHECK_THROWS_WITH(read("{suites: [{benchmark: pope, dta: x}]}"), Catch::Contains("did you mean 'eval.suites[0].data'"));
+  CHECK_THROWS_WITH(read("{suites: [{benchmark: mmbnch, data: x}]}"), Catch::Contains("did you mean 'mmbench'"));
+  CHECK_THROWS_WITH(read("{suites: [{benchmark: pope}]}"), Catch::Contains("data: missing"));
+  CHECK_THROWS_WITH(read("{suites: [{benchmark: pope, data: a}, {benchmark: pope, data: b}]}"), Catch::Contains("two suites are named 'pope'"));
+  CHECK_THROWS_WITH(read("{benchmarks: [pope]}"), Catch::Contains("goes in eval.suites"));
+  CHECK_THROWS_WITH(read("{scoring: authors}"), Catch::Contains("unknown scoring 'authors'"));
+}
+
+TEST_CASE("report headline numbers and the paper's published ones", "[items]") {
+  nlohmann::ordered_json pope = {{"metrics", {{"average", {{"accuracy", 0.875}}}}}};
+  CHECK(headline_of("pope", pope).value.value() == Approx(87.5));
+  nlohmann::ordered_json mme = {{"metrics", {{"total", 1234.5}}}};
+  CHECK(headline_of("mme", mme).value.value() == Approx(1234.5));
+  CHECK_FALSE(headline_of("textvqa", nlohmann::ordered_json::object()).value.has_value());
+  CHECK(published_numbers("mme").trol_7b.value() == 2308);
+  CHECK(published_numbers("mmbench").trol_1_8b.value() == Approx(76.1));
+  CHECK_FALSE(published_numbers("textvqa").trol_7b.has_value());
 }
