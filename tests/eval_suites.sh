@@ -74,7 +74,7 @@ import json, sys
 rows = [json.loads(l) for l in open(f"{sys.argv[1]}/metrics.jsonl")]
 steps = [r["global_step"] for r in rows if "eval" in r]
 assert steps == [5, 10], f"evaluated at steps {steps}"
-assert "pope" in rows[-1]["eval"] or any("pope" in r.get("eval", {}) for r in rows), rows
+assert all("pope" in r["eval"] and "average" in r["eval"]["pope"] for r in rows if "eval" in r), rows
 PY
 test -f "$work/train/eval/step-10/metrics/pope.json" || { echo "FAIL: no step-10 metrics"; exit 1; }
 echo "trol eval on public benchmarks: 2 ranks equal 1; every_steps logged"
