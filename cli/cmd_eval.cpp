@@ -1,11 +1,14 @@
 // trol eval CONFIG --model WEIGHTS [key.path=value ...]: evaluate trained weights on the
-// config's benchmarks without training, writing what `trol train` writes after its stages.
+// config's benchmarks without training, writing what `trol train` writes after its stages;
+// under a launcher, sharded across the ranks.
 #include <spdlog/spdlog.h>
 
 #include <filesystem>
 
 #include "cli/commands.h"
 #include "cli/evaluation_report.h"
+#include "cli/launched_run.h"
+#include "train/periodic_eval.h"
 #include "train/checkpoint.h"
 #include "train/runtime.h"
 
@@ -26,7 +29,10 @@ void add_eval_command(CLI::App& app) {
   cmd->add_option("--out", args->out, "folder for results.json, predictions/ and figures (default: train.output_dir)");
   cmd->callback([args] {
     auto config = load_run_config(args->config, args->overrides);
+    // Launched as several ranks (torchrun, launch.sh, srun): each generates its share of eval.suites.
+    const auto env = read_launched_env(config);
     configure_runtime(config.runtime);
+    const auto group = connect_launched_run(env, config);
     std::string weights = args->model;
     if (std::filesystem::is_directory(weights)) weights += "/model.safetensors";
     if (!std::filesystem::is_regular_file(weights)) {
@@ -38,7 +44,7 @@ void add_eval_command(CLI::App& app) {
     spdlog::info("eval: weights from {}", weights);
     const auto out = args->out.empty() ? config.train.output_dir : args->out;
     std::filesystem::create_directories(out);
-    evaluate_and_report(model, config, {}, out);
+    evaluate_and_report(model, config, {}, out, eval_ranks(group.get()));
   });
 }
 

@@ -6,8 +6,8 @@
 
 #include "cli/commands.h"
 #include "cli/evaluation_report.h"
-#include "train/distributed/launch_env.h"
-#include "train/distributed/process_group.h"
+#include "cli/launched_run.h"
+#include "train/periodic_eval.h"
 #include "train/trainer.h"
 #include "trol/config_reader.h"
 
@@ -34,36 +34,16 @@ void add_train_command(CLI::App& app) {
     }
     if (config.train.stages.empty()) throw ConfigError(config.source + ": train.stages: no stages to run");
     // torchrun / launch.sh / srun: one rank of several (world size 1: no process group at all).
-    LaunchEnv env;
-    try {
-      env = read_launch_env();
-    } catch (const std::invalid_argument& e) {
-      throw ConfigError(std::string("launcher environment: ") + e.what());
-    }
-    if (env.distributed()) {
-      spdlog::set_pattern(fmt::format("[%H:%M:%S.%e] [rank {}] [%^%l%$] %v", env.rank));
-      if (env.rank > 0) spdlog::set_level(spdlog::level::warn);  // rank 0 tells the story
-      // Each rank drives the GPU of its LOCAL_RANK.
-      if (config.runtime.device == "cuda") config.runtime.device = "cuda:" + std::to_string(env.local_rank);
-    }
+    const auto env = read_launched_env(config);
     spdlog::info("config {} with overrides applied:\n{}", config.source, config.effective_yaml);
     configure_runtime(config.runtime);
-    std::shared_ptr<ProcessGroup> group;
-    if (env.distributed()) {
-      ProcessGroupOptions options;
-      options.backend = config.distributed.backend;
-      options.timeout = std::chrono::milliseconds(static_cast<int64_t>(config.distributed.timeout_seconds * 1000));
-      options.device = parse_device(config.runtime.device);
-      group = ProcessGroup::connect(env, options);
-      spdlog::info("rank {} of {} ({}, launched by {}), rendezvous at {}:{}", env.rank, env.world_size,
-                   group->backend_name(), env.launcher, env.master_addr, env.master_port);
-    }
+    const auto group = connect_launched_run(env, config);
     Trainer trainer(std::move(config), group);
     const auto stages = trainer.train();
     if (trainer.stopped()) return;  // a stop signal: the checkpoint is written, exit 0
-    if (env.rank > 0) return;  // rank 0 evaluates the final model
+    // Every rank generates its share of the public benchmarks; rank 0 runs the rest and writes.
     if (trainer.config().eval.enabled) {
-      evaluate_and_report(trainer.model(), trainer.config(), stages, trainer.config().train.output_dir);
+      evaluate_and_report(trainer.model(), trainer.config(), stages, trainer.config().train.output_dir, eval_ranks(group.get()));
     }
   });
 }

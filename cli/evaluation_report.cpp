@@ -5,15 +5,18 @@
 #include <fstream>
 
 #include "eval/evaluator.h"
+#include "eval/paper_comparison.h"
 #include "eval/plots.h"
 
 namespace trol::cli {
 
 void evaluate_and_report(TrolModel& model, const RunConfig& config, const std::vector<StageResult>& stages,
-                         const std::string& out) {
+                         const std::string& out, const EvalRanks& ranks) {
   auto options = config.eval;
   options.output_dir = out;
-  const auto report = evaluate_builtin(model, config.data, options);
+  const auto suites = evaluate_suites(model, config.data, options, ranks, out);
+  if (ranks.rank != 0) return;
+  const auto report = options.benchmarks.empty() ? EvalReport{} : evaluate_builtin(model, config.data, options);
 
   nlohmann::ordered_json results;
   results["variant"] = config.model.trol.traversal ? "TroL" : "traversal off";
@@ -32,6 +35,12 @@ void evaluate_and_report(TrolModel& model, const RunConfig& config, const std::v
   }
   results["training"] = training;
   results["mean_gate"] = report.mean_gate;
+  if (!suites.empty()) {
+    for (const auto& suite : suites) results["benchmarks"][suite.name] = suite.metrics["metrics"];
+    const auto description = config.source + (config.model.trol.traversal ? "" : " (traversal off)");
+    std::ofstream(out + "/report.md") << markdown_report(suites, options.scoring, description);
+    spdlog::info("evaluation: {} public benchmark(s); report in {}/report.md", suites.size(), out);
+  }
   std::ofstream(out + "/results.json") << results.dump(2) << "\n";
   if (!losses.empty()) write_line_plot(out + "/loss.png", "training loss (" + results["variant"].get<std::string>() + ")",
                   {{results["variant"].get<std::string>(), losses}}, boundaries);

@@ -1,11 +1,15 @@
 // Evaluating a model on the built-in benchmarks and writing what `trol report` reads:
 // <out>/results.json (metrics, per-stage training losses), loss.png and mixing_ratios.png.
-// Shared by `trol train` (after its stages) and `trol eval`.
+// With eval.suites, first the public benchmarks (every rank its share, eval/suite_evaluation.h):
+// predictions/<suite>.jsonl, metrics/<suite>.json, report.md beside the paper's numbers, and
+// their metrics under "benchmarks" in results.json. Shared by `trol train` (after its stages)
+// and `trol eval`. Every rank calls it; ranks above 0 return after the suites.
 #pragma once
 
 #include <string>
 #include <vector>
 
+#include "eval/suite_evaluation.h"
 #include "train/run_config.h"
 #include "train/trainer.h"
 #include "trol/model.h"
@@ -13,6 +17,6 @@
 namespace trol::cli {
 
 void evaluate_and_report(TrolModel& model, const RunConfig& config, const std::vector<StageResult>& stages,
-                         const std::string& out);
+                         const std::string& out, const EvalRanks& ranks = {});
 
 }  // namespace trol::cli

@@ -66,13 +66,6 @@ bool ends_with(const std::string& text, const std::string& suffix) {
   return text.size() >= suffix.size() && text.compare(text.size() - suffix.size(), suffix.size(), suffix) == 0;
 }
 
-// LLaVA's short-answer prompt: the question, a newline, the instruction (files that already
-// carry the instruction, as LLaVA's own question files do, are taken as they are).
-std::string short_answer_prompt(const std::string& text) {
-  if (ends_with(text, kShortAnswerInstruction)) return text;
-  return text + "\n" + kShortAnswerInstruction;
-}
-
 // ---- JSONL -------------------------------------------------------------------------------
 
 struct JsonLine {
@@ -380,14 +373,24 @@ std::vector<EvalItem> read_mmbench_tsv(const std::string& file) {
     if (!ok) continue;
 
     // LLaVA's model_vqa_mmbench.py, English, --single-pred-prompt.
-    std::string prompt = field("question");
-    if (has_hint && !is_absent(field("hint"))) prompt = field("hint") + "\n" + prompt;
-    for (size_t i = 0; i < item.options.size(); ++i) prompt += "\n" + letters[i] + ". " + item.options[i];
-    item.question = prompt + "\n" + kOptionLetterInstruction;
+    item.question = multiple_choice_prompt(has_hint && !is_absent(field("hint")) ? field("hint") : "", field("question"),
+                                           item.options);
     items.push_back(std::move(item));
   }
   problems.throw_if_any();
   return items;
+}
+
+std::string short_answer_prompt(const std::string& text) {
+  if (ends_with(text, kShortAnswerInstruction)) return text;
+  return text + "\n" + kShortAnswerInstruction;
+}
+
+std::string multiple_choice_prompt(const std::string& hint, const std::string& question,
+                                   const std::vector<std::string>& options) {
+  std::string prompt = hint.empty() ? question : hint + "\n" + question;
+  for (size_t i = 0; i < options.size(); ++i) prompt += "\n" + std::string(1, static_cast<char>('A' + i)) + ". " + options[i];
+  return prompt + "\n" + kOptionLetterInstruction;
 }
 
 std::vector<uint8_t> decode_base64(const std::string& text) {

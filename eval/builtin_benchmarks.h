@@ -92,6 +92,16 @@ struct TsvTable {
 // field is never closed (naming file:line).
 TsvTable read_tsv_table(const std::string& file);
 
+// LLaVA's short-answer prompt: text + "\n" + kShortAnswerInstruction (text that already ends
+// with the instruction, as LLaVA's own question files do, is taken as it is).
+std::string short_answer_prompt(const std::string& text);
+
+// The multiple-choice prompt of LLaVA's MMBench script and the TroL authors' evaluation:
+//   [hint "\n"] question "\nA. " options[0] "\nB. " options[1] ... "\n" kOptionLetterInstruction
+// (no hint line when `hint` is empty).
+std::string multiple_choice_prompt(const std::string& hint, const std::string& question,
+                                   const std::vector<std::string>& options);
+
 // Standard base64 (RFC 4648 alphabet, '=' padding; ASCII whitespace between characters is
 // ignored, as in line-wrapped base64). Throws std::invalid_argument naming the first bad
 // character's offset, or a bad length or padding.

@@ -11,6 +11,7 @@
 #include "data/image_ops.h"
 #include "data/training_set.h"
 #include "eval/answer_scoring.h"
+#include "eval/benchmarks/score_common.h"
 #include "eval/builtin_benchmarks.h"
 #include "eval/yes_no_metrics.h"
 #include "trol/config_reader.h"
@@ -30,12 +31,6 @@ std::vector<EvalItem> read_benchmark(const std::string& name, const DataConfig& 
                               "' (known: pope_random, pope_popular, pope_adversarial, vqa, mmbench)");
 }
 
-torch::Tensor item_image(const EvalItem& item, const DataConfig& data, int64_t size) {
-  const auto rgb = item.image_path.empty() ? decode_rgb(item.image_bytes, item.benchmark + " item " + item.id)
-                                           : load_rgb(item.image_path);
-  return image_to_tensor(rgb, size, data.image_mean, data.image_std);
-}
-
 std::string trim(const std::string& text) {
   const auto begin = text.find_first_not_of(" \n\t");
   if (begin == std::string::npos) return "";
@@ -43,6 +38,28 @@ std::string trim(const std::string& text) {
 }
 
 }  // namespace
+
+EvalSuite read_eval_suite(ConfigReader& reader) {
+  EvalSuite suite;
+  reader.read("benchmark", suite.source.benchmark);
+  reader.read("data", suite.source.data);
+  reader.read("images", suite.source.images);
+  reader.read("name", suite.name);
+  reader.read("max_new_tokens", suite.max_new_tokens);
+  reader.finish();
+  if (!has_item_reader(suite.source.benchmark)) {
+    std::string known;
+    for (const auto& n : item_benchmark_names()) known += (known.empty() ? "" : ", ") + n;
+    const auto near = closest_match(suite.source.benchmark, item_benchmark_names());
+    const auto what = suite.source.benchmark.empty() ? std::string("missing") : "unknown benchmark '" + suite.source.benchmark + "'";
+    reader.fail("benchmark", what + (near.empty() ? "" : " (did you mean '" + near + "'?)") + "; known: " + known);
+  }
+  if (suite.source.data.empty()) reader.fail("data", "missing: the benchmark's files, as `trol score --data` takes them (README)");
+  if (suite.max_new_tokens < 0) reader.fail("max_new_tokens", "must be 0 (the authors' length) or positive");
+  if (suite.name.empty()) suite.name = suite.source.benchmark;
+  if (suite.max_new_tokens == 0) suite.max_new_tokens = authors_max_new_tokens(suite.source.benchmark);
+  return suite;
+}
 
 EvalOptions read_eval_options(ConfigReader& reader) {
   EvalOptions o;
@@ -54,12 +71,29 @@ EvalOptions read_eval_options(ConfigReader& reader) {
   reader.read("num_beams", o.num_beams);
   std::string decode = decode_mode_name(o.decode);
   reader.read("decode", decode);
+  reader.read("scoring", o.scoring);
+  reader.read("every_steps", o.every_steps);
+  for (auto& entry : reader.list("suites")) o.suites.push_back(read_eval_suite(entry));
   reader.finish();
   for (const auto& b : o.benchmarks) {
     if (b != "pope_random" && b != "pope_popular" && b != "pope_adversarial" && b != "vqa" && b != "mmbench") {
-      reader.fail("benchmarks", "unknown benchmark '" + b + "' (known: pope_random, pope_popular, pope_adversarial, vqa, mmbench)");
+      const std::string real = has_item_reader(b) ? "; the public benchmark '" + b + "' goes in eval.suites with its data" : "";
+      reader.fail("benchmarks", "unknown benchmark '" + b + "' (known: pope_random, pope_popular, pope_adversarial, vqa, mmbench)" + real);
     }
   }
+  for (size_t i = 0; i < o.suites.size(); ++i) {
+    for (size_t j = 0; j < i; ++j) {
+      if (o.suites[i].name == o.suites[j].name) {
+        reader.fail("suites", "two suites are named '" + o.suites[i].name + "' (give each its own `name`)");
+      }
+    }
+  }
+  try {
+    bench::parse_scoring(o.scoring);
+  } catch (const std::invalid_argument& e) {
+    reader.fail("scoring", e.what());
+  }
+  if (o.every_steps < 0) reader.fail("every_steps", "must be 0 (never) or positive");
   if (o.batch_size < 1) reader.fail("batch_size", "must be at least 1");
   if (o.max_new_tokens < 1) reader.fail("max_new_tokens", "must be at least 1");
   if (o.limit < 0) reader.fail("limit", "must be 0 (all) or positive");
@@ -117,6 +151,21 @@ GenerateOptions generate_options(const EvalOptions& options) {
   return generate;
 }
 
+std::vector<int64_t> encode_image_question(const std::string& id, const std::string& question, const Tokenizer& tokenizer,
+                                           const ChatTemplate& chat, int64_t per_image) {
+  Conversation conversation;
+  conversation.id = id;
+  conversation.images = {"image"};
+  conversation.turns = {{"human", kImagePlaceholder + "\n" + question}};
+  return encode_prompt(conversation, tokenizer, chat, per_image).input_ids;
+}
+
+torch::Tensor eval_image(const std::string& path, const std::vector<uint8_t>& bytes, const std::string& what,
+                         const DataConfig& data, int64_t size) {
+  const auto rgb = path.empty() ? decode_rgb(bytes, what) : load_rgb(path);
+  return image_to_tensor(rgb, size, data.image_mean, data.image_std);
+}
+
 EvalReport evaluate_builtin(TrolModel& model, const DataConfig& data, const EvalOptions& options) {
   const auto start = std::chrono::steady_clock::now();
   const auto& config = model->config();
@@ -141,12 +190,10 @@ EvalReport evaluate_builtin(TrolModel& model, const DataConfig& data, const Eval
       prompts.clear();
       std::vector<torch::Tensor> images;
       for (size_t i = first; i < last; ++i) {
-        Conversation conversation;
-        conversation.id = items[i].benchmark + ":" + items[i].id;
-        conversation.images = {"image"};
-        conversation.turns = {{"human", kImagePlaceholder + "\n" + items[i].question}};
-        prompts.push_back(encode_prompt(conversation, tokenizer, chat, per_image).input_ids);
-        images.push_back(item_image(items[i], data, config.vision.image_size));
+        prompts.push_back(encode_image_question(items[i].benchmark + ":" + items[i].id, items[i].question, tokenizer, chat,
+                                                per_image));
+        images.push_back(eval_image(items[i].image_path, items[i].image_bytes, items[i].benchmark + " item " + items[i].id,
+                                    data, config.vision.image_size));
       }
       const auto pixels = torch::stack(images).to(device, dtype);
       if (report.mean_gate.empty() && benchmark.rfind("pope_", 0) == 0 && config.trol.traversal) {

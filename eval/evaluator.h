@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 
 #include "data/data_config.h"
+#include "eval/items/benchmark_items.h"
 #include "trol/generate.h"
 #include "trol/kv_cache.h"
 #include "trol/model.h"
@@ -19,6 +20,14 @@ namespace trol {
 class ConfigReader;
 class Tokenizer;
 struct ChatTemplate;
+
+// One public benchmark in its own files (an entry of eval.suites): generated for, written as
+// predictions/<name>.jsonl, scored by `trol score`'s scorer into metrics/<name>.json.
+struct EvalSuite {
+  std::string name;             // output file names ("": the benchmark's name); unique in the list
+  BenchmarkSource source;       // benchmark, data (as `trol score --data` takes it), images (optional folder)
+  int64_t max_new_tokens = 0;   // 0: the authors' length for the benchmark (5 tokens; MathVista 512)
+};
 
 // The `eval:` section of a run config: evaluation after training.
 struct EvalOptions {
@@ -30,6 +39,9 @@ struct EvalOptions {
   DecodeMode decode = DecodeMode::exact;  // how a traversed model decodes with the KV cache
   int64_t num_beams = 1;        // 1: greedy; more: beam search (the authors evaluate with 5)
   std::string output_dir;       // predictions/<benchmark>.jsonl are written here ("": not written)
+  std::vector<EvalSuite> suites;  // public benchmarks in their own files (eval/suite_evaluation.h)
+  std::string scoring = "official";  // suites: official | trol (the authors' scoring, see `trol score`)
+  int64_t every_steps = 0;      // also evaluate the suites every N optimizer steps of training (0: never)
 };
 
 struct EvalReport {
@@ -41,6 +53,8 @@ struct EvalReport {
 };
 
 EvalOptions read_eval_options(ConfigReader& reader);
+// One entry of eval.suites: {benchmark, data, images, name, max_new_tokens}, defaults filled in.
+EvalSuite read_eval_suite(ConfigReader& reader);
 
 // The answers a model gives to prompts encoded with `chat` (token ids, image positions as the
 // image token; `pixels` all their images in order, or undefined): greedy decoding that stops
@@ -67,6 +81,18 @@ std::string answer_text(const Tokenizer& tokenizer, const std::vector<int64_t>& 
 
 // The generation settings an evaluation uses (greedy, or beam search with eval.num_beams).
 GenerateOptions generate_options(const EvalOptions& options);
+
+// The prompt ids of one image question as every evaluation encodes it: a user turn
+// "<image>\n" + question in `chat`, the image run `per_image` tokens long. `id` names the
+// conversation in error messages.
+std::vector<int64_t> encode_image_question(const std::string& id, const std::string& question, const Tokenizer& tokenizer,
+                                           const ChatTemplate& chat, int64_t per_image);
+
+// An image as model input, through the training pipeline (load_rgb or decode_rgb, then
+// image_to_tensor at `size` with data.image_mean/std): from `path`, or from `bytes` when the
+// path is empty (`what` names it in errors). Throws std::runtime_error for a missing or corrupt image.
+torch::Tensor eval_image(const std::string& path, const std::vector<uint8_t>& bytes, const std::string& what,
+                         const DataConfig& data, int64_t size);
 
 EvalReport evaluate_builtin(TrolModel& model, const DataConfig& data, const EvalOptions& options);
 

@@ -18,6 +18,7 @@
 #include "train/distributed/zero1.h"
 #include "train/fault_injection.h"
 #include "train/optimizer.h"
+#include "train/periodic_eval.h"
 #include "train/progress.h"
 #include "train/stop_signal.h"
 #include "train/tensorboard.h"
@@ -52,7 +53,7 @@ void yaml_differences(const YAML::Node& a, const YAML::Node& b, const std::strin
 // appends to the logs: its steps after the checkpoint repeat the killed run's, same values.)
 void set_aside_previous_run(const std::string& output_dir) {
   namespace fs = std::filesystem;
-  const std::vector<std::string> logs{"checkpoints", "metrics.jsonl", "tensorboard", "results.json"};
+  const std::vector<std::string> logs{"checkpoints", "metrics.jsonl", "tensorboard", "results.json", "eval", "metrics", "report.md"};
   const bool any = std::any_of(logs.begin(), logs.end(), [&](const auto& l) { return fs::exists(output_dir + "/" + l); });
   if (!any) return;
   const auto stamp = fmt::format("{:%Y%m%d-%H%M%S}", fmt::gmtime(std::time(nullptr)));
@@ -397,6 +398,11 @@ StageResult Trainer::run_stage(size_t index, const std::optional<TrainingState>&
     const bool periodic = config_.train.save_every > 0 && global_step % config_.train.save_every == 0;
     const bool saves = periodic || state.stage_step == stage.steps;
     if (saves) last_saved = save_checkpoint(state, optimizer);
+    if (config_.eval.every_steps > 0 && global_step % config_.eval.every_steps == 0) {
+      const auto eval_start = std::chrono::steady_clock::now();
+      evaluate_during_training(model_, config_, group_.get(), global_step, metrics ? &*metrics : nullptr, tensorboard_.get());
+      window_start += std::chrono::steady_clock::now() - eval_start;  // tokens/s counts training time only
+    }
     // A signal reaches the ranks at slightly different moments: they agree to stop after the
     // same step (one stopping alone would leave the others waiting in a collective).
     bool stop_now = stop_ != nullptr && stop_->requested();

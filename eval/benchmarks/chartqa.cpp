@@ -29,12 +29,25 @@ bool relaxed_correctness(const std::string& target, const std::string& predictio
   return lowercase(prediction) == lowercase(target);
 }
 
-std::string split_name(const fs::path& file) {
+}  // namespace
+
+std::string chartqa_split_of(const fs::path& file) {
   auto stem = file.stem().string();
   return stem.rfind("test_", 0) == 0 ? stem.substr(5) : stem;
 }
 
-}  // namespace
+std::vector<fs::path> chartqa_question_files(const std::string& data) {
+  std::vector<fs::path> files;
+  if (fs::is_directory(data)) {
+    for (const char* name : {"test_human.json", "test_augmented.json"}) {
+      if (fs::is_regular_file(fs::path(data) / name)) files.push_back(fs::path(data) / name);
+    }
+    if (files.empty()) throw BenchmarkFileError(data, {data + ": holds neither test_human.json nor test_augmented.json"});
+  } else {
+    files.push_back(data);
+  }
+  return files;
+}
 
 bool chartqa_correct(const std::string& prediction, const std::string& label, Scoring scoring) {
   if (scoring == Scoring::Official) return relaxed_correctness(label, strip(prediction), /*percent_divides=*/true);
@@ -47,15 +60,7 @@ ScoreReport score_chartqa(const ScoreRequest& request) {
   ScoreReport report;
   report.benchmark = "chartqa";
   report.scoring = request.scoring;
-  std::vector<fs::path> files;
-  if (fs::is_directory(request.data)) {
-    for (const char* name : {"test_human.json", "test_augmented.json"}) {
-      if (fs::is_regular_file(fs::path(request.data) / name)) files.push_back(fs::path(request.data) / name);
-    }
-    if (files.empty()) throw BenchmarkFileError(request.data, {request.data + ": holds neither test_human.json nor test_augmented.json"});
-  } else {
-    files.push_back(request.data);
-  }
+  const auto files = chartqa_question_files(request.data);
   struct Question {
     std::string split, id, label;
   };
@@ -73,12 +78,12 @@ ScoreReport score_chartqa(const ScoreRequest& request) {
         problems.push_back(file.string() + ": question " + std::to_string(i) + " has no \"label\" (string or number)");
         continue;
       }
-      const auto id = split_name(file) + "/" + std::to_string(i);
-      questions.push_back({split_name(file), id, label->is_string() ? label->get<std::string>() : label->dump()});
+      const auto id = chartqa_split_of(file) + "/" + std::to_string(i);
+      questions.push_back({chartqa_split_of(file), id, label->is_string() ? label->get<std::string>() : label->dump()});
       known[id] = 1;
     }
     if (!problems.empty()) throw BenchmarkFileError(file.string(), problems);
-    splits.push_back(split_name(file));
+    splits.push_back(chartqa_split_of(file));
   }
   report.counts.items = static_cast<int64_t>(questions.size());
   const auto records = read_prediction_jsonl(request.predictions);

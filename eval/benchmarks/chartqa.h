@@ -22,7 +22,9 @@
 // |prediction - label| / |prediction| <= 0.05, and a prediction of 0 is compared as text.
 #pragma once
 
+#include <filesystem>
 #include <string>
+#include <vector>
 
 #include "eval/benchmarks/score_common.h"
 
@@ -32,5 +34,11 @@ namespace trol::bench {
 bool chartqa_correct(const std::string& prediction, const std::string& label, Scoring scoring);
 
 ScoreReport score_chartqa(const ScoreRequest& request);
+
+// The question files of --data: the folder's test_human.json and test_augmented.json (those
+// present, in that order; neither is a BenchmarkFileError), or the file itself.
+std::vector<std::filesystem::path> chartqa_question_files(const std::string& data);
+// A question file's split, the id prefix: its stem without "test_" ("human", "augmented").
+std::string chartqa_split_of(const std::filesystem::path& file);
 
 }  // namespace trol::bench

@@ -1,5 +1,6 @@
 #include "eval/benchmarks/mme.h"
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <set>
@@ -16,11 +17,6 @@ const std::vector<std::string> kPerception{"existence", "count",     "position",
                                            "celebrity", "scene",     "landmark", "artwork",  "OCR"};
 const std::vector<std::string> kCognition{"commonsense_reasoning", "numerical_calculation", "text_translation",
                                           "code_reasoning"};
-
-struct MmeQuestion {
-  std::string subtask, image, question;
-  bool yes = false;
-};
 
 std::vector<std::string> split_tabs(const std::string& line) {
   std::vector<std::string> fields;
@@ -142,6 +138,30 @@ std::vector<PredictionRecord> read_predictions(const std::string& path, std::vec
 
 }  // namespace
 
+std::vector<MmeQuestion> read_mme_questions(const std::string& data, std::vector<std::string>& absent) {
+  if (!fs::is_directory(data)) {
+    throw BenchmarkFileError(data, {data + ": not a folder (expected MME_Benchmark_release_version/)"});
+  }
+  std::vector<std::string> problems;
+  std::vector<MmeQuestion> questions;
+  for (const auto* group : {&kPerception, &kCognition}) {
+    for (const auto& subtask : *group) {
+      const auto folder = fs::path(data) / subtask;
+      if (!fs::is_directory(folder)) {
+        absent.push_back(subtask);
+        continue;
+      }
+      auto part = read_subtask(folder, subtask, problems);
+      questions.insert(questions.end(), part.begin(), part.end());
+    }
+  }
+  if (!problems.empty()) throw BenchmarkFileError(data, problems);
+  if (questions.empty() && absent.size() == kPerception.size() + kCognition.size()) {
+    throw BenchmarkFileError(data, {data + ": holds no MME subtask folder"});
+  }
+  return questions;
+}
+
 std::string mme_parse_answer(const std::string& answer) {
   const auto text = lowercase(answer);
   if (text == "yes" || text == "no") return text;
@@ -161,23 +181,15 @@ ScoreReport score_mme(const ScoreRequest& request) {
   ScoreReport report;
   report.benchmark = "mme";
   report.scoring = request.scoring;
-  if (!fs::is_directory(request.data)) {
-    throw BenchmarkFileError(request.data, {request.data + ": not a folder (expected MME_Benchmark_release_version/)"});
-  }
-  std::vector<std::string> problems, absent;
+  std::vector<std::string> absent;
   std::map<std::string, std::vector<MmeQuestion>> by_subtask;
+  auto questions = read_mme_questions(request.data, absent);
   for (const auto* group : {&kPerception, &kCognition}) {
     for (const auto& subtask : *group) {
-      const auto folder = fs::path(request.data) / subtask;
-      if (!fs::is_directory(folder)) {
-        absent.push_back(subtask);
-        continue;
-      }
-      by_subtask[subtask] = read_subtask(folder, subtask, problems);
+      if (std::find(absent.begin(), absent.end(), subtask) == absent.end()) by_subtask[subtask];  // present, maybe empty
     }
   }
-  if (!problems.empty()) throw BenchmarkFileError(request.data, problems);
-  if (by_subtask.empty()) throw BenchmarkFileError(request.data, {request.data + ": holds no MME subtask folder"});
+  for (auto& q : questions) by_subtask[q.subtask].push_back(std::move(q));
 
   std::map<std::string, int> known;
   for (const auto& [subtask, questions] : by_subtask) {

@@ -31,10 +31,23 @@
 #pragma once
 
 #include <string>
+#include <vector>
 
 #include "eval/benchmarks/score_common.h"
 
 namespace trol::bench {
+
+// One question of the release: `image` is the name of its .txt file without extension (the
+// image's stem), `question` the text as written (MME's own "Please answer yes or no." included).
+struct MmeQuestion {
+  std::string subtask, image, question;
+  bool yes = false;
+};
+
+// Every question under `data`, subtasks in MME's order (Perception, then Cognition), files in
+// name order, lines in file order; subtask folders that are absent are appended to `absent`.
+// Throws BenchmarkFileError for a missing folder, bad lines (file:line) or no subtask at all.
+std::vector<MmeQuestion> read_mme_questions(const std::string& data, std::vector<std::string>& absent);
 
 // "yes", "no" or "other", by the official rule above.
 std::string mme_parse_answer(const std::string& answer);

@@ -16,13 +16,15 @@ struct PopeQuestion {
   bool label_yes = false;
 };
 
-std::string split_of(const fs::path& file) {
+}  // namespace
+
+std::string pope_split_of(const fs::path& file) {
   const auto stem = file.stem().string();
   const auto at = stem.find("pope_");
   return at == std::string::npos ? stem : stem.substr(at + 5);
 }
 
-std::vector<fs::path> question_files(const std::string& data) {
+std::vector<fs::path> pope_question_files(const std::string& data) {
   if (fs::is_regular_file(data)) return {data};
   if (!fs::is_directory(data)) {
     throw BenchmarkFileError(data, {data + ": no such file or folder (POPE question files expected)"});
@@ -43,6 +45,8 @@ std::vector<fs::path> question_files(const std::string& data) {
   return files;
 }
 
+namespace {
+
 // POPE question files reuse the prediction reader's strictness: each line an object with
 // question_id and label (yes/no, any case).
 std::vector<PopeQuestion> read_questions(const fs::path& file) {
@@ -57,7 +61,7 @@ std::vector<PopeQuestion> read_questions(const fs::path& file) {
     if (!seen.emplace(record.id, record.line).second) {
       problems.push_back(where + "question_id " + record.id + " repeats line " + std::to_string(seen[record.id]));
     }
-    questions.push_back({split_of(file), record.id, label == "yes"});
+    questions.push_back({pope_split_of(file), record.id, label == "yes"});
   }
   if (!problems.empty()) throw BenchmarkFileError(file.string(), problems);
   return questions;
@@ -76,9 +80,9 @@ ScoreReport score_pope(const ScoreRequest& request) {
 
   std::vector<PopeQuestion> questions;
   std::vector<std::string> splits;
-  for (const auto& file : question_files(request.data)) {
+  for (const auto& file : pope_question_files(request.data)) {
     auto part = read_questions(file);
-    splits.push_back(split_of(file));
+    splits.push_back(pope_split_of(file));
     questions.insert(questions.end(), part.begin(), part.end());
   }
   report.counts.items = static_cast<int64_t>(questions.size());

@@ -23,7 +23,9 @@
 //   "NO." and "Not at all" read as no. The authors report accuracy only.
 #pragma once
 
+#include <filesystem>
 #include <string>
+#include <vector>
 
 #include "eval/benchmarks/score_common.h"
 
@@ -33,5 +35,11 @@ namespace trol::bench {
 bool pope_reads_yes(const std::string& answer, Scoring scoring);
 
 ScoreReport score_pope(const ScoreRequest& request);
+
+// The question files of --data (the file itself, or the folder's coco_pope_<split>.json|.jsonl
+// in the order random, popular, adversarial); throws BenchmarkFileError when there are none.
+std::vector<std::filesystem::path> pope_question_files(const std::string& data);
+// A question file's split: the name after "pope_" in its stem, else the stem.
+std::string pope_split_of(const std::filesystem::path& file);
 
 }  // namespace trol::bench

@@ -4,6 +4,7 @@
 #include <spdlog/spdlog.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <thread>
 
@@ -318,6 +319,21 @@ std::vector<torch::Tensor> ProcessGroup::all_gather(const torch::Tensor& tensor,
   std::vector<torch::Tensor> result;
   for (auto& t : output[0]) result.push_back(t.to(tensor.device()));
   return result;
+}
+
+std::vector<std::string> ProcessGroup::all_gather_text(const std::string& text, const std::string& what) {
+  const auto lengths = all_gather(torch::tensor({static_cast<int64_t>(text.size())}, torch::kLong), what + " (lengths)");
+  int64_t longest = 0;
+  for (const auto& l : lengths) longest = std::max(longest, l.item<int64_t>());
+  auto bytes = torch::zeros({std::max<int64_t>(longest, 1)}, torch::kUInt8);
+  std::copy(text.begin(), text.end(), bytes.data_ptr<uint8_t>());
+  const auto gathered = all_gather(bytes, what);
+  std::vector<std::string> texts;
+  for (size_t r = 0; r < gathered.size(); ++r) {
+    const auto* data = gathered[r].data_ptr<uint8_t>();
+    texts.emplace_back(data, data + lengths[r].item<int64_t>());
+  }
+  return texts;
 }
 
 }  // namespace trol

@@ -80,6 +80,9 @@ class ProcessGroup {
   }
   // Every rank's copy of `tensor` (same shape and dtype on every rank), in rank order.
   std::vector<torch::Tensor> all_gather(const torch::Tensor& tensor, const std::string& what);
+  // Every rank's `text` (any length, any bytes), in rank order: lengths first, then the bytes
+  // padded to the longest. For results that differ in size per rank (evaluation shards).
+  std::vector<std::string> all_gather_text(const std::string& text, const std::string& what);
   // Returns once every rank called it.
   void barrier(const std::string& what);
 

@@ -1,0 +1,78 @@
+// The questions of a public benchmark as a model is asked them: read from the benchmark's own
+// distribution files (the layout `trol score --data` takes, documented per benchmark in
+// eval/benchmarks/<name>.h), each with its image and the prompt the TroL authors' evaluation
+// builds (ByungKwanLee/TroL loader/create_eval_dataset.py and utils/utils.py make_instruction),
+// plus the fields the benchmark's scorer needs in a prediction record.
+//
+// Images: each reader knows where its benchmark keeps them (below); BenchmarkSource::images
+// overrides that folder. Readers do not open images: an item whose image is missing or corrupt
+// is found when it is generated for, reported, and left without a prediction (the scorer then
+// counts it missing). A data file that cannot be read, or a question without the fields its
+// prompt and record need, is a BenchmarkFileError naming file and entry.
+//
+//   pope       --data: a coco_pope_<split>.json(l) file or a folder of them; images
+//              <folder of the files>/val2014/<image> (COCO val2014). Prompt: text + "\n" +
+//              "Answer the question using a single word or phrase." Record: question_id, category (the split).
+//   mme        --data: MME_Benchmark_release_version/; images next to each subtask's .txt
+//              files (<subtask>/images/ for artwork, celebrity, landmark, posters, scene), any of
+//              .jpg .png .jpeg. Prompt: the question as written (it ends "Please answer yes or no.";
+//              the authors add nothing). Record: question_id "<subtask>/<image file>", prompt.
+//   mmbench    --data: an MMBench TSV; images decoded from its base64 column. Prompt:
+//              [hint "\n"] question "\nA. " A ... "\nAnswer with the option's letter from the given
+//              choices directly." Record: question_id (the TSV index, circular copies included).
+//   scienceqa  --data: data/scienceqa/ (problems.json, pid_splits.json); images
+//              <data>/images/test/<pid>/<image>. The test questions with an image. Prompt:
+//              [hint "\n"] question "\nA. " choice ... "\nAnswer with the option's letter from the
+//              given choices directly." (the authors join an empty hint too, which only adds a
+//              leading newline; it is left out). Record: question_id (the pid).
+//   chartqa    --data: "ChartQA Dataset/test/" or one of its test_*.json; images
+//              <folder of the files>/png/<imgname>. Prompt: query + "\nAnswer the question using a
+//              single word or phrase." Record: question_id "<split>/<position>".
+//   textvqa    --data: TextVQA_0.5.1_val.json; images <its folder>/train_images/<image_id>.jpg (the
+//              val images ship in train_images). Prompt: question + "\nAnswer the question using a
+//              single word or phrase." (LLaVA's; the authors' file adds OCR tokens, not in the
+//              release). Record: question_id.
+//   mathvista  --data: data/testmini.json; images <its folder>/<image> ("images/1.jpg").
+//              Prompt: the query as written (it carries MathVista's hint; the authors add nothing).
+//              Record: question_id (the pid).
+//
+// Every prompt follows the image placeholder on its own line ("<image>\n" + prompt, as the
+// built-in evaluation and LLaVA write it; the authors write "<image>" + prompt).
+#pragma once
+
+#include <nlohmann/json.hpp>
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace trol {
+
+// Where a benchmark's files are: one entry of `eval.suites`, as `trol score` takes them.
+struct BenchmarkSource {
+  std::string benchmark;  // pope | mme | mmbench | scienceqa | chartqa | textvqa | mathvista
+  std::string data;       // the benchmark's files (a folder or a file: see above)
+  std::string images;     // the image folder ("": the benchmark's own place, see above)
+};
+
+struct BenchmarkItem {
+  std::string key;                  // unique within the benchmark: what merging shards checks
+  std::string question;             // the user turn after the image placeholder
+  std::string image_path;           // the image file ("" when the image is in image_bytes)
+  std::vector<uint8_t> image_bytes;  // the encoded image (MMBench's base64 TSV)
+  nlohmann::ordered_json record;    // the prediction record but its "text": question_id first
+};
+
+// The benchmarks that have an item reader, in name order.
+std::vector<std::string> item_benchmark_names();
+bool has_item_reader(const std::string& benchmark);
+
+// The items of `source`, in the order of its files. Throws std::invalid_argument for a
+// benchmark without a reader (listing those with one), BenchmarkFileError for bad files.
+std::vector<BenchmarkItem> read_benchmark_items(const BenchmarkSource& source);
+
+// The answer length the authors generate with (utils/utils.py get_max_new_tokens): 5 tokens
+// for the short-answer and multiple-choice benchmarks, 512 for MathVista.
+int64_t authors_max_new_tokens(const std::string& benchmark);
+
+}  // namespace trol

@@ -1,0 +1,160 @@
+// The item readers of `trol eval` (eval/items/) on small fixtures in each benchmark's own
+// layout (tests/fixtures/eval_suites/, written by make_fixtures.py there): ids, prompts as the
+// TroL authors build them, image paths, prediction records; plus the eval.suites config and
+// the report's headline numbers.
+#include <catch2/catch.hpp>
+
+#include <yaml-cpp/yaml.h>
+
+#include <filesystem>
+
+#include "eval/benchmarks/score_common.h"
+#include "eval/builtin_benchmarks.h"
+#include "eval/evaluator.h"
+#include "eval/items/benchmark_items.h"
+#include "eval/paper_comparison.h"
+#include "trol/config_reader.h"
+
+using namespace trol;
+using Catch::Detail::Approx;
+
+namespace {
+
+std::string fixture(const std::string& relative) {
+  return std::string(TROL_SOURCE_DIR) + "/tests/fixtures/eval_suites/" + relative;
+}
+
+std::vector<BenchmarkItem> items_of(const std::string& benchmark, const std::string& data, const std::string& images = "") {
+  return read_benchmark_items({benchmark, fixture(data), images.empty() ? "" : fixture(images)});
+}
+
+const std::string kShort = "\nAnswer the question using a single word or phrase.";
+const std::string kLetter = "\nAnswer with the option's letter from the given choices directly.";
+
+}  // namespace
+
+TEST_CASE("item readers exist for every benchmark trol score scores from data", "[items]") {
+  CHECK(item_benchmark_names() ==
+        std::vector<std::string>{"chartqa", "mathvista", "mmbench", "mme", "pope", "scienceqa", "textvqa"});
+  CHECK(authors_max_new_tokens("pope") == 5);
+  CHECK(authors_max_new_tokens("mathvista") == 512);
+  CHECK_THROWS_WITH(read_benchmark_items({"ai2d", fixture("pope"), ""}), Catch::Contains("no item reader for benchmark 'ai2d'"));
+}
+
+TEST_CASE("POPE items: every split file, the short-answer prompt, COCO images in val2014/", "[items]") {
+  const auto items = items_of("pope", "pope");
+  REQUIRE(items.size() == 7);  // random (5) first, then popular (2)
+  CHECK(items[0].key == "random/1");
+  CHECK(items[0].question == "Is there a dog in the image?" + kShort);
+  CHECK(items[0].image_path == fixture("pope/val2014/COCO_val2014_000000000001.png"));
+  CHECK(items[0].record.dump() == R"({"question_id":1,"category":"random"})");
+  CHECK(items[5].key == "popular/1");
+  CHECK(items[5].record["category"] == "popular");
+  // Another image folder.
+  CHECK(items_of("pope", "pope/coco_pope_popular.json", "elsewhere")[0].image_path ==
+        fixture("elsewhere/COCO_val2014_000000000001.png"));
+}
+
+TEST_CASE("MME items: the question as written, the image beside its .txt or in images/", "[items]") {
+  const auto items = items_of("mme", "mme");
+  REQUIRE(items.size() == 4);
+  // Perception subtasks in MME's order: existence before artwork.
+  CHECK(items[0].question == "Is there a dog in this image? Please answer yes or no.");
+  CHECK(items[0].image_path == fixture("mme/existence/0001.png"));
+  CHECK(items[0].record.dump() ==
+        R"({"question_id":"existence/0001.png","prompt":"Is there a dog in this image? Please answer yes or no."})");
+  CHECK(items[2].image_path == fixture("mme/artwork/images/10.png"));
+  CHECK(items[2].record["question_id"] == "artwork/10.png");
+  CHECK(items[0].key != items[1].key);  // two questions per image, distinct keys
+}
+
+TEST_CASE("MMBench items: every TSV row, the authors' prompt, the image decoded from base64", "[items]") {
+  const auto items = items_of("mmbench", "mmbench/mmbench_dev.tsv");
+  REQUIRE(items.size() == 3);
+  CHECK(items[0].key == "0");
+  CHECK(items[0].question == "What colour is the square?\nA. blue\nB. red" + kLetter);
+  CHECK(items[1].record.dump() == R"({"question_id":1000000})");
+  CHECK(items[2].question == "Look closely.\nWhich shape is it?\nA. circle\nB. square\nC. star" + kLetter);
+  CHECK(items[0].image_path.empty());
+  CHECK(items[0].image_bytes.size() > 8);
+  CHECK(items[0].image_bytes[1] == 'P');  // the PNG signature
+}
+
+TEST_CASE("ScienceQA items: test questions with an image, hint and lettered choices", "[items]") {
+  const auto items = items_of("scienceqa", "scienceqa");
+  REQUIRE(items.size() == 3);  // 13 has no image, 14 is a training question
+  CHECK(items[0].key == "10");
+  CHECK(items[0].question == "Which animal is shown?\nA. cat\nB. dog" + kLetter);  // empty hint left out
+  CHECK(items[1].question == "Look at the picture.\nWhat is the colour?\nA. red\nB. green\nC. blue" + kLetter);
+  CHECK(items[0].image_path == fixture("scienceqa/images/test/10/image.png"));
+  CHECK(items[2].record.dump() == R"({"question_id":"12"})");
+}
+
+TEST_CASE("ChartQA items: ids by split and position, charts in png/", "[items]") {
+  const auto items = items_of("chartqa", "chartqa/test");
+  REQUIRE(items.size() == 3);
+  CHECK(items[2].key == "human/2");
+  CHECK(items[2].question == "How many bars are there?" + kShort);
+  CHECK(items[2].image_path == fixture("chartqa/test/png/chart2.png"));
+  CHECK(items[2].record.dump() == R"({"question_id":"human/2"})");
+}
+
+TEST_CASE("TextVQA items: question ids, images in train_images/<image_id>.jpg", "[items]") {
+  const auto items = items_of("textvqa", "textvqa/TextVQA_0.5.1_val.json");
+  REQUIRE(items.size() == 2);
+  CHECK(items[0].key == "34602");
+  CHECK(items[0].question == "what brand is this?" + kShort);
+  CHECK(items[0].image_path == fixture("textvqa/train_images/abc123.jpg"));
+  CHECK(items[0].record.dump() == R"({"question_id":34602})");
+}
+
+TEST_CASE("MathVista items: the query as written, images relative to testmini.json", "[items]") {
+  const auto items = items_of("mathvista", "mathvista/data/testmini.json");
+  REQUIRE(items.size() == 2);
+  CHECK(items[1].key == "2");
+  CHECK(items[1].question.rfind("Hint: Please answer the question requiring an integer answer", 0) == 0);
+  CHECK(items[0].image_path == fixture("mathvista/data/images/1.png"));
+  CHECK(items[0].record.dump() == R"({"question_id":"1"})");
+}
+
+TEST_CASE("item readers name the file and entry of bad data", "[items]") {
+  CHECK_THROWS_AS(items_of("pope", "nowhere"), BenchmarkFileError);
+  // The scorer fixtures' TextVQA file has no image_id: every question is named.
+  const auto scorer_textvqa = std::string(TROL_SOURCE_DIR) + "/tests/fixtures/benchmarks/textvqa/TextVQA_0.5.1_val.json";
+  CHECK_THROWS_WITH(read_benchmark_items({"textvqa", scorer_textvqa, ""}), Catch::Contains("data[0]: missing string \"image_id\""));
+}
+
+TEST_CASE("eval.suites: defaults, did-you-mean for keys and benchmarks, unique names", "[items][config]") {
+  const auto read = [](const std::string& yaml) {
+    ConfigReader reader(YAML::Load(yaml), "eval", "test.yaml");
+    return read_eval_options(reader);
+  };
+  const auto options = read("{suites: [{benchmark: pope, data: /d/pope}, {benchmark: mathvista, data: m.json, name: mv, "
+                            "images: /img}], scoring: trol, every_steps: 50}");
+  REQUIRE(options.suites.size() == 2);
+  CHECK(options.suites[0].name == "pope");
+  CHECK(options.suites[0].max_new_tokens == 5);
+  CHECK(options.suites[1].name == "mv");
+  CHECK(options.suites[1].source.images == "/img");
+  CHECK(options.suites[1].max_new_tokens == 512);
+  CHECK(options.scoring == "trol");
+  CHECK(options.every_steps == 50);
+  CHECK(read("{}").suites.empty());
+  CHECK_THROWS_WITH(read("{suites: [{benchmark: pope, dta: x}]}"), Catch::Contains("did you mean 'eval.suites[0].data'"));
+  CHECK_THROWS_WITH(read("{suites: [{benchmark: mmbnch, data: x}]}"), Catch::Contains("did you mean 'mmbench'"));
+  CHECK_THROWS_WITH(read("{suites: [{benchmark: pope}]}"), Catch::Contains("data: missing"));
+  CHECK_THROWS_WITH(read("{suites: [{benchmark: pope, data: a}, {benchmark: pope, data: b}]}"), Catch::Contains("two suites are named 'pope'"));
+  CHECK_THROWS_WITH(read("{benchmarks: [pope]}"), Catch::Contains("goes in eval.suites"));
+  CHECK_THROWS_WITH(read("{scoring: authors}"), Catch::Contains("unknown scoring 'authors'"));
+}
+
+TEST_CASE("report headline numbers and the paper's published ones", "[items]") {
+  nlohmann::ordered_json pope = {{"metrics", {{"average", {{"accuracy", 0.875}}}}}};
+  CHECK(headline_of("pope", pope).value.value() == Approx(87.5));
+  nlohmann::ordered_json mme = {{"metrics", {{"total", 1234.5}}}};
+  CHECK(headline_of("mme", mme).value.value() == Approx(1234.5));
+  CHECK_FALSE(headline_of("textvqa", nlohmann::ordered_json::object()).value.has_value());
+  CHECK(published_numbers("mme").trol_7b.value() == 2308);
+  CHECK(published_numbers("mmbench").trol_1_8b.value() == Approx(76.1));
+  CHECK_FALSE(published_numbers("textvqa").trol_7b.has_value());
+}
