@@ -7,6 +7,7 @@
 #include <yaml-cpp/yaml.h>
 
 #include <filesystem>
+#include <fstream>
 
 #include "eval/benchmarks/score_common.h"
 #include "eval/builtin_benchmarks.h"
@@ -24,6 +25,16 @@ std::string fixture(const std::string& relative) {
   return std::string(TROL_SOURCE_DIR) + "/tests/fixtures/eval_suites/" + relative;
 }
 
+// The scorers' fixtures (tests/fixtures/benchmarks/), read by the readers of the benchmarks
+// that have no eval_suites fixture.
+std::string scorer_fixture(const std::string& relative) {
+  return std::string(TROL_SOURCE_DIR) + "/tests/fixtures/benchmarks/" + relative;
+}
+
+std::vector<BenchmarkItem> scorer_items(const std::string& benchmark, const std::string& data, const std::string& images = "") {
+  return read_benchmark_items({benchmark, scorer_fixture(data), images});
+}
+
 std::vector<BenchmarkItem> items_of(const std::string& benchmark, const std::string& data, const std::string& images = "") {
   return read_benchmark_items({benchmark, fixture(data), images.empty() ? "" : fixture(images)});
 }
@@ -35,10 +46,12 @@ const std::string kLetter = "\nAnswer with the option's letter from the given ch
 
 TEST_CASE("item readers exist for every benchmark trol score scores from data", "[items]") {
   CHECK(item_benchmark_names() ==
-        std::vector<std::string>{"chartqa", "mathvista", "mmbench", "mme", "pope", "scienceqa", "textvqa"});
+        std::vector<std::string>{"ai2d", "chartqa", "hallusionbench", "mathvista", "mmbench", "mme", "mmmu", "mmstar",
+                                 "pope", "scienceqa", "seedbench", "textvqa"});
   CHECK(authors_max_new_tokens("pope") == 5);
   CHECK(authors_max_new_tokens("mathvista") == 512);
-  CHECK_THROWS_WITH(read_benchmark_items({"ai2d", fixture("pope"), ""}), Catch::Contains("no item reader for benchmark 'ai2d'"));
+  for (const auto* name : {"ai2d", "seedbench", "mmstar", "mmmu", "hallusionbench"}) CHECK(authors_max_new_tokens(name) == 5);
+  CHECK_THROWS_WITH(read_benchmark_items({"mm-vet", fixture("pope"), ""}), Catch::Contains("no item reader for benchmark 'mm-vet'"));
 }
 
 TEST_CASE("POPE items: every split file, the short-answer prompt, COCO images in val2014/", "[items]") {
@@ -115,6 +128,83 @@ TEST_CASE("MathVista items: the query as written, images relative to testmini.js
   CHECK(items[1].question.rfind("Hint: Please answer the question requiring an integer answer", 0) == 0);
   CHECK(items[0].image_path == fixture("mathvista/data/images/1.png"));
   CHECK(items[0].record.dump() == R"({"question_id":"1"})");
+}
+
+TEST_CASE("AI2D items: TSV rows, the options on one line, the image decoded from base64", "[items]") {
+  const auto items = scorer_items("ai2d", "ai2d/AI2D_TEST.tsv");
+  REQUIRE(items.size() == 7);
+  CHECK(items[0].key == "0");
+  CHECK(items[0].question == "Which stage comes after larva?\nA. egg B. pupa C. adult D. nymph" + kLetter);
+  CHECK(items[1].question == "What eats grass?\nA. hawk B. snake C. rabbit" + kLetter);  // D is nan
+  CHECK(items[0].record.dump() == R"({"question_id":0})");
+  CHECK(items[0].image_path.empty());
+  REQUIRE(items[0].image_bytes.size() == 8);
+  CHECK(items[0].image_bytes[1] == 'P');  // the PNG signature
+  CHECK_THROWS_WITH(scorer_items("ai2d", "ai2d/bad.tsv"), Catch::Contains("is not the letter of one of the options"));
+}
+
+TEST_CASE("SEED-Bench items: image questions, one option per line, images in SEED-Bench-image/", "[items]") {
+  const auto items = scorer_items("seedbench", "seedbench/SEED-Bench.json");
+  REQUIRE(items.size() == 6);  // the video question v1 is not asked
+  CHECK(items[0].key == "101");
+  CHECK(items[0].question == multiple_choice_prompt("", "Where is this?", {"a beach", "a city", "a forest", "a desert"}));
+  CHECK(items[0].question == "Where is this?\nA. a beach\nB. a city\nC. a forest\nD. a desert" + kLetter);
+  CHECK(items[0].record.dump() == R"({"question_id":"101"})");
+  CHECK(items[0].image_path == scorer_fixture("seedbench/SEED-Bench-image/1.jpg"));
+  CHECK(scorer_items("seedbench", "seedbench/SEED-Bench.json", "/imgs")[5].image_path == "/imgs/6.jpg");
+}
+
+TEST_CASE("MMStar items: the question with its options, the letter instruction, base64 images", "[items]") {
+  const auto items = scorer_items("mmstar", "mmstar/MMStar.tsv");
+  REQUIRE(items.size() == 7);
+  // The fixture's questions do not list their options: they are added, one per line.
+  CHECK(items[2].question == "Which shape has three sides?\nA. square\nB. circle\nC. triangle\nD. pentagon" + kLetter);
+  CHECK(items[2].record.dump() == R"({"question_id":2})");
+  CHECK(items[2].image_bytes.size() == 8);
+  // MMStar's own questions list them ("Options: A: ..."): taken as written, as the authors do.
+  const auto file = std::filesystem::temp_directory_path() / "trol_items_MMStar.tsv";
+  {
+    std::ofstream out(file);
+    out << "index\tquestion\tA\tB\tanswer\timage\n"
+        << "7\tWhich is red?\\nOptions: A: apple, B: sky\tapple\tsky\tA\t1\n"
+        << "1\tWhich is blue?\\nOptions: A: apple, B: sky\tapple\tsky\tB\tiVBORw0KGgoAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=\n"
+        << "2\tWhich is green?\tgrass\tsky\tA\t['iVBORw0KGgoAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=', 'AAAA']\n";
+  }
+  const auto listed = read_benchmark_items({"mmstar", file.string(), ""});
+  std::filesystem::remove(file);
+  REQUIRE(listed.size() == 3);
+  CHECK(listed[0].question == "Which is red?\\nOptions: A: apple, B: sky" + kLetter);
+  CHECK(listed[2].image_bytes == listed[1].image_bytes);  // a list of images (MMMU's): the first
+  // VLMEvalKit's image references: a short cell names the row holding the image.
+  CHECK(listed[0].image_bytes == listed[1].image_bytes);
+  CHECK(listed[0].image_bytes.size() == 56);
+  CHECK(listed[0].image_bytes[1] == 'P');
+}
+
+TEST_CASE("MMMU items: keyed by MMMU's id, options on one line, the open questions' short-answer prompt", "[items]") {
+  const auto items = scorer_items("mmmu", "mmmu/MMMU_DEV_VAL.tsv");
+  REQUIRE(items.size() == 8);
+  CHECK(items[0].key == "validation_Art_1");
+  CHECK(items[0].question == "Which medium is used?\nA. oil B. watercolor C. fresco D. tempera" + kLetter);
+  CHECK(items[0].record.dump() == R"({"question_id":"validation_Art_1"})");
+  CHECK(items[2].question == "What is the area?" + kShort);  // open
+  CHECK(items[5].question == "How many roots?\nA. 1 B. 2 C. 3" + kLetter);
+  CHECK(items[0].image_bytes.size() == 8);
+}
+
+TEST_CASE("HallusionBench items: questions with a figure, the yes/no instruction, the scorer's ids", "[items]") {
+  const auto items = scorer_items("hallusionbench", "hallusionbench/HallusionBench.json");
+  REQUIRE(items.size() == 7);  // VS_chart_0_0_0 has no figure
+  CHECK(items[0].key == "VD_illusion_0_0_0");
+  CHECK(items[0].question == "Is it so?\nPlease answer yes or no.");
+  CHECK(items[0].record.dump() == R"({"question_id":"VD_illusion_0_0_0"})");
+  CHECK(items[0].image_path == scorer_fixture("hallusionbench/hallusion_bench/VD/illusion/0_0.png"));
+  CHECK(items[4].key == "VS_chart_0_1_0");
+  const auto tsv = scorer_items("hallusionbench", "hallusionbench/HallusionBench.tsv");
+  REQUIRE(tsv.size() == 3);
+  CHECK(tsv[1].record.dump() == R"({"question_id":"VD_ocr_x_0_1_0"})");
+  CHECK(tsv[1].image_bytes.size() == 8);
+  CHECK(tsv[1].image_path.empty());
 }
 
 TEST_CASE("item readers name the file and entry of bad data", "[items]") {

@@ -3,20 +3,13 @@
 #include <cctype>
 #include <filesystem>
 
+#include "eval/benchmarks/multiple_choice.h"
 #include "eval/builtin_benchmarks.h"
 
 namespace trol::bench {
 namespace fs = std::filesystem;
 
 namespace {
-
-struct HallusionQuestion {
-  std::string id;
-  bool yes = false;             // the reference answer
-  bool hard = false;            // visual_input == "2" (an edited figure)
-  std::string figure, pair;     // group keys; figure empty: in no figure group
-  std::map<std::string, std::string> groups;  // category (and l2-category for the TSV)
-};
 
 std::string text_of(const nlohmann::json& value) {
   if (value.is_string()) return value.get<std::string>();
@@ -59,14 +52,16 @@ std::vector<HallusionQuestion> read_json(const std::string& file) {
     if (!(f["category"] == "VS" && f["figure_id"] == "0")) q.figure = base + f["figure_id"];
     q.pair = base + f["question_id"];
     q.groups["category"] = f["category"];
+    q.question = text_of(r.value("question", nlohmann::json()));
+    q.image = text_of(r.value("filename", nlohmann::json()));
     questions.push_back(std::move(q));
   }
   if (!problems.empty()) throw BenchmarkFileError(file, problems);
   return questions;
 }
 
-std::vector<HallusionQuestion> read_tsv(const std::string& file) {
-  const auto table = read_tsv_table(file);
+std::vector<HallusionQuestion> read_tsv(const std::string& file, bool keep_images) {
+  auto table = read_tsv_table(file);
   std::vector<std::string> problems;
   for (const char* name : {"index", "answer", "category", "l2-category"}) {
     if (!table.column.count(name)) problems.push_back(file + ":1: the header lacks the column " + name);
@@ -74,7 +69,7 @@ std::vector<HallusionQuestion> read_tsv(const std::string& file) {
   if (!problems.empty()) throw BenchmarkFileError(file, problems);
   std::vector<HallusionQuestion> questions;
   std::map<std::string, int64_t> seen;
-  for (const auto& record : table.rows) {
+  for (auto& record : table.rows) {
     const auto where = file + ":" + std::to_string(record.line) + ": ";
     if (const auto wrong = table.field_count_problem(record); !wrong.empty()) {
       problems.push_back(where + wrong);
@@ -105,10 +100,21 @@ std::vector<HallusionQuestion> read_tsv(const std::string& file) {
       q.hard = false;
       q.groups["category"] = field("category");
       q.groups["l2-category"] = l2;
+      if (table.column.count("question")) q.question = record.fields[table.column.at("question")];
+      if (keep_images && table.column.count("image")) q.image = std::move(record.fields[table.column.at("image")]);
       questions.push_back(std::move(q));
     }
   }
   if (!problems.empty()) throw BenchmarkFileError(file, problems);
+  if (keep_images) {  // VLMEvalKit stores a figure once, the other questions name its row
+    std::vector<std::string> indices;
+    std::vector<std::string*> images;
+    for (auto& q : questions) {
+      indices.push_back(q.id);
+      images.push_back(&q.image);
+    }
+    resolve_tsv_image_references(indices, images);
+  }
   return questions;
 }
 
@@ -143,6 +149,10 @@ nlohmann::ordered_json hallusion_metrics(const std::vector<const HallusionQuesti
 }
 
 }  // namespace
+
+std::vector<HallusionQuestion> read_hallusionbench_questions(const std::string& file, bool keep_images) {
+  return fs::path(file).extension() == ".json" ? read_json(file) : read_tsv(file, keep_images);
+}
 
 std::string yes_or_no_extraction(const std::string& answer) {
   const auto text = lowercase(answer);
@@ -199,7 +209,7 @@ ScoreReport score_hallusionbench(const ScoreRequest& request) {
   report.benchmark = "hallusionbench";
   report.scoring = request.scoring;
   const bool json = fs::path(request.data).extension() == ".json";
-  const auto questions = json ? read_json(request.data) : read_tsv(request.data);
+  const auto questions = read_hallusionbench_questions(request.data);
   report.counts.items = static_cast<int64_t>(questions.size());
   std::map<std::string, int> known;
   for (const auto& q : questions) known[q.id] = 1;

@@ -38,11 +38,26 @@
 // report aAcc only (fAcc and qAcc are given by the same groups).
 #pragma once
 
+#include <map>
 #include <string>
+#include <vector>
 
 #include "eval/benchmarks/score_common.h"
 
 namespace trol::bench {
+
+struct HallusionQuestion {
+  std::string id;               // what predictions name it by (above)
+  bool yes = false;             // the reference answer
+  bool hard = false;            // visual_input == "2" (an edited figure)
+  std::string figure, pair;     // group keys; figure empty: in no figure group
+  std::map<std::string, std::string> groups;  // category (and l2-category for the TSV)
+  std::string question;         // the question as written
+  std::string image;            // HallusionBench.json: filename ("" for none); the TSV: the base64 cell with keep_images
+};
+
+// The questions of HallusionBench.json or the TSV (by the file's extension), as scored.
+std::vector<HallusionQuestion> read_hallusionbench_questions(const std::string& file, bool keep_images = false);
 
 // VLMEvalKit's YOrN_Extraction: "Yes", "No" or "Unknown".
 std::string yes_or_no_extraction(const std::string& answer);

@@ -79,7 +79,7 @@ bool pandas_reads_nan(const std::string& cell) {
 }
 
 std::vector<ChoiceQuestion> read_choice_tsv(const std::string& file, const ChoiceTsvColumns& columns) {
-  const auto table = read_tsv_table(file);
+  auto table = read_tsv_table(file);
   std::vector<std::string> problems;
   const auto where = [&](int64_t line) { return file + ":" + std::to_string(line) + ": "; };
   const auto id_column =
@@ -89,6 +89,7 @@ std::vector<ChoiceQuestion> read_choice_tsv(const std::string& file, const Choic
     if (!table.column.count(name)) lacking.push_back(name);
   }
   if (!columns.open_allowed && !table.column.count("A")) lacking.push_back("A");
+  if (columns.keep_text && !table.column.count("question")) lacking.push_back("question");
   if (!lacking.empty()) {
     std::string names;
     for (const auto& name : lacking) names += (names.empty() ? "" : ", ") + name;
@@ -96,14 +97,20 @@ std::vector<ChoiceQuestion> read_choice_tsv(const std::string& file, const Choic
   }
   const bool has_question_type = table.column.count("question_type") > 0;
   std::vector<ChoiceQuestion> questions;
+  std::vector<std::string> indices;  // keep_text: each question's TSV index, for image references
   std::map<std::string, int64_t> seen;
-  for (const auto& record : table.rows) {
+  for (auto& record : table.rows) {
     if (const auto wrong = table.field_count_problem(record); !wrong.empty()) {
       problems.push_back(where(record.line) + wrong);
       continue;
     }
     const auto field = [&](const std::string& name) { return record.fields[table.column.at(name)]; };
     ChoiceQuestion q;
+    if (columns.keep_text) {
+      q.question = field("question");
+      // Moved out: a base64 image is the bulk of the table.
+      if (table.column.count("image")) q.image = std::move(record.fields[table.column.at("image")]);
+    }
     q.line = record.line;
     q.id = strip(field(id_column));
     for (char letter = 'A'; letter <= 'Z'; ++letter) {
@@ -135,10 +142,31 @@ std::vector<ChoiceQuestion> read_choice_tsv(const std::string& file, const Choic
                              });
       if (!is_letter) problems.push_back(where(record.line) + "answer \"" + q.answer + "\" is not the letter of one of the options");
     }
-    if (problems.size() == before) questions.push_back(std::move(q));
+    if (problems.size() == before) {
+      if (columns.keep_text) indices.push_back(table.column.count("index") ? strip(field("index")) : "");
+      questions.push_back(std::move(q));
+    }
   }
   if (!problems.empty()) throw BenchmarkFileError(file, problems);
+  if (columns.keep_text) {
+    std::vector<std::string*> images;
+    for (auto& q : questions) images.push_back(&q.image);
+    resolve_tsv_image_references(indices, images);
+  }
   return questions;
+}
+
+void resolve_tsv_image_references(const std::vector<std::string>& indices, const std::vector<std::string*>& images) {
+  constexpr size_t kReference = 64;  // VLMEvalKit: len(image) <= 64 is an index
+  std::map<std::string, const std::string*> held;
+  for (size_t i = 0; i < indices.size() && i < images.size(); ++i) {
+    if (images[i]->size() > kReference) held.emplace(indices[i], images[i]);
+  }
+  for (auto* image : images) {
+    if (image->size() > kReference) continue;
+    const auto it = held.find(strip(*image));
+    if (it != held.end()) *image = *it->second;
+  }
 }
 
 std::string vlmevalkit_can_infer(const std::string& answer, const std::vector<Choice>& choices) {

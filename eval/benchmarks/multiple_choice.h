@@ -31,6 +31,8 @@ struct ChoiceQuestion {
   std::string answer;                   // the right letter (MMMU open questions: the answer text)
   bool open = false;                    // MMMU: a question without options, scored by its open-answer rule
   std::map<std::string, std::string> groups;  // grouping column -> value, for the per-group accuracies
+  std::string question;                 // with keep_text: the question as written ("" otherwise)
+  std::string image;                    // with keep_text: the image cell (TSV: base64; SEED-Bench.json: data_id)
 };
 
 struct ChoiceTsvColumns {
@@ -38,6 +40,7 @@ struct ChoiceTsvColumns {
   std::string id_fallback;              // used when the TSV has no `id` column (MMMU: id, else index)
   std::vector<std::string> groups;      // grouping columns to keep when present (e.g. category, l2-category)
   bool open_allowed = false;            // MMMU: a row without options is an open question, its answer free text
+  bool keep_text = false;               // item readers: keep the question and image columns (scoring needs neither)
 };
 
 // pandas' default NaN strings (read_csv na_values), which VLMEvalKit's TSV loading applies.
@@ -46,7 +49,14 @@ bool pandas_reads_nan(const std::string& cell);
 // Reads a VLMEvalKit multiple-choice TSV. Every bad row is collected and thrown as one
 // BenchmarkFileError naming file:line: a wrong field count, an empty or repeated id, fewer
 // than two options (unless open_allowed), an answer that is not the letter of an option.
+// With keep_text, the question column is required too.
 std::vector<ChoiceQuestion> read_choice_tsv(const std::string& file, const ChoiceTsvColumns& columns);
+
+// VLMEvalKit's TSVs store a repeated image once: an image cell of at most 64 characters names
+// the index of the row holding it (ImageBaseDataset's image_map). Replaces such cells of
+// `images` (images[i] the cell of the row with index indices[i]) by the cell they name when
+// that one is longer; other cells are left as they are.
+void resolve_tsv_image_references(const std::vector<std::string>& indices, const std::vector<std::string*>& images);
 
 // VLMEvalKit's can_infer (vlmeval/utils/matching_util.py), the rule its multiple-choice
 // evaluation applies before (and, with the exact_matching judge, instead of) asking GPT:

@@ -47,6 +47,9 @@ std::vector<ChoiceQuestion> read_seed_json(const std::string& file) {
       }
     }
     q.answer = x.value("answer", "");
+    for (auto [key, to] : {std::pair{"question", &q.question}, std::pair{"data_id", &q.image}}) {
+      if (x.contains(key) && x[key].is_string()) *to = x[key].get<std::string>();
+    }
     if (q.id.empty()) {
       problems.push_back(where + "no question_id");
     } else if (!seen.emplace(q.id, i).second) {
@@ -69,10 +72,14 @@ std::vector<ChoiceQuestion> read_seed_json(const std::string& file) {
 
 }  // namespace
 
+std::vector<ChoiceQuestion> read_seedbench_questions(const std::string& file, bool keep_text) {
+  if (fs::path(file).extension() == ".json") return read_seed_json(file);
+  return read_choice_tsv(file, {"index", "", {"category"}, false, keep_text});
+}
+
 ScoreReport score_seedbench(const ScoreRequest& request) {
   const std::vector<std::string> groups{"category"};
-  const bool json = fs::path(request.data).extension() == ".json";
-  const auto questions = json ? read_seed_json(request.data) : read_choice_tsv(request.data, {"index", "", groups, false});
+  const auto questions = read_seedbench_questions(request.data);
   return score_choice_questions("seedbench", request, questions, groups, first_character,
                                 "the answer's first character against the letter (TroL eval/create_evaluator.py evaluate_seed)");
 }

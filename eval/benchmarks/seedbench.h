@@ -25,9 +25,18 @@
 // answer (an IndexError in TroL's script) is wrong and unparsable.
 #pragma once
 
+#include <string>
+#include <vector>
+
+#include "eval/benchmarks/multiple_choice.h"
 #include "eval/benchmarks/score_common.h"
 
 namespace trol::bench {
+
+// The scored questions of `file` (SEED-Bench.json's image questions, or the TSV), grouped under
+// "category". SEED-Bench.json questions always carry question and image (the data_id); TSV
+// rows only with keep_text.
+std::vector<ChoiceQuestion> read_seedbench_questions(const std::string& file, bool keep_text = false);
 
 ScoreReport score_seedbench(const ScoreRequest& request);
 

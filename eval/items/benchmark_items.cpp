@@ -4,6 +4,7 @@
 #include <map>
 #include <stdexcept>
 
+#include "eval/builtin_benchmarks.h"
 #include "eval/items/item_readers.h"
 
 namespace trol {
@@ -21,6 +22,9 @@ const std::map<std::string, ItemBenchmark>& item_benchmarks() {
       {"mmbench", {items::read_mmbench, 5}},     {"scienceqa", {items::read_scienceqa, 5}},
       {"chartqa", {items::read_chartqa, 5}},     {"textvqa", {items::read_textvqa, 5}},
       {"mathvista", {items::read_mathvista, 512}},
+      {"ai2d", {items::read_ai2d, 5}},           {"seedbench", {items::read_seedbench, 5}},
+      {"mmstar", {items::read_mmstar, 5}},       {"mmmu", {items::read_mmmu, 5}},
+      {"hallusionbench", {items::read_hallusionbench, 5}},
   };
   return table;
 }
@@ -70,6 +74,50 @@ std::string string_field(const nlohmann::json& object, const std::string& key, c
     return "";
   }
   return it->get<std::string>();
+}
+
+std::string option_list(const std::vector<bench::Choice>& choices, const std::string& separator) {
+  std::string list;
+  for (const auto& choice : choices) list += (list.empty() ? "" : separator) + std::string(1, choice.letter) + ". " + choice.text;
+  return list;
+}
+
+BenchmarkItem choice_item(bench::ChoiceQuestion& question, std::string prompt, const std::string& file,
+                          std::vector<std::string>& problems) {
+  BenchmarkItem item;
+  item.key = question.id;
+  item.question = std::move(prompt);
+  item.image_bytes = tsv_image_bytes(question.image, file + ": " + question.id, problems);
+  question.image.clear();
+  question.image.shrink_to_fit();
+  item.record = {{"question_id", id_value(question.id)}};
+  return item;
+}
+
+nlohmann::ordered_json id_value(const std::string& id) {
+  const bool integer = !id.empty() && id.size() < 19 && id.find_first_not_of("0123456789") == std::string::npos;
+  return integer ? nlohmann::ordered_json(std::stoll(id)) : nlohmann::ordered_json(id);
+}
+
+std::vector<uint8_t> tsv_image_bytes(const std::string& cell, const std::string& where, std::vector<std::string>& problems) {
+  std::string text = cell;
+  const auto start = text.find_first_not_of(" \t\r\n");
+  if (start != std::string::npos && text[start] == '[') {
+    // "['<base64>', '<base64>']": the first quoted string.
+    const auto open = text.find_first_of("'\"", start);
+    const auto close = open == std::string::npos ? open : text.find(text[open], open + 1);
+    if (close == std::string::npos) {
+      problems.push_back(where + ": image list without a quoted first image");
+      return {};
+    }
+    text = text.substr(open + 1, close - open - 1);
+  }
+  try {
+    return decode_base64(text);
+  } catch (const std::invalid_argument& e) {
+    problems.push_back(where + ": image is not valid base64: " + e.what());
+    return {};
+  }
 }
 
 }  // namespace items

@@ -35,6 +35,31 @@
 //   mathvista  --data: data/testmini.json; images <its folder>/<image> ("images/1.jpg").
 //              Prompt: the query as written (it carries MathVista's hint; the authors add nothing).
 //              Record: question_id (the pid).
+//   ai2d       --data: VLMEvalKit's AI2D_TEST.tsv; images decoded from its base64 column. Prompt:
+//              question "\nA. " A " B. " B ... "\nAnswer with the option's letter from the given
+//              choices directly." (the authors' ai2d_filtering: options on one line). Record:
+//              question_id (the TSV index).
+//   seedbench  --data: SEED-Bench.json (its image questions; images <its folder>/SEED-Bench-image/
+//              <data_id>) or VLMEvalKit's SEEDBench_IMG.tsv (base64 images). Prompt: question
+//              "\nA. " A "\nB. " B ... + the letter instruction (seed_filtering). Record:
+//              question_id (SEED's question_id, or the TSV index).
+//   mmstar     --data: VLMEvalKit's MMStar.tsv; base64 images. Prompt: the question as written (MMStar's
+//              lists the options, "Options: A: ..."; the authors add nothing) + "\n" + the letter
+//              instruction; a question without "Options:" gets "\nA. " A "\nB. " B ... first.
+//              Record: question_id (the TSV index).
+//   mmmu       --data: VLMEvalKit's MMMU_DEV_VAL.tsv; the (first) image decoded from base64. Prompt:
+//              question ["\nA. " A " B. " B ...] (mmmu_filtering; open questions have no options
+//              line) + "\n" + the letter instruction when the text holds "A.", else the short-answer
+//              one; "<image N>" references stay as text. Record: question_id (MMMU's id, else the
+//              TSV index, as the scorer keys them).
+//   hallusionbench  --data: HallusionBench.json (images <its folder>/hallusion_bench/<filename>
+//              without "./"; questions without a figure are not asked, so counted missing) or
+//              VLMEvalKit's HallusionBench.tsv (base64). Prompt: question + "\nPlease answer yes or
+//              no." unless it holds that already. Record: question_id
+//              "<category>_<subcategory>_<set_id>_<figure_id>_<question_id>" (the TSV: its index).
+//
+// VLMEvalKit TSVs store a repeated image once (a short cell naming the index of the row holding
+// it); the readers resolve those references as VLMEvalKit does.
 //
 // Every prompt follows the image placeholder on its own line ("<image>\n" + prompt, as the
 // built-in evaluation and LLaVA write it; the authors write "<image>" + prompt).
@@ -50,7 +75,8 @@ namespace trol {
 
 // Where a benchmark's files are: one entry of `eval.suites`, as `trol score` takes them.
 struct BenchmarkSource {
-  std::string benchmark;  // pope | mme | mmbench | scienceqa | chartqa | textvqa | mathvista
+  std::string benchmark;  // pope | mme | mmbench | scienceqa | chartqa | textvqa | mathvista | ai2d |
+                          // seedbench | mmstar | mmmu | hallusionbench
   std::string data;       // the benchmark's files (a folder or a file: see above)
   std::string images;     // the image folder ("": the benchmark's own place, see above)
 };
@@ -59,7 +85,7 @@ struct BenchmarkItem {
   std::string key;                  // unique within the benchmark: what merging shards checks
   std::string question;             // the user turn after the image placeholder
   std::string image_path;           // the image file ("" when the image is in image_bytes)
-  std::vector<uint8_t> image_bytes;  // the encoded image (MMBench's base64 TSV)
+  std::vector<uint8_t> image_bytes;  // the encoded image (the base64 TSVs: MMBench, AI2D, MMStar, ...)
   nlohmann::ordered_json record;    // the prediction record but its "text": question_id first
 };
 
@@ -72,7 +98,8 @@ bool has_item_reader(const std::string& benchmark);
 std::vector<BenchmarkItem> read_benchmark_items(const BenchmarkSource& source);
 
 // The answer length the authors generate with (utils/utils.py get_max_new_tokens): 5 tokens
-// for the short-answer and multiple-choice benchmarks, 512 for MathVista.
+// for the short-answer, yes/no and multiple-choice benchmarks (MMMU and HallusionBench too),
+// 512 for MathVista.
 int64_t authors_max_new_tokens(const std::string& benchmark);
 
 }  // namespace trol

@@ -6,6 +6,8 @@
 #include <filesystem>
 #include <string>
 
+#include "eval/benchmarks/multiple_choice.h"
+#include "eval/builtin_benchmarks.h"
 #include "eval/items/benchmark_items.h"
 
 namespace trol::items {
@@ -17,6 +19,11 @@ std::vector<BenchmarkItem> read_scienceqa(const BenchmarkSource& source);
 std::vector<BenchmarkItem> read_chartqa(const BenchmarkSource& source);
 std::vector<BenchmarkItem> read_textvqa(const BenchmarkSource& source);
 std::vector<BenchmarkItem> read_mathvista(const BenchmarkSource& source);
+std::vector<BenchmarkItem> read_ai2d(const BenchmarkSource& source);
+std::vector<BenchmarkItem> read_seedbench(const BenchmarkSource& source);
+std::vector<BenchmarkItem> read_mmstar(const BenchmarkSource& source);
+std::vector<BenchmarkItem> read_mmmu(const BenchmarkSource& source);
+std::vector<BenchmarkItem> read_hallusionbench(const BenchmarkSource& source);
 
 // source.images when given, else `fallback`.
 std::filesystem::path image_folder(const BenchmarkSource& source, const std::filesystem::path& fallback);
@@ -27,5 +34,22 @@ std::filesystem::path data_folder(const std::string& data);
 // The string field `key` of `object`, or "" after adding "<where>: missing string \"key\"" to `problems`.
 std::string string_field(const nlohmann::json& object, const std::string& key, const std::string& where,
                          std::vector<std::string>& problems);
+
+// The options as the authors list them: "A. text" per option (its own letter), joined by `separator`.
+std::string option_list(const std::vector<bench::Choice>& choices, const std::string& separator);
+
+// The item of a question read with keep_text: key and record question_id its id, image_bytes
+// decoded from its image cell (problems named "<file>: <id>").
+BenchmarkItem choice_item(bench::ChoiceQuestion& question, std::string prompt, const std::string& file,
+                          std::vector<std::string>& problems);
+
+// A question id for the record: a number when `id` is all digits (a TSV index), else the text
+// (scorers read ids as text either way).
+nlohmann::ordered_json id_value(const std::string& id);
+
+// The image of a VLMEvalKit TSV cell: base64, or (MMMU's several images) a Python list of
+// base64 strings, of which the first is taken. An empty cell gives no bytes (the item is then
+// reported when generated for); a cell that is not base64 adds "<where>: ..." to `problems`.
+std::vector<uint8_t> tsv_image_bytes(const std::string& cell, const std::string& where, std::vector<std::string>& problems);
 
 }  // namespace trol::items
