@@ -30,11 +30,7 @@ void add_inspect_command(CLI::App& app) {
     const auto config = load_run_config(args->config, args->overrides);
     if (args->count_only) {
       const auto count = count_parameters(config.model);
-      for (const auto& [group, n] : std::vector<std::pair<const char*, int64_t>>{
-               {"llm", count.llm}, {"lora", count.lora}, {"mixer", count.mixer}, {"projector", count.projector},
-               {"vision", count.vision}}) {
-        if (n > 0) std::cout << group << ": " << n << " parameters\n";
-      }
+      for (const auto& [group, n] : count.by_group()) std::cout << group << ": " << n << " parameters\n";
       std::cout << "total: " << count.total() << " parameters; image tokens per image: "
                 << (config.model.vision.enabled ? config.model.vision.tokens_per_image() : 0) << "\n";
       return;

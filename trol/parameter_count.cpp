@@ -44,6 +44,15 @@ std::vector<Projection> layer_projections(const LlmConfig& l) {
 
 }  // namespace
 
+std::map<std::string, int64_t> ParameterCount::by_group() const {
+  std::map<std::string, int64_t> groups;
+  for (const auto& [name, n] : std::map<std::string, int64_t>{
+           {"llm", llm}, {"lora", lora}, {"mixer", mixer}, {"projector", projector}, {"vision", vision}}) {
+    if (n > 0) groups[name] = n;
+  }
+  return groups;
+}
+
 ParameterCount count_parameters(const ModelConfig& config) {
   const auto& l = config.llm;
   ParameterCount count;

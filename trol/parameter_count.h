@@ -5,6 +5,8 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
+#include <string>
 
 #include "trol/model_config.h"
 
@@ -19,6 +21,8 @@ struct ParameterCount {
   int64_t lora = 0;       // adapters
 
   int64_t total() const { return vision + projector + mixer + llm + lora; }
+  // The groups that have parameters, by name: what ParameterGroups::count lists for a built model.
+  std::map<std::string, int64_t> by_group() const;
 };
 
 ParameterCount count_parameters(const ModelConfig& config);
