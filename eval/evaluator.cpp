@@ -153,10 +153,15 @@ GenerateOptions generate_options(const EvalOptions& options) {
 
 std::vector<int64_t> encode_image_question(const std::string& id, const std::string& question, const Tokenizer& tokenizer,
                                            const ChatTemplate& chat, int64_t per_image) {
+  return encode_user_turn(id, kImagePlaceholder + "\n" + question, 1, tokenizer, chat, per_image);
+}
+
+std::vector<int64_t> encode_user_turn(const std::string& id, const std::string& turn, size_t num_images,
+                                      const Tokenizer& tokenizer, const ChatTemplate& chat, int64_t per_image) {
   Conversation conversation;
   conversation.id = id;
-  conversation.images = {"image"};
-  conversation.turns = {{"human", kImagePlaceholder + "\n" + question}};
+  conversation.images.assign(num_images, "image");
+  conversation.turns = {{"human", turn}};
   return encode_prompt(conversation, tokenizer, chat, per_image).input_ids;
 }
 

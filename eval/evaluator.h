@@ -88,6 +88,10 @@ GenerateOptions generate_options(const EvalOptions& options);
 std::vector<int64_t> encode_image_question(const std::string& id, const std::string& question, const Tokenizer& tokenizer,
                                            const ChatTemplate& chat, int64_t per_image);
 
+// The prompt ids of a user turn holding `num_images` image placeholders (none: a text-only question).
+std::vector<int64_t> encode_user_turn(const std::string& id, const std::string& turn, size_t num_images,
+                                      const Tokenizer& tokenizer, const ChatTemplate& chat, int64_t per_image);
+
 // An image as model input, through the training pipeline (load_rgb or decode_rgb, then
 // image_to_tensor at `size` with data.image_mean/std): from `path`, or from `bytes` when the
 // path is empty (`what` names it in errors). Throws std::runtime_error for a missing or corrupt image.

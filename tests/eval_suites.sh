@@ -2,8 +2,8 @@
 # trol eval on public benchmarks in their own layouts (tests/fixtures/eval_suites/, tiny PNG
 # images, some missing or corrupt), with the tiny trained run's checkpoint:
 #   eval_suites.sh TROL PYTHON SOURCE_DIR DATA_ROOT RUN_DIR WORK_DIR
-# 1. One process: every benchmark's predictions file holds every item but those whose image is
-#    missing or corrupt, which the metrics count (generation.image_errors) and the scorer counts
+# 1. One process: every benchmark's predictions file holds every item (text-only questions and
+#    several images in one prompt included) but those whose image is missing or corrupt, which the metrics count (generation.image_errors) and the scorer counts
 #    missing; metrics/<suite>.json, report.md (with the paper's numbers) and results.json are written.
 # 2. Two ranks through scripts/launch.sh (c10d Gloo on loopback) write the same predictions
 #    files, byte for byte.
@@ -16,7 +16,8 @@ fx="$src/tests/fixtures/eval_suites"
 config="$src/tests/configs/train_tiny.yaml"
 suites="[{benchmark: pope, data: $fx/pope}, {benchmark: mme, data: $fx/mme}, {benchmark: mmbench, data: $fx/mmbench/mmbench_dev.tsv},
  {benchmark: scienceqa, data: $fx/scienceqa}, {benchmark: chartqa, data: $fx/chartqa/test},
- {benchmark: textvqa, data: $fx/textvqa/TextVQA_0.5.1_val.json}, {benchmark: mathvista, data: $fx/mathvista/data/testmini.json, max_new_tokens: 24}]"
+ {benchmark: textvqa, data: $fx/textvqa/TextVQA_0.5.1_val.json}, {benchmark: mathvista, data: $fx/mathvista/data/testmini.json, max_new_tokens: 24},
+ {benchmark: mmmu, data: $fx/mmmu/MMMU_DEV_VAL.tsv}, {benchmark: hallusionbench, data: $fx/hallusionbench/HallusionBench.json}]"
 common=(data.root="$data" "eval.suites=$suites" eval.benchmarks=[] eval.limit=0 eval.batch_size=2 distributed.timeout_seconds=60)
 
 # 1. One process.
@@ -35,6 +36,10 @@ expected = {
     "chartqa": (3, 0, ["human/0", "human/1", "human/2"]),
     "textvqa": (2, 0, ["34602", "34603"]),
     "mathvista": (2, 0, ["1", "2"]),
+    # Two images in one prompt, each where the text refers to it.
+    "mmmu": (2, 0, ["validation_Art_1", "validation_Art_2"]),
+    # A question without a figure is asked as text; one figure is missing.
+    "hallusionbench": (3, 1, ["VS_chart_0_0_0", "VS_chart_0_1_0"]),
 }
 results = json.load(open(f"{out}/results.json"))
 for name, (items, errors, ids) in expected.items():

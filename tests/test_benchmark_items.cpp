@@ -59,12 +59,12 @@ TEST_CASE("POPE items: every split file, the short-answer prompt, COCO images in
   REQUIRE(items.size() == 7);  // random (5) first, then popular (2)
   CHECK(items[0].key == "random/1");
   CHECK(items[0].question == "Is there a dog in the image?" + kShort);
-  CHECK(items[0].image_path == fixture("pope/val2014/COCO_val2014_000000000001.png"));
+  CHECK(items[0].images.at(0).path == fixture("pope/val2014/COCO_val2014_000000000001.png"));
   CHECK(items[0].record.dump() == R"({"question_id":1,"category":"random"})");
   CHECK(items[5].key == "popular/1");
   CHECK(items[5].record["category"] == "popular");
   // Another image folder.
-  CHECK(items_of("pope", "pope/coco_pope_popular.json", "elsewhere")[0].image_path ==
+  CHECK(items_of("pope", "pope/coco_pope_popular.json", "elsewhere")[0].images.at(0).path ==
         fixture("elsewhere/COCO_val2014_000000000001.png"));
 }
 
@@ -73,10 +73,10 @@ TEST_CASE("MME items: the question as written, the image beside its .txt or in i
   REQUIRE(items.size() == 4);
   // Perception subtasks in MME's order: existence before artwork.
   CHECK(items[0].question == "Is there a dog in this image? Please answer yes or no.");
-  CHECK(items[0].image_path == fixture("mme/existence/0001.png"));
+  CHECK(items[0].images.at(0).path == fixture("mme/existence/0001.png"));
   CHECK(items[0].record.dump() ==
         R"({"question_id":"existence/0001.png","prompt":"Is there a dog in this image? Please answer yes or no."})");
-  CHECK(items[2].image_path == fixture("mme/artwork/images/10.png"));
+  CHECK(items[2].images.at(0).path == fixture("mme/artwork/images/10.png"));
   CHECK(items[2].record["question_id"] == "artwork/10.png");
   CHECK(items[0].key != items[1].key);  // two questions per image, distinct keys
 }
@@ -88,9 +88,9 @@ TEST_CASE("MMBench items: every TSV row, the authors' prompt, the image decoded 
   CHECK(items[0].question == "What colour is the square?\nA. blue\nB. red" + kLetter);
   CHECK(items[1].record.dump() == R"({"question_id":1000000})");
   CHECK(items[2].question == "Look closely.\nWhich shape is it?\nA. circle\nB. square\nC. star" + kLetter);
-  CHECK(items[0].image_path.empty());
-  CHECK(items[0].image_bytes.size() > 8);
-  CHECK(items[0].image_bytes[1] == 'P');  // the PNG signature
+  CHECK(items[0].images.at(0).path.empty());
+  CHECK(items[0].images.at(0).bytes.size() > 8);
+  CHECK(items[0].images.at(0).bytes[1] == 'P');  // the PNG signature
 }
 
 TEST_CASE("ScienceQA items: test questions with an image, hint and lettered choices", "[items]") {
@@ -99,7 +99,7 @@ TEST_CASE("ScienceQA items: test questions with an image, hint and lettered choi
   CHECK(items[0].key == "10");
   CHECK(items[0].question == "Which animal is shown?\nA. cat\nB. dog" + kLetter);  // empty hint left out
   CHECK(items[1].question == "Look at the picture.\nWhat is the colour?\nA. red\nB. green\nC. blue" + kLetter);
-  CHECK(items[0].image_path == fixture("scienceqa/images/test/10/image.png"));
+  CHECK(items[0].images.at(0).path == fixture("scienceqa/images/test/10/image.png"));
   CHECK(items[2].record.dump() == R"({"question_id":"12"})");
 }
 
@@ -108,7 +108,7 @@ TEST_CASE("ChartQA items: ids by split and position, charts in png/", "[items]")
   REQUIRE(items.size() == 3);
   CHECK(items[2].key == "human/2");
   CHECK(items[2].question == "How many bars are there?" + kShort);
-  CHECK(items[2].image_path == fixture("chartqa/test/png/chart2.png"));
+  CHECK(items[2].images.at(0).path == fixture("chartqa/test/png/chart2.png"));
   CHECK(items[2].record.dump() == R"({"question_id":"human/2"})");
 }
 
@@ -117,7 +117,7 @@ TEST_CASE("TextVQA items: question ids, images in train_images/<image_id>.jpg", 
   REQUIRE(items.size() == 2);
   CHECK(items[0].key == "34602");
   CHECK(items[0].question == "what brand is this?" + kShort);
-  CHECK(items[0].image_path == fixture("textvqa/train_images/abc123.jpg"));
+  CHECK(items[0].images.at(0).path == fixture("textvqa/train_images/abc123.jpg"));
   CHECK(items[0].record.dump() == R"({"question_id":34602})");
 }
 
@@ -126,7 +126,7 @@ TEST_CASE("MathVista items: the query as written, images relative to testmini.js
   REQUIRE(items.size() == 2);
   CHECK(items[1].key == "2");
   CHECK(items[1].question.rfind("Hint: Please answer the question requiring an integer answer", 0) == 0);
-  CHECK(items[0].image_path == fixture("mathvista/data/images/1.png"));
+  CHECK(items[0].images.at(0).path == fixture("mathvista/data/images/1.png"));
   CHECK(items[0].record.dump() == R"({"question_id":"1"})");
 }
 
@@ -137,9 +137,9 @@ TEST_CASE("AI2D items: TSV rows, the options on one line, the image decoded from
   CHECK(items[0].question == "Which stage comes after larva?\nA. egg B. pupa C. adult D. nymph" + kLetter);
   CHECK(items[1].question == "What eats grass?\nA. hawk B. snake C. rabbit" + kLetter);  // D is nan
   CHECK(items[0].record.dump() == R"({"question_id":0})");
-  CHECK(items[0].image_path.empty());
-  REQUIRE(items[0].image_bytes.size() == 8);
-  CHECK(items[0].image_bytes[1] == 'P');  // the PNG signature
+  CHECK(items[0].images.at(0).path.empty());
+  REQUIRE(items[0].images.at(0).bytes.size() == 8);
+  CHECK(items[0].images.at(0).bytes[1] == 'P');  // the PNG signature
   CHECK_THROWS_WITH(scorer_items("ai2d", "ai2d/bad.tsv"), Catch::Contains("is not the letter of one of the options"));
 }
 
@@ -150,8 +150,8 @@ TEST_CASE("SEED-Bench items: image questions, one option per line, images in SEE
   CHECK(items[0].question == multiple_choice_prompt("", "Where is this?", {"a beach", "a city", "a forest", "a desert"}));
   CHECK(items[0].question == "Where is this?\nA. a beach\nB. a city\nC. a forest\nD. a desert" + kLetter);
   CHECK(items[0].record.dump() == R"({"question_id":"101"})");
-  CHECK(items[0].image_path == scorer_fixture("seedbench/SEED-Bench-image/1.jpg"));
-  CHECK(scorer_items("seedbench", "seedbench/SEED-Bench.json", "/imgs")[5].image_path == "/imgs/6.jpg");
+  CHECK(items[0].images.at(0).path == scorer_fixture("seedbench/SEED-Bench-image/1.jpg"));
+  CHECK(scorer_items("seedbench", "seedbench/SEED-Bench.json", "/imgs")[5].images.at(0).path == "/imgs/6.jpg");
 }
 
 TEST_CASE("MMStar items: the question with its options, the letter instruction, base64 images", "[items]") {
@@ -160,7 +160,7 @@ TEST_CASE("MMStar items: the question with its options, the letter instruction, 
   // The fixture's questions do not list their options: they are added, one per line.
   CHECK(items[2].question == "Which shape has three sides?\nA. square\nB. circle\nC. triangle\nD. pentagon" + kLetter);
   CHECK(items[2].record.dump() == R"({"question_id":2})");
-  CHECK(items[2].image_bytes.size() == 8);
+  CHECK(items[2].images.at(0).bytes.size() == 8);
   // MMStar's own questions list them ("Options: A: ..."): taken as written, as the authors do.
   const auto file = std::filesystem::temp_directory_path() / "trol_items_MMStar.tsv";
   {
@@ -174,11 +174,16 @@ TEST_CASE("MMStar items: the question with its options, the letter instruction, 
   std::filesystem::remove(file);
   REQUIRE(listed.size() == 3);
   CHECK(listed[0].question == "Which is red?\\nOptions: A: apple, B: sky" + kLetter);
-  CHECK(listed[2].image_bytes == listed[1].image_bytes);  // a list of images (MMMU's): the first
+  // A list of images (MMMU's): each of them, leading the prompt.
+  REQUIRE(listed[2].images.size() == 2);
+  CHECK(listed[2].images[0].bytes == listed[1].images.at(0).bytes);
+  CHECK(listed[2].images[1].bytes.size() == 3);
+  CHECK(user_turn(listed[2]) == "<image>\n<image>\n" + listed[2].question);
+  CHECK(user_turn(listed[1]) == "<image>\n" + listed[1].question);
   // VLMEvalKit's image references: a short cell names the row holding the image.
-  CHECK(listed[0].image_bytes == listed[1].image_bytes);
-  CHECK(listed[0].image_bytes.size() == 56);
-  CHECK(listed[0].image_bytes[1] == 'P');
+  CHECK(listed[0].images.at(0).bytes == listed[1].images.at(0).bytes);
+  CHECK(listed[0].images.at(0).bytes.size() == 56);
+  CHECK(listed[0].images.at(0).bytes[1] == 'P');
 }
 
 TEST_CASE("MMMU items: keyed by MMMU's id, options on one line, the open questions' short-answer prompt", "[items]") {
@@ -189,22 +194,62 @@ TEST_CASE("MMMU items: keyed by MMMU's id, options on one line, the open questio
   CHECK(items[0].record.dump() == R"({"question_id":"validation_Art_1"})");
   CHECK(items[2].question == "What is the area?" + kShort);  // open
   CHECK(items[5].question == "How many roots?\nA. 1 B. 2 C. 3" + kLetter);
-  CHECK(items[0].image_bytes.size() == 8);
+  CHECK(items[0].images.at(0).bytes.size() == 8);
+  CHECK_FALSE(items[0].images_in_question);  // no "<image N>" in the text: the image leads
 }
 
-TEST_CASE("HallusionBench items: questions with a figure, the yes/no instruction, the scorer's ids", "[items]") {
+TEST_CASE("MMMU items: each image where the text first refers to it, as the authors' replace_image_tokens", "[items]") {
+  const auto file = std::filesystem::temp_directory_path() / "trol_items_MMMU.tsv";
+  const std::string png = "iVBORw0KGgo=", other = "AAAA";
+  {
+    std::ofstream out(file);
+    out << "index\tquestion\tA\tB\tanswer\tid\timage\n"
+        // Image 2 referred to first, image 1 twice (the second stays as text), an option too.
+        << "0\tCompare <image 2> with <image 1>. Is <image 1> older?\tyes <image 3>\tno\tA\tvalidation_Art_1\t['"
+        << png << "', '" << other << "', '" << png << "']\n"
+        // An open question with one reference.
+        << "1\tWhat is the area of <image 1>?\t\t\t12\tvalidation_Math_2\t" << png << "\n";
+  }
+  const auto items = read_benchmark_items({"mmmu", file.string(), ""});
+  REQUIRE(items.size() == 2);
+  CHECK(items[0].images_in_question);
+  CHECK(items[0].question == "Compare <image> with <image>. Is <image 1> older?\nA. yes <image> B. no" + kLetter);
+  CHECK(user_turn(items[0]) == items[0].question);
+  REQUIRE(items[0].images.size() == 3);
+  CHECK(items[0].images[0].bytes.size() == 3);  // image 2 ("AAAA")
+  CHECK(items[0].images[1].bytes.size() == 8);  // image 1
+  CHECK(items[0].images[2].bytes.size() == 8);  // image 3
+  CHECK(items[1].question == "What is the area of <image>?" + kShort);
+  CHECK(items[1].images.size() == 1);
+  // A reference to an image the row does not have names the row.
+  {
+    std::ofstream out(file);
+    out << "index\tquestion\tA\tB\tanswer\tid\timage\n"
+        << "0\tSee <image 2>.\tx\ty\tA\tvalidation_Art_1\t" << png << "\n";
+  }
+  CHECK_THROWS_WITH(read_benchmark_items({"mmmu", file.string(), ""}),
+                    Catch::Contains("validation_Art_1: the question refers to <image 2> but has 1 image(s)"));
+  std::filesystem::remove(file);
+}
+
+TEST_CASE("HallusionBench items: every question (those without a figure as text), the yes/no instruction, the scorer's ids", "[items]") {
   const auto items = scorer_items("hallusionbench", "hallusionbench/HallusionBench.json");
-  REQUIRE(items.size() == 7);  // VS_chart_0_0_0 has no figure
+  REQUIRE(items.size() == 8);
   CHECK(items[0].key == "VD_illusion_0_0_0");
+  // VS_chart_0_0_0 has no figure: asked as text, as the authors do.
+  CHECK(items[4].key == "VS_chart_0_0_0");
+  CHECK(items[4].images.empty());
+  CHECK(user_turn(items[4]) == items[4].question);
+  CHECK(user_turn(items[0]) == "<image>\n" + items[0].question);
   CHECK(items[0].question == "Is it so?\nPlease answer yes or no.");
   CHECK(items[0].record.dump() == R"({"question_id":"VD_illusion_0_0_0"})");
-  CHECK(items[0].image_path == scorer_fixture("hallusionbench/hallusion_bench/VD/illusion/0_0.png"));
-  CHECK(items[4].key == "VS_chart_0_1_0");
+  CHECK(items[0].images.at(0).path == scorer_fixture("hallusionbench/hallusion_bench/VD/illusion/0_0.png"));
+  CHECK(items[5].key == "VS_chart_0_1_0");
   const auto tsv = scorer_items("hallusionbench", "hallusionbench/HallusionBench.tsv");
   REQUIRE(tsv.size() == 3);
   CHECK(tsv[1].record.dump() == R"({"question_id":"VD_ocr_x_0_1_0"})");
-  CHECK(tsv[1].image_bytes.size() == 8);
-  CHECK(tsv[1].image_path.empty());
+  CHECK(tsv[1].images.at(0).bytes.size() == 8);
+  CHECK(tsv[1].images.at(0).path.empty());
 }
 
 TEST_CASE("item readers name the file and entry of bad data", "[items]") {

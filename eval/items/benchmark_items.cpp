@@ -55,6 +55,13 @@ std::vector<BenchmarkItem> read_benchmark_items(const BenchmarkSource& source) {
 
 int64_t authors_max_new_tokens(const std::string& benchmark) { return item_benchmark(benchmark).max_new_tokens; }
 
+std::string user_turn(const BenchmarkItem& item) {
+  if (item.images_in_question) return item.question;
+  std::string turn;
+  for (size_t i = 0; i < item.images.size(); ++i) turn += kImagePlaceholder + "\n";
+  return turn + item.question;
+}
+
 namespace items {
 
 std::filesystem::path image_folder(const BenchmarkSource& source, const std::filesystem::path& fallback) {
@@ -87,7 +94,7 @@ BenchmarkItem choice_item(bench::ChoiceQuestion& question, std::string prompt, c
   BenchmarkItem item;
   item.key = question.id;
   item.question = std::move(prompt);
-  item.image_bytes = tsv_image_bytes(question.image, file + ": " + question.id, problems);
+  for (auto& bytes : tsv_images(question.image, file + ": " + question.id, problems)) item.images.push_back({"", std::move(bytes)});
   question.image.clear();
   question.image.shrink_to_fit();
   item.record = {{"question_id", id_value(question.id)}};
@@ -99,25 +106,37 @@ nlohmann::ordered_json id_value(const std::string& id) {
   return integer ? nlohmann::ordered_json(std::stoll(id)) : nlohmann::ordered_json(id);
 }
 
-std::vector<uint8_t> tsv_image_bytes(const std::string& cell, const std::string& where, std::vector<std::string>& problems) {
-  std::string text = cell;
-  const auto start = text.find_first_not_of(" \t\r\n");
-  if (start != std::string::npos && text[start] == '[') {
-    // "['<base64>', '<base64>']": the first quoted string.
-    const auto open = text.find_first_of("'\"", start);
-    const auto close = open == std::string::npos ? open : text.find(text[open], open + 1);
-    if (close == std::string::npos) {
-      problems.push_back(where + ": image list without a quoted first image");
+std::vector<std::vector<uint8_t>> tsv_images(const std::string& cell, const std::string& where,
+                                             std::vector<std::string>& problems) {
+  std::vector<std::string> encoded;
+  const auto start = cell.find_first_not_of(" \t\r\n");
+  if (start == std::string::npos) return {{}};  // no bytes: reported as missing when generated for
+  if (cell[start] == '[') {
+    // "['<base64>', '<base64>']": every quoted string, in order.
+    for (auto open = cell.find_first_of("'\"", start); open != std::string::npos; open = cell.find_first_of("'\"", open)) {
+      const auto close = cell.find(cell[open], open + 1);
+      if (close == std::string::npos) {
+        problems.push_back(where + ": image list with an unterminated quote");
+        return {};
+      }
+      encoded.push_back(cell.substr(open + 1, close - open - 1));
+      open = close + 1;
+    }
+    if (encoded.empty()) problems.push_back(where + ": image list without a quoted image");
+  } else {
+    encoded.push_back(cell);
+  }
+  std::vector<std::vector<uint8_t>> images;
+  for (size_t i = 0; i < encoded.size(); ++i) {
+    try {
+      images.push_back(decode_base64(encoded[i]));
+    } catch (const std::invalid_argument& e) {
+      const auto which = encoded.size() > 1 ? " " + std::to_string(i + 1) : "";
+      problems.push_back(where + ": image" + which + " is not valid base64: " + e.what());
       return {};
     }
-    text = text.substr(open + 1, close - open - 1);
   }
-  try {
-    return decode_base64(text);
-  } catch (const std::invalid_argument& e) {
-    problems.push_back(where + ": image is not valid base64: " + e.what());
-    return {};
-  }
+  return images;
 }
 
 }  // namespace items

@@ -47,22 +47,26 @@
 //              lists the options, "Options: A: ..."; the authors add nothing) + "\n" + the letter
 //              instruction; a question without "Options:" gets "\nA. " A "\nB. " B ... first.
 //              Record: question_id (the TSV index).
-//   mmmu       --data: VLMEvalKit's MMMU_DEV_VAL.tsv; the (first) image decoded from base64. Prompt:
-//              question ["\nA. " A " B. " B ...] (mmmu_filtering; open questions have no options
-//              line) + "\n" + the letter instruction when the text holds "A.", else the short-answer
-//              one; "<image N>" references stay as text. Record: question_id (MMMU's id, else the
-//              TSV index, as the scorer keys them).
+//   mmmu       --data: VLMEvalKit's MMMU_DEV_VAL.tsv; its images decoded from base64 (a cell may list
+//              several). Prompt: question ["\nA. " A " B. " B ...] (mmmu_filtering; open questions have
+//              no options line) + "\n" + the letter instruction when the text holds "A.", else the
+//              short-answer one. Each image goes where the text first refers to it, as the authors'
+//              replace_image_tokens puts it: the first "<image N>" of each N becomes the image
+//              placeholder (image N of the cell; the authors take the first k images for k distinct
+//              references, the same when references come in order), later ones stay as text; a
+//              question without references gets its images leading the prompt. Record:
+//              question_id (MMMU's id, else the TSV index, as the scorer keys them).
 //   hallusionbench  --data: HallusionBench.json (images <its folder>/hallusion_bench/<filename>
-//              without "./"; questions without a figure are not asked, so counted missing) or
-//              VLMEvalKit's HallusionBench.tsv (base64). Prompt: question + "\nPlease answer yes or
-//              no." unless it holds that already. Record: question_id
+//              without "./"; the questions without a figure, filename null, are asked as text, as
+//              the authors do) or VLMEvalKit's HallusionBench.tsv (base64). Prompt: question +
+//              "\nPlease answer yes or no." unless it holds that already. Record: question_id
 //              "<category>_<subcategory>_<set_id>_<figure_id>_<question_id>" (the TSV: its index).
 //
 // VLMEvalKit TSVs store a repeated image once (a short cell naming the index of the row holding
 // it); the readers resolve those references as VLMEvalKit does.
 //
-// Every prompt follows the image placeholder on its own line ("<image>\n" + prompt, as the
-// built-in evaluation and LLaVA write it; the authors write "<image>" + prompt).
+// Every prompt but MMMU's follows its image placeholder on its own line ("<image>\n" + prompt, as
+// the built-in evaluation and LLaVA write it; the authors write "<image>" + prompt).
 #pragma once
 
 #include <nlohmann/json.hpp>
@@ -81,13 +85,24 @@ struct BenchmarkSource {
   std::string images;     // the image folder ("": the benchmark's own place, see above)
 };
 
+// One image of an item: a file, or its encoded bytes (the base64 TSVs: MMBench, AI2D, MMStar, ...).
+struct ItemImage {
+  std::string path;            // "" when the image is in `bytes`
+  std::vector<uint8_t> bytes;
+};
+
 struct BenchmarkItem {
   std::string key;                  // unique within the benchmark: what merging shards checks
-  std::string question;             // the user turn after the image placeholder
-  std::string image_path;           // the image file ("" when the image is in image_bytes)
-  std::vector<uint8_t> image_bytes;  // the encoded image (the base64 TSVs: MMBench, AI2D, MMStar, ...)
+  // The user turn. Unless `images_in_question`, without placeholders: the images lead it, each
+  // "<image>\n" (user_turn()). With it (MMMU), the placeholders stand where the images go.
+  std::string question;
+  std::vector<ItemImage> images;    // in placeholder order; none: a text-only question
+  bool images_in_question = false;
   nlohmann::ordered_json record;    // the prediction record but its "text": question_id first
 };
+
+// The user turn of `item` with its image placeholders (kImagePlaceholder, one per image).
+std::string user_turn(const BenchmarkItem& item);
 
 // The benchmarks that have an item reader, in name order.
 std::vector<std::string> item_benchmark_names();

@@ -21,7 +21,7 @@ std::vector<BenchmarkItem> read_chartqa(const BenchmarkSource& source) {
       BenchmarkItem item;
       item.key = split + "/" + std::to_string(i);
       item.question = short_answer_prompt(query);
-      item.image_path = (images / image).string();
+      item.images.push_back({(images / image).string(), {}});
       item.record = {{"question_id", item.key}};
       items.push_back(std::move(item));
     }

@@ -1,9 +1,8 @@
 // HallusionBench items: the questions with a figure, as the scorer reads them
 // (HallusionBench.json: image <folder>/hallusion_bench/<filename>; VLMEvalKit's TSV: base64).
 // The prompt is the authors' make_instruction: the question, plus "\nPlease answer yes or no."
-// unless it says so already. The JSON's questions without a figure (filename null) are left
-// out: generation here always shows an image (the authors ask them as text); the scorer
-// counts them missing.
+// unless it says so already. The JSON's questions without a figure (filename null) are asked
+// as text, as the authors' hallusionbench_filtering does.
 #include <filesystem>
 
 #include "eval/benchmarks/hallusionbench.h"
@@ -19,7 +18,6 @@ std::vector<BenchmarkItem> read_hallusionbench(const BenchmarkSource& source) {
   std::vector<std::string> problems;
   std::vector<BenchmarkItem> items;
   for (auto& q : questions) {
-    if (json && q.image.empty()) continue;
     if (q.question.empty()) {
       problems.push_back(source.data + ": " + q.id + ": no question");
       continue;
@@ -28,11 +26,11 @@ std::vector<BenchmarkItem> read_hallusionbench(const BenchmarkSource& source) {
     item.key = q.id;
     const std::string ask = "Please answer yes or no.";
     item.question = q.question.find(ask) == std::string::npos ? q.question + "\n" + ask : q.question;
-    if (json) {
+    if (!json) {
+      for (auto& bytes : tsv_images(q.image, source.data + ": " + q.id, problems)) item.images.push_back({"", std::move(bytes)});
+    } else if (!q.image.empty()) {
       // The authors' x['filename'][2:]: the names start "./".
-      item.image_path = (images / (q.image.rfind("./", 0) == 0 ? q.image.substr(2) : q.image)).string();
-    } else {
-      item.image_bytes = tsv_image_bytes(q.image, source.data + ": " + q.id, problems);
+      item.images.push_back({(images / (q.image.rfind("./", 0) == 0 ? q.image.substr(2) : q.image)).string(), {}});
     }
     item.record = {{"question_id", q.id}};
     items.push_back(std::move(item));

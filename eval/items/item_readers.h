@@ -38,7 +38,7 @@ std::string string_field(const nlohmann::json& object, const std::string& key, c
 // The options as the authors list them: "A. text" per option (its own letter), joined by `separator`.
 std::string option_list(const std::vector<bench::Choice>& choices, const std::string& separator);
 
-// The item of a question read with keep_text: key and record question_id its id, image_bytes
+// The item of a question read with keep_text: key and record question_id its id, images
 // decoded from its image cell (problems named "<file>: <id>").
 BenchmarkItem choice_item(bench::ChoiceQuestion& question, std::string prompt, const std::string& file,
                           std::vector<std::string>& problems);
@@ -47,9 +47,10 @@ BenchmarkItem choice_item(bench::ChoiceQuestion& question, std::string prompt, c
 // (scorers read ids as text either way).
 nlohmann::ordered_json id_value(const std::string& id);
 
-// The image of a VLMEvalKit TSV cell: base64, or (MMMU's several images) a Python list of
-// base64 strings, of which the first is taken. An empty cell gives no bytes (the item is then
-// reported when generated for); a cell that is not base64 adds "<where>: ..." to `problems`.
-std::vector<uint8_t> tsv_image_bytes(const std::string& cell, const std::string& where, std::vector<std::string>& problems);
+// The images of a VLMEvalKit TSV cell: base64, or (MMMU's several images) a Python list of
+// base64 strings. An empty cell gives one empty image (reported as missing when generated for); a cell that is not base64 adds
+// "<where>: ..." to `problems`.
+std::vector<std::vector<uint8_t>> tsv_images(const std::string& cell, const std::string& where,
+                                             std::vector<std::string>& problems);
 
 }  // namespace trol::items

@@ -19,7 +19,7 @@ std::vector<BenchmarkItem> read_mathvista(const BenchmarkSource& source) {
     BenchmarkItem item;
     item.key = pid;
     item.question = query;
-    item.image_path = (images / image).string();
+    item.images.push_back({(images / image).string(), {}});
     item.record = {{"question_id", pid}};
     items.push_back(std::move(item));
   }

@@ -32,7 +32,7 @@ std::vector<BenchmarkItem> read_mme(const BenchmarkSource& source) {
     const auto image = image_of(folder, q.image);
     BenchmarkItem item;
     item.question = q.question;
-    item.image_path = image.string();
+    item.images.push_back({image.string(), {}});
     item.record = {{"question_id", q.subtask + "/" + image.filename().string()}, {"prompt", q.question}};
     item.key = item.record["question_id"].get<std::string>() + "\t" + q.question;
     items.push_back(std::move(item));

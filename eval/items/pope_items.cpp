@@ -17,7 +17,7 @@ std::vector<BenchmarkItem> read_pope(const BenchmarkSource& source) {
       BenchmarkItem item;
       item.key = split + "/" + record.id;
       item.question = short_answer_prompt(record.text);
-      item.image_path = (images / image).string();
+      item.images.push_back({(images / image).string(), {}});
       item.record = {{"question_id", record.object["question_id"]}, {"category", split}};
       items.push_back(std::move(item));
     }

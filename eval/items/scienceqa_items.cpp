@@ -39,7 +39,7 @@ std::vector<BenchmarkItem> read_scienceqa(const BenchmarkSource& source) {
     BenchmarkItem item;
     item.key = pid;
     item.question = multiple_choice_prompt(hint, question, choices);
-    item.image_path = (images / pid / image).string();
+    item.images.push_back({(images / pid / image).string(), {}});
     item.record = {{"question_id", pid}};
     items.push_back(std::move(item));
   }

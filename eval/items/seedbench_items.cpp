@@ -29,7 +29,7 @@ std::vector<BenchmarkItem> read_seedbench(const BenchmarkSource& source) {
     BenchmarkItem item;
     item.key = q.id;
     item.question = std::move(prompt);
-    item.image_path = (images / q.image).string();
+    item.images.push_back({(images / q.image).string(), {}});
     item.record = {{"question_id", q.id}};
     items.push_back(std::move(item));
   }

@@ -27,7 +27,7 @@ std::vector<BenchmarkItem> read_textvqa(const BenchmarkSource& source) {
     BenchmarkItem item;
     item.key = q["question_id"].is_string() ? q["question_id"].get<std::string>() : q["question_id"].dump();
     item.question = short_answer_prompt(question);
-    item.image_path = (images / (image_id + ".jpg")).string();
+    item.images.push_back({(images / (image_id + ".jpg")).string(), {}});
     item.record = {{"question_id", q["question_id"]}};
     items.push_back(std::move(item));
   }
