@@ -59,8 +59,9 @@ std::pair<torch::Tensor, torch::Tensor> read_input_ids(const std::string& path) 
 
 // The images of the batch, in reading order: a safetensors file's `pixel_values` tensor
 // [images, channels, size, size] as the other implementation preprocessed them (the exact
-// comparison), or image files preprocessed as trol's data pipeline does (one tile each, the
-// config's data.image_mean / image_std).
+// comparison), or image files preprocessed as trol's data pipeline does (the config's
+// data.image_mean / image_std, and its tiling: an image of several tiles fills as many runs'
+// worth of image tokens).
 torch::Tensor read_pixels(const std::string& pixel_file, const std::vector<std::string>& images, const RunConfig& config) {
   if (!pixel_file.empty()) {
     auto file = load_safetensors(pixel_file);
@@ -71,10 +72,10 @@ torch::Tensor read_pixels(const std::string& pixel_file, const std::vector<std::
   if (images.empty()) return {};
   std::vector<torch::Tensor> pixels;
   for (const auto& image : images) {
-    pixels.push_back(image_to_tensor(load_rgb(image), config.model.vision.image_size, config.data.image_mean,
-                                     config.data.image_std));
+    pixels.push_back(image_to_tiles(load_rgb(image), config.model.vision.image_size, config.data.tiling,
+                                    config.data.image_mean, config.data.image_std));
   }
-  return torch::stack(pixels);
+  return torch::cat(pixels);
 }
 
 }  // namespace

@@ -143,16 +143,18 @@ void add_generate_command(CLI::App& app) {
     conversation.id = "prompt";
     torch::Tensor pixels;
     std::string text = args->prompt;
+    std::vector<int64_t> image_tokens;
     if (!args->image.empty()) {
       conversation.images = {args->image};
       text = kImagePlaceholder + "\n" + text;
       const auto& data = config.data;
-      pixels = image_to_tensor(load_rgb(args->image), model_config.vision.image_size, data.image_mean, data.image_std)
-                   .unsqueeze(0)
+      pixels = image_to_tiles(load_rgb(args->image), model_config.vision.image_size, data.tiling, data.image_mean,
+                              data.image_std)
                    .to(device, dtype);
+      image_tokens.push_back(pixels.size(0) * model_config.vision.tokens_per_image());
     }
     conversation.turns = {{"human", text}};
-    const auto prompt = encode_prompt(conversation, tokenizer, chat, model_config.vision.tokens_per_image()).input_ids;
+    const auto prompt = encode_prompt(conversation, tokenizer, chat, image_tokens).input_ids;
     if (options.num_return_sequences == 1) {
       std::cout << generate_answers(model, {prompt}, pixels, tokenizer, chat, options).front() << std::endl;
       return;

@@ -60,7 +60,7 @@ Batch collate(const std::vector<const TrainingSample*>& samples, const std::vect
     // The first label never counts: nothing predicts it.
     batch.supervised_tokens += std::count_if(s.labels.begin() + 1, s.labels.end(), [](int64_t l) { return l != kIgnoreIndex; });
   }
-  batch.inputs = {ids, mask, images.empty() ? torch::Tensor() : torch::stack(images), labels};
+  batch.inputs = {ids, mask, images.empty() ? torch::Tensor() : torch::cat(images), labels};
   return batch;
 }
 
@@ -98,8 +98,15 @@ std::optional<Batch> BatchLoader::build(const std::vector<size_t>& indices) {
     const auto& sample = samples_[index];
     std::vector<torch::Tensor> sample_images;
     try {
-      for (const auto& path : sample.image_paths) {
-        sample_images.push_back(image_to_tensor(load_rgb(path), options_.image_size, options_.mean, options_.std));
+      for (size_t i = 0; i < sample.image_paths.size(); ++i) {
+        const auto& path = sample.image_paths[i];
+        auto tiles = image_to_tiles(load_rgb(path), options_.image_size, options_.tiling, options_.mean, options_.std);
+        if (i < sample.image_tiles.size() && tiles.size(0) != sample.image_tiles[i]) {
+          // The header gave another size than the pixels (a damaged or replaced file).
+          throw std::runtime_error("image '" + path + "' decodes to " + std::to_string(tiles.size(0)) +
+                                   " tiles, but its header's size gave " + std::to_string(sample.image_tiles[i]));
+        }
+        sample_images.push_back(std::move(tiles));
       }
     } catch (const std::exception& e) {
       if (!options_.skip_bad_images) throw std::runtime_error("sample '" + sample.id + "': " + e.what());

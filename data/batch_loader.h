@@ -25,6 +25,7 @@ struct TrainingSample {
   std::vector<int64_t> input_ids;
   std::vector<int64_t> labels;
   std::vector<std::string> image_paths;  // absolute or relative to the working directory
+  std::vector<int64_t> image_tiles;      // tiles each image's token run was sized for (dynamic tiling; else empty)
 };
 
 struct Batch {
@@ -47,6 +48,7 @@ struct BatchLoaderOptions {
   int64_t image_size = 0;        // pixels per side the model expects
   std::array<double, 3> mean{0.5, 0.5, 0.5};
   std::array<double, 3> std{0.5, 0.5, 0.5};
+  TilingOptions tiling;          // data.min_tiles / max_tiles / tile_thumbnail
   int64_t start_position = 0;    // sampler batches to pass over first (a resumed run's Batch::sampler_position)
   int64_t shard_rank = 0;        // data parallelism: this rank's share of every global batch of
   int64_t shard_count = 1;       // batch_size samples (data/distributed_sampler.h); 1: the whole batch
@@ -56,7 +58,8 @@ struct BatchLoaderOptions {
 std::vector<size_t> epoch_order(const std::vector<TrainingSample>& samples, size_t batch_size, uint64_t seed,
                                 int64_t epoch, bool group_by_length);
 
-// Collates samples (images given as tensors [images, 3, size, size]) into one right-padded batch.
+// Collates samples into one right-padded batch; `images` are the samples' image tensors in
+// order, each [tiles, 3, size, size], concatenated into the batch's pixel_values.
 Batch collate(const std::vector<const TrainingSample*>& samples, const std::vector<torch::Tensor>& images,
               int64_t pad_id);
 

@@ -27,6 +27,10 @@ DataConfig read_data_config(ConfigReader& reader) {
   reader.read("image_mean", mean);
   reader.read("image_std", std);
   reader.read("prefetch_batches", c.prefetch_batches);
+  int64_t min_tiles = c.tiling.min_tiles, max_tiles = c.tiling.max_tiles;
+  reader.read("min_tiles", min_tiles);
+  reader.read("max_tiles", max_tiles);
+  reader.read("tile_thumbnail", c.tiling.thumbnail);
   reader.finish();
   if (mean.size() != 3) reader.fail("image_mean", "expected 3 values (R, G, B)");
   if (std.size() != 3) reader.fail("image_std", "expected 3 values (R, G, B)");
@@ -39,6 +43,12 @@ DataConfig read_data_config(ConfigReader& reader) {
   if (c.truncation != "drop" && c.truncation != "fail") reader.fail("truncation", "expected drop or fail");
   if (c.on_error != "skip" && c.on_error != "fail") reader.fail("on_error", "expected skip or fail");
   if (c.prefetch_batches < 1) reader.fail("prefetch_batches", "must be at least 1");
+  // InternVL's models use up to 12 (InternVL 1.5: 40); the candidate grids grow quadratically.
+  constexpr int64_t kMaxTiles = 64;
+  if (max_tiles < 1 || max_tiles > kMaxTiles) reader.fail("max_tiles", "must be in [1, " + std::to_string(kMaxTiles) + "]");
+  if (min_tiles < 1 || min_tiles > max_tiles) reader.fail("min_tiles", "must be in [1, max_tiles]");
+  c.tiling.min_tiles = int(min_tiles);
+  c.tiling.max_tiles = int(max_tiles);
   return c;
 }
 

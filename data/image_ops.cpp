@@ -300,4 +300,90 @@ std::vector<cv::Mat> dynamic_tiles(const cv::Mat& rgb, int tile_size, int min_ti
   return tiles;
 }
 
+int64_t tile_count(int width, int height, int64_t tile_size, const TilingOptions& tiling) {
+  if (!tiling.dynamic()) return 1;
+  const int tiles = best_tile_grid(width, height, tiling.min_tiles, tiling.max_tiles, int(tile_size)).tiles();
+  return tiles + (tiling.thumbnail && tiles != 1 ? 1 : 0);
+}
+
+torch::Tensor image_to_tiles(const cv::Mat& rgb, int64_t tile_size, const TilingOptions& tiling,
+                             const std::array<double, 3>& mean, const std::array<double, 3>& std) {
+  if (!tiling.dynamic()) return image_to_tensor(rgb, tile_size, mean, std).unsqueeze(0);
+  std::vector<torch::Tensor> tiles;
+  for (const auto& tile : dynamic_tiles(rgb, int(tile_size), tiling.min_tiles, tiling.max_tiles, tiling.thumbnail)) {
+    tiles.push_back(image_to_tensor(tile, tile_size, mean, std));
+  }
+  return torch::stack(tiles);
+}
+
+namespace {
+
+// Header readers for image_file_size. Written here because OpenCV (4.6) has no call that
+// reads an image's size without decoding it, and decoding every image of a large dataset
+// (LLaVA's 665k) only to count its tiles would take most of an hour. Each returns the size,
+// or an empty one when the bytes are not its format or the header is cut short.
+cv::Size png_size(std::istream& in) {
+  uint8_t h[24];
+  static const uint8_t signature[8] = {137, 80, 78, 71, 13, 10, 26, 10};
+  if (!in.read(reinterpret_cast<char*>(h), 24) || std::memcmp(h, signature, 8) != 0 || std::memcmp(h + 12, "IHDR", 4) != 0) {
+    return {};
+  }
+  return {int(big_endian_u32(h + 16)), int(big_endian_u32(h + 20))};
+}
+
+cv::Size jpeg_size(std::istream& in) {
+  uint8_t h[2];
+  if (!in.read(reinterpret_cast<char*>(h), 2) || h[0] != 0xFF || h[1] != 0xD8) return {};
+  while (true) {
+    uint8_t marker[2];
+    if (!in.read(reinterpret_cast<char*>(marker), 2) || marker[0] != 0xFF) return {};
+    if (marker[1] == 0xFF) {  // fill byte before a marker
+      in.seekg(-1, std::ios::cur);
+      continue;
+    }
+    if (marker[1] == 0xD8 || marker[1] == 0x01 || (marker[1] >= 0xD0 && marker[1] <= 0xD7)) continue;  // no length
+    uint8_t length_bytes[2];
+    if (!in.read(reinterpret_cast<char*>(length_bytes), 2)) return {};
+    const int length = (length_bytes[0] << 8) | length_bytes[1];
+    if (length < 2) return {};
+    // Start-of-frame markers C0-CF, but C4 (Huffman tables), C8 (reserved), CC (arithmetic coding).
+    if (marker[1] >= 0xC0 && marker[1] <= 0xCF && marker[1] != 0xC4 && marker[1] != 0xC8 && marker[1] != 0xCC) {
+      uint8_t frame[5];
+      if (!in.read(reinterpret_cast<char*>(frame), 5)) return {};
+      return {(frame[3] << 8) | frame[4], (frame[1] << 8) | frame[2]};
+    }
+    in.seekg(length - 2, std::ios::cur);
+  }
+}
+
+cv::Size gif_size(std::istream& in) {
+  uint8_t h[10];
+  if (!in.read(reinterpret_cast<char*>(h), 10) || std::memcmp(h, "GIF8", 4) != 0) return {};
+  return {h[6] | (h[7] << 8), h[8] | (h[9] << 8)};
+}
+
+cv::Size bmp_size(std::istream& in) {
+  uint8_t h[26];
+  if (!in.read(reinterpret_cast<char*>(h), 26) || h[0] != 'B' || h[1] != 'M') return {};
+  const auto little_i32 = [](const uint8_t* p) { return int32_t(uint32_t(p[0]) | uint32_t(p[1]) << 8 | uint32_t(p[2]) << 16 | uint32_t(p[3]) << 24); };
+  if (little_i32(h + 14) < 40) return {};  // an old OS/2 header: let the decoder read it
+  return {std::abs(little_i32(h + 18)), std::abs(little_i32(h + 22))};  // negative height: top-down rows
+}
+
+}  // namespace
+
+cv::Size image_file_size(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (in) {
+    for (auto* reader : {png_size, jpeg_size, gif_size, bmp_size}) {
+      in.clear();
+      in.seekg(0);
+      const cv::Size size = reader(in);
+      if (size.width > 0 && size.height > 0) return size;
+    }
+  }
+  const cv::Mat rgb = load_rgb(path);  // any other format, and the errors of a bad file
+  return rgb.size();
+}
+
 }  // namespace trol

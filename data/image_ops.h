@@ -15,6 +15,8 @@
 #include <string>
 #include <vector>
 
+#include "data/data_config.h"
+
 namespace trol {
 
 // Reads and decodes an image file (any format OpenCV's imgcodecs reads: PNG, JPEG, BMP, ...)
@@ -64,5 +66,18 @@ TileGrid best_tile_grid(int width, int height, int min_tiles, int max_tiles, int
 // follows as the last tile. Each tile is a tile_size x tile_size RGB image that owns its data.
 std::vector<cv::Mat> dynamic_tiles(const cv::Mat& rgb, int tile_size, int min_tiles, int max_tiles,
                                    bool use_thumbnail);
+
+// The number of tiles (thumbnail included) an image of width x height becomes.
+int64_t tile_count(int width, int height, int64_t tile_size, const TilingOptions& tiling);
+
+// An RGB image as model input: its tiles (dynamic_tiles, or the one resized image), each
+// normalised as image_to_tensor does. Returns float32 [tiles, 3, tile_size, tile_size].
+torch::Tensor image_to_tiles(const cv::Mat& rgb, int64_t tile_size, const TilingOptions& tiling,
+                             const std::array<double, 3>& mean, const std::array<double, 3>& std);
+
+// An image file's width and height without decoding its pixels where the header says them
+// (PNG, JPEG, GIF, BMP; other formats are decoded). What lets the training set size each
+// image's token run before any image is decoded. Throws std::runtime_error as load_rgb does.
+cv::Size image_file_size(const std::string& path);
 
 }  // namespace trol

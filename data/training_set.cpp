@@ -3,11 +3,36 @@
 #include <spdlog/spdlog.h>
 
 #include <filesystem>
+#include <unordered_map>
 
 #include "data/chat_template.h"
+#include "data/image_ops.h"
 #include "data/llava_reader.h"
 
 namespace trol {
+
+namespace {
+
+// Tiles per image file under dynamic tiling, from its header (read once per file: datasets ask
+// many questions about one image).
+struct TileCounter {
+  TilingOptions tiling;
+  int64_t tile_size;
+  std::unordered_map<std::string, int64_t> known;
+
+  int64_t tiles(const std::string& path, const std::string& sample) {
+    if (const auto it = known.find(path); it != known.end()) return it->second;
+    cv::Size size;
+    try {
+      size = image_file_size(path);
+    } catch (const std::exception& e) {
+      throw std::runtime_error(sample + ": " + e.what());
+    }
+    return known[path] = tile_count(size.width, size.height, tile_size, tiling);
+  }
+};
+
+}  // namespace
 
 Tokenizer load_tokenizer(const DataConfig& data) {
   return Tokenizer::load(data.resolve(data.tokenizer), chat_template(data.template_name).special_tokens());
@@ -39,6 +64,7 @@ TrainingSet build_training_set(const DataConfig& data, const std::vector<std::st
   const auto on_error = data.on_error == "skip" ? OnError::Skip : OnError::Fail;
   const auto truncation = data.truncation == "drop" ? Truncation::Drop : Truncation::Fail;
   const std::filesystem::path images = data.images_folder();
+  TileCounter sizer{data.tiling, model.vision.image_size, {}};
 
   TrainingSet set;
   set.pad_id = tokenizer.pad_id();
@@ -52,10 +78,20 @@ TrainingSet build_training_set(const DataConfig& data, const std::vector<std::st
       if (!conversation.images.empty() && !model.vision.enabled) {
         throw std::invalid_argument(describe(conversation) + " has images but model.vision.enabled is false");
       }
+      std::vector<std::string> paths;
+      for (const auto& image : conversation.images) paths.push_back((images / image).string());
       std::optional<EncodedSample> encoded;
+      std::vector<int64_t> tiles;
       try {
-        encoded = encode_conversation(conversation, tokenizer, chat, per_image, data.max_length, truncation);
-      } catch (const std::invalid_argument& e) {
+        std::vector<int64_t> tokens(paths.size(), per_image);
+        if (data.tiling.dynamic()) {
+          for (size_t i = 0; i < paths.size(); ++i) {
+            tiles.push_back(sizer.tiles(paths[i], describe(conversation)));
+            tokens[i] = tiles.back() * per_image;
+          }
+        }
+        encoded = encode_conversation(conversation, tokenizer, chat, tokens, data.max_length, truncation);
+      } catch (const std::exception& e) {
         if (on_error == OnError::Fail) throw;
         spdlog::warn("{}", e.what());
         ++set.bad_records;
@@ -65,8 +101,8 @@ TrainingSet build_training_set(const DataConfig& data, const std::vector<std::st
         ++set.dropped;
         continue;
       }
-      TrainingSample sample{conversation.id, std::move(encoded->input_ids), std::move(encoded->labels), {}};
-      for (const auto& image : conversation.images) sample.image_paths.push_back((images / image).string());
+      TrainingSample sample{conversation.id, std::move(encoded->input_ids), std::move(encoded->labels), std::move(paths),
+                            std::move(tiles)};
       set.samples.push_back(std::move(sample));
     }
     spdlog::info("{}: {} samples ({} bad records skipped)", file, conversations.size(), report.skipped);

@@ -152,23 +152,24 @@ GenerateOptions generate_options(const EvalOptions& options) {
 }
 
 std::vector<int64_t> encode_image_question(const std::string& id, const std::string& question, const Tokenizer& tokenizer,
-                                           const ChatTemplate& chat, int64_t per_image) {
-  return encode_user_turn(id, kImagePlaceholder + "\n" + question, 1, tokenizer, chat, per_image);
+                                           const ChatTemplate& chat, int64_t image_tokens) {
+  return encode_user_turn(id, kImagePlaceholder + "\n" + question, {image_tokens}, tokenizer, chat);
 }
 
-std::vector<int64_t> encode_user_turn(const std::string& id, const std::string& turn, size_t num_images,
-                                      const Tokenizer& tokenizer, const ChatTemplate& chat, int64_t per_image) {
+std::vector<int64_t> encode_user_turn(const std::string& id, const std::string& turn,
+                                      const std::vector<int64_t>& image_tokens, const Tokenizer& tokenizer,
+                                      const ChatTemplate& chat) {
   Conversation conversation;
   conversation.id = id;
-  conversation.images.assign(num_images, "image");
+  conversation.images.assign(image_tokens.size(), "image");
   conversation.turns = {{"human", turn}};
-  return encode_prompt(conversation, tokenizer, chat, per_image).input_ids;
+  return encode_prompt(conversation, tokenizer, chat, image_tokens).input_ids;
 }
 
 torch::Tensor eval_image(const std::string& path, const std::vector<uint8_t>& bytes, const std::string& what,
                          const DataConfig& data, int64_t size) {
   const auto rgb = path.empty() ? decode_rgb(bytes, what) : load_rgb(path);
-  return image_to_tensor(rgb, size, data.image_mean, data.image_std);
+  return image_to_tiles(rgb, size, data.tiling, data.image_mean, data.image_std);
 }
 
 EvalReport evaluate_builtin(TrolModel& model, const DataConfig& data, const EvalOptions& options) {
@@ -195,12 +196,12 @@ EvalReport evaluate_builtin(TrolModel& model, const DataConfig& data, const Eval
       prompts.clear();
       std::vector<torch::Tensor> images;
       for (size_t i = first; i < last; ++i) {
-        prompts.push_back(encode_image_question(items[i].benchmark + ":" + items[i].id, items[i].question, tokenizer, chat,
-                                                per_image));
         images.push_back(eval_image(items[i].image_path, items[i].image_bytes, items[i].benchmark + " item " + items[i].id,
                                     data, config.vision.image_size));
+        prompts.push_back(encode_image_question(items[i].benchmark + ":" + items[i].id, items[i].question, tokenizer, chat,
+                                                images.back().size(0) * per_image));
       }
-      const auto pixels = torch::stack(images).to(device, dtype);
+      const auto pixels = torch::cat(images).to(device, dtype);
       if (report.mean_gate.empty() && benchmark.rfind("pope_", 0) == 0 && config.trol.traversal) {
         // POPE prompts share one layout (image run, then a question), so positions line up.
         size_t shortest = prompts.front().size();

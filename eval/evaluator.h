@@ -83,18 +83,21 @@ std::string answer_text(const Tokenizer& tokenizer, const std::vector<int64_t>& 
 GenerateOptions generate_options(const EvalOptions& options);
 
 // The prompt ids of one image question as every evaluation encodes it: a user turn
-// "<image>\n" + question in `chat`, the image run `per_image` tokens long. `id` names the
-// conversation in error messages.
+// "<image>\n" + question in `chat`, the image run `image_tokens` long (its tiles x the model's
+// tokens per image). `id` names the conversation in error messages.
 std::vector<int64_t> encode_image_question(const std::string& id, const std::string& question, const Tokenizer& tokenizer,
-                                           const ChatTemplate& chat, int64_t per_image);
+                                           const ChatTemplate& chat, int64_t image_tokens);
 
-// The prompt ids of a user turn holding `num_images` image placeholders (none: a text-only question).
-std::vector<int64_t> encode_user_turn(const std::string& id, const std::string& turn, size_t num_images,
-                                      const Tokenizer& tokenizer, const ChatTemplate& chat, int64_t per_image);
+// The prompt ids of a user turn holding one image placeholder per entry of `image_tokens` (the
+// length of each image's run; none: a text-only question).
+std::vector<int64_t> encode_user_turn(const std::string& id, const std::string& turn,
+                                      const std::vector<int64_t>& image_tokens, const Tokenizer& tokenizer,
+                                      const ChatTemplate& chat);
 
 // An image as model input, through the training pipeline (load_rgb or decode_rgb, then
-// image_to_tensor at `size` with data.image_mean/std): from `path`, or from `bytes` when the
-// path is empty (`what` names it in errors). Throws std::runtime_error for a missing or corrupt image.
+// image_to_tiles at `size` with data.tiling and data.image_mean/std): from `path`, or from
+// `bytes` when the path is empty (`what` names it in errors). Returns [tiles, 3, size, size].
+// Throws std::runtime_error for a missing or corrupt image.
 torch::Tensor eval_image(const std::string& path, const std::vector<uint8_t>& bytes, const std::string& what,
                          const DataConfig& data, int64_t size);
 

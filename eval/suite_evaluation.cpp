@@ -48,24 +48,25 @@ ordered_json generate_share(const Generation& g, const std::vector<BenchmarkItem
     for (size_t i = first; i < last; ++i) {
       const auto& item = items[i];
       std::vector<torch::Tensor> pixels;
+      std::vector<int64_t> image_tokens;
       try {
         for (size_t k = 0; k < item.images.size(); ++k) {
           const auto which = item.images.size() > 1 ? " image " + std::to_string(k + 1) : "";
           pixels.push_back(eval_image(item.images[k].path, item.images[k].bytes, name + " item " + item.key + which, g.data,
                                       g.image_size));
+          image_tokens.push_back(pixels.back().size(0) * g.per_image);
         }
       } catch (const std::exception& e) {
         errors.push_back({i, e.what()});
         continue;
       }
-      prompts.push_back(encode_user_turn(name + ":" + item.key, user_turn(item), item.images.size(), g.tokenizer, g.chat,
-                                         g.per_image));
+      prompts.push_back(encode_user_turn(name + ":" + item.key, user_turn(item), image_tokens, g.tokenizer, g.chat));
       images.insert(images.end(), pixels.begin(), pixels.end());
       indices.push_back(i);
     }
     if (prompts.empty()) continue;
     // A batch of text-only questions has no pixels.
-    const auto pixels = images.empty() ? torch::Tensor() : torch::stack(images).to(device, dtype);
+    const auto pixels = images.empty() ? torch::Tensor() : torch::cat(images).to(device, dtype);
     const auto texts = generate_answers(g.model, prompts, pixels, g.tokenizer, g.chat, g.options);
     for (size_t k = 0; k < texts.size(); ++k) answers.push_back({indices[k], texts[k]});
   }

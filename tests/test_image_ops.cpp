@@ -224,3 +224,58 @@ TEST_CASE("normalisation gives exactly (v / 255 - mean) / std per channel, in RG
   CHECK_THROWS_AS(image_to_tensor(cv::Mat(4, 4, CV_8UC1), 4, mean, std), std::invalid_argument);
   CHECK_THROWS_AS(image_to_tensor(constant, 4, mean, {0.2, 0.0, 0.2}), std::invalid_argument);
 }
+
+TEST_CASE("tile_count and image_to_tiles agree with dynamic_tiles; one tile when tiling is off", "[image]") {
+  const TilingOptions off;
+  const TilingOptions internvl{1, 6, true}, bare{1, 6, false}, at_least_two{2, 6, true};
+  for (const auto& [w, h] : std::vector<std::pair<int, int>>{{40, 40}, {100, 30}, {30, 100}, {70, 50}, {8, 200}, {96, 96}}) {
+    const auto rgb = random_rgb(w, h, uint64_t(w * 1000 + h));
+    CHECK(tile_count(w, h, 32, off) == 1);
+    for (const auto& tiling : {internvl, bare, at_least_two}) {
+      const auto tiles = dynamic_tiles(rgb, 32, tiling.min_tiles, tiling.max_tiles, tiling.thumbnail);
+      CHECK(tile_count(w, h, 32, tiling) == int64_t(tiles.size()));
+      const auto tensor = image_to_tiles(rgb, 32, tiling, {0.5, 0.4, 0.3}, {0.2, 0.25, 0.3});
+      REQUIRE(tensor.sizes() == torch::IntArrayRef({int64_t(tiles.size()), 3, 32, 32}));
+      for (size_t k = 0; k < tiles.size(); ++k) {
+        CHECK(torch::equal(tensor[int64_t(k)], image_to_tensor(tiles[k], 32, {0.5, 0.4, 0.3}, {0.2, 0.25, 0.3})));
+      }
+    }
+    CHECK(torch::equal(image_to_tiles(rgb, 32, off, {0.5, 0.5, 0.5}, {0.5, 0.5, 0.5})[0],
+                       image_to_tensor(rgb, 32, {0.5, 0.5, 0.5}, {0.5, 0.5, 0.5})));
+  }
+  // A 3:1 image: a 3 x 1 grid and the thumbnail; a square one below half a tile's area: one tile.
+  CHECK(tile_count(300, 100, 100, internvl) == 4);
+  CHECK(tile_count(60, 60, 100, internvl) == 1);
+}
+
+TEST_CASE("image_file_size reads the header's size, decoding only formats it does not parse", "[image]") {
+  TempDir dir("file_size");
+  const auto rgb = random_rgb(37, 21, 5);
+  std::vector<std::string> files{dir.file("a.png"), dir.file("b.jpg"), dir.file("c.bmp")};
+  cv::Mat bgr;
+  cv::cvtColor(rgb, bgr, cv::COLOR_RGB2BGR);
+  for (const auto& file : files) REQUIRE(cv::imwrite(file, bgr));
+  // A progressive JPEG (its frame header is SOF2) behind an APP1 segment.
+  files.push_back(dir.file("d.jpg"));
+  REQUIRE(cv::imwrite(files.back(), bgr, {cv::IMWRITE_JPEG_PROGRESSIVE, 1}));
+  {
+    std::ifstream in(files.back(), std::ios::binary);
+    std::vector<char> bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    const std::string app1 = std::string("\xFF\xE1\x00\x10", 4) + "Exif" + std::string(10, '\0');
+    bytes.insert(bytes.begin() + 2, app1.begin(), app1.end());
+    std::ofstream(files.back(), std::ios::binary).write(bytes.data(), std::streamsize(bytes.size()));
+  }
+  // GIF (OpenCV 4.6 writes none): the logical screen size, little-endian.
+  files.push_back(dir.write("e.gif", std::string("GIF89a\x25\x00\x15\x00", 10)));
+  if (cv::haveImageWriter(".tiff")) {  // no header reader: decoded
+    files.push_back(dir.file("f.tiff"));
+    REQUIRE(cv::imwrite(files.back(), bgr));
+  }
+  for (const auto& file : files) {
+    INFO(file);
+    CHECK(image_file_size(file) == cv::Size(37, 21));
+    if (file.find(".gif") == std::string::npos) CHECK(load_rgb(file).size() == cv::Size(37, 21));
+  }
+  CHECK_THROWS_WITH(image_file_size(dir.file("missing.png")), Catch::Contains("missing.png': file not found"));
+  CHECK_THROWS_WITH(image_file_size(dir.write("junk.png", "not an image")), Catch::Contains("junk.png"));
+}

@@ -282,6 +282,14 @@ TEST_CASE("stage configs are read and checked, naming the stage key", "[config]"
   CHECK(load_run_config(file).train.max_bad_steps == 4);
   std::ofstream(file) << "data:\n  truncation: cut\n";
   CHECK_THROWS_WITH(load_run_config(file), Catch::Contains("data.truncation: expected drop or fail"));
+  std::ofstream(file) << "data:\n  max_tiles: 6\n  tile_thumbnail: false\n";
+  CHECK(load_run_config(file).data.tiling.max_tiles == 6);
+  CHECK(load_run_config(file).data.tiling.dynamic());
+  CHECK_FALSE(load_run_config(file).data.tiling.thumbnail);
+  std::ofstream(file) << "data:\n  max_tiles: 0\n";
+  CHECK_THROWS_WITH(load_run_config(file), Catch::Contains("data.max_tiles: must be in [1, 64]"));
+  std::ofstream(file) << "data:\n  max_tiles: 4\n  min_tiles: 5\n";
+  CHECK_THROWS_WITH(load_run_config(file), Catch::Contains("data.min_tiles: must be in [1, max_tiles]"));
   std::ofstream(file) << "eval:\n  decode: released\n";
   CHECK(load_run_config(file).eval.decode == DecodeMode::released);
   std::ofstream(file) << "eval:\n  decode: beam\n";

@@ -2,11 +2,16 @@
 // tokenizer/model agreement check, and a short training run whose loss must fall.
 #include <catch2/catch.hpp>
 
+#include <opencv2/imgcodecs.hpp>
+#include <opencv2/imgproc.hpp>
+
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 
 #include "data/batch_loader.h"
 #include "data/chat_template.h"
+#include "data/image_ops.h"
 #include "data/shapes_dataset.h"
 #include "data/training_set.h"
 #include "test_helpers.h"
@@ -168,6 +173,70 @@ TEST_CASE("the loader delivers the sampler's batches in order, and handles bad i
   options.skip_bad_images = false;
   BatchLoader failing(with_image, options);
   CHECK_THROWS_WITH(failing.next(), Catch::Contains("sample 'bad'") && Catch::Contains("broken.png"));
+}
+
+TEST_CASE("dynamic tiling: image runs sized from the headers, filled by the loader's tiles, taken by the model",
+          "[pipeline]") {
+  test::TempDir dir("tiling");
+  auto config = tiny_run(dir.file("run"));
+  config.data.image_root = dir.path().string();
+  config.data.tiling = {1, 6, true};
+  config.data.max_length = 200;
+  // Wide (3 x 1 tiles + thumbnail), tall (1 x 2 + thumbnail), small square (one tile) images,
+  // in formats the header reader knows.
+  const std::vector<std::pair<std::string, cv::Size>> images{{"wide.png", {96, 32}}, {"tall.jpg", {32, 64}}, {"small.bmp", {20, 20}}};
+  for (const auto& [name, size] : images) {
+    cv::Mat image(size, CV_8UC3, cv::Scalar(40, 90, 200));
+    cv::circle(image, {size.width / 2, size.height / 2}, 6, cv::Scalar(250, 250, 250), -1);
+    REQUIRE(cv::imwrite(dir.file(name), image));
+  }
+  const auto conversations = dir.write("tiled.json", R"([
+    {"id": "wide", "image": "wide.png", "conversations": [{"from": "human", "value": "<image>\nDescribe the image."}, {"from": "gpt", "value": "A circle."}]},
+    {"id": "two", "conversations": [{"from": "human", "value": "<image>\n<image>\nWhich is taller?"}, {"from": "gpt", "value": "The second."}], "image": ["small.bmp", "tall.jpg"]},
+    {"id": "gone", "image": "missing.png", "conversations": [{"from": "human", "value": "<image>\nHi"}, {"from": "gpt", "value": "Hi."}]}
+  ])");
+  const auto set = build_training_set(config.data, {conversations}, config.model);
+  CHECK(set.bad_records == 1);  // the missing image, found when its run is sized
+  REQUIRE(set.samples.size() == 2);
+  const int64_t per_tile = config.model.vision.tokens_per_image();
+  const auto image_tokens = [&](const TrainingSample& s) {
+    return std::count(s.input_ids.begin(), s.input_ids.end(), config.model.image_token_id);
+  };
+  // Independently: the tiles InternVL's rule cuts from the decoded images.
+  const auto tiles_of = [&](const std::string& name) {
+    return int64_t(dynamic_tiles(load_rgb(dir.file(name)), 32, 1, 6, true).size());
+  };
+  CHECK(tiles_of("wide.png") == 4);
+  CHECK(tiles_of("tall.jpg") == 3);
+  CHECK(tiles_of("small.bmp") == 1);
+  CHECK(set.samples[0].image_tiles == std::vector<int64_t>{4});
+  CHECK(image_tokens(set.samples[0]) == 4 * per_tile);
+  CHECK(set.samples[1].image_tiles == std::vector<int64_t>{1, 3});
+  CHECK(image_tokens(set.samples[1]) == 4 * per_tile);
+
+  BatchLoaderOptions options;
+  options.batch_size = 2;
+  options.image_size = 32;
+  options.tiling = config.data.tiling;
+  options.skip_bad_images = false;
+  BatchLoader loader(set.samples, options);
+  const auto batch = loader.next();
+  REQUIRE(batch.inputs.pixel_values.sizes() == torch::IntArrayRef({8, 3, 32, 32}));
+  // The tiles come in the batch's sample order, each sample's images in placeholder order.
+  std::vector<torch::Tensor> expected;
+  for (const auto& id : batch.sample_ids) {
+    for (const auto& path : set.samples[id == "wide" ? 0 : 1].image_paths) {
+      expected.push_back(image_to_tiles(load_rgb(path), 32, config.data.tiling, config.data.image_mean, config.data.image_std));
+    }
+  }
+  CHECK(torch::equal(batch.inputs.pixel_values, torch::cat(expected)));
+  TrolModel model(config.model);
+  const auto out = model->forward(batch.inputs);  // every image position gets a tile's feature row
+  CHECK(out.logits.size(0) == 2);
+
+  config.data.on_error = "fail";
+  CHECK_THROWS_WITH(build_training_set(config.data, {conversations}, config.model),
+                    Catch::Contains("gone") && Catch::Contains("missing.png': file not found"));
 }
 
 TEST_CASE("a tokenizer that disagrees with the model is refused before training", "[pipeline]") {

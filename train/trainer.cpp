@@ -109,6 +109,7 @@ BatchLoaderOptions stage_loader_options(const RunConfig& config, const StageConf
   options.image_size = config.model.vision.image_size;
   options.mean = config.data.image_mean;
   options.std = config.data.image_std;
+  options.tiling = config.data.tiling;
   return options;
 }
 
