@@ -226,8 +226,7 @@ HfModelConfig model_config_from_hf(const std::string& llm_dir, const std::string
   return out;
 }
 
-nlohmann::json hf_config_json(const ModelConfig& config, const std::string& torch_dtype) {
-  const auto& l = config.llm;
+nlohmann::json hf_llm_config_json(const LlmConfig& l, const std::string& torch_dtype) {
   const bool phi3 = l.layout() == LlmFamily::Phi3;
   nlohmann::json c;
   c["architectures"] = {phi3 ? "Phi3ForCausalLM" : "InternLM2ForCausalLM"};
@@ -253,29 +252,38 @@ nlohmann::json hf_config_json(const ModelConfig& config, const std::string& torc
   c["tie_word_embeddings"] = l.tie_word_embeddings;
   c[phi3 ? "attention_bias" : "bias"] = l.attention_bias;
   c["torch_dtype"] = torch_dtype;
+  return c;
+}
+
+nlohmann::json hf_vision_config_json(const VisionConfig& v) {
+  const bool intern = v.architecture == "internvit";
+  nlohmann::json c = {{"model_type", intern ? "intern_vit_6b" : "clip_vision_model"},
+                      {"image_size", v.image_size},
+                      {"pretrained_image_size", v.pretrained_image_size > 0 ? v.pretrained_image_size : v.image_size},
+                      {"patch_size", v.patch_size},
+                      {"num_channels", v.num_channels},
+                      {"hidden_size", v.hidden_size},
+                      {"num_hidden_layers", v.num_layers},
+                      {"num_attention_heads", v.num_heads},
+                      {"intermediate_size", v.intermediate_size},
+                      {"hidden_act", v.activation},
+                      {"layer_norm_eps", v.layer_norm_eps},
+                      {"drop_class_token", v.drop_class_token},
+                      {"downsample_ratio", v.downsample_ratio}};
+  if (intern) {
+    c["norm_type"] = "layer_norm";
+    c["qk_normalization"] = false;
+    c["qkv_bias"] = true;
+  }
+  return c;
+}
+
+nlohmann::json hf_config_json(const ModelConfig& config, const std::string& torch_dtype) {
+  auto c = hf_llm_config_json(config.llm, torch_dtype);
   c["trol"] = {{"traversal", config.trol.traversal}, {"shared_gate", config.trol.shared_gate}};
   if (config.vision.enabled) {
-    const auto& v = config.vision;
-    const bool intern = v.architecture == "internvit";
-    c["vision_config"] = {{"model_type", intern ? "intern_vit_6b" : "clip_vision_model"},
-                          {"image_size", v.image_size},
-                          {"pretrained_image_size", v.pretrained_image_size > 0 ? v.pretrained_image_size : v.image_size},
-                          {"patch_size", v.patch_size},
-                          {"num_channels", v.num_channels},
-                          {"hidden_size", v.hidden_size},
-                          {"num_hidden_layers", v.num_layers},
-                          {"num_attention_heads", v.num_heads},
-                          {"intermediate_size", v.intermediate_size},
-                          {"hidden_act", v.activation},
-                          {"layer_norm_eps", v.layer_norm_eps},
-                          {"drop_class_token", v.drop_class_token},
-                          {"downsample_ratio", v.downsample_ratio}};
-    if (intern) {
-      c["vision_config"]["norm_type"] = "layer_norm";
-      c["vision_config"]["qk_normalization"] = false;
-      c["vision_config"]["qkv_bias"] = true;
-    }
-    c["vision_feature_layer"] = v.select_layer;
+    c["vision_config"] = hf_vision_config_json(config.vision);
+    c["vision_feature_layer"] = config.vision.select_layer;
     c["projector_type"] = config.projector.type;
     c["image_token_index"] = config.resolved_image_token_id();
   }

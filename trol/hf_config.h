@@ -33,4 +33,10 @@ HfModelConfig model_config_from_hf(const std::string& llm_dir, const std::string
 // model_config_from_hf reads back to the same model.
 nlohmann::json hf_config_json(const ModelConfig& config, const std::string& torch_dtype);
 
+// Its parts: the backbone's own config.json (Phi3Config / InternLM2Config keys), and the vision
+// tower's (CLIPVisionConfig keys, or InternViT's InternVisionConfig) with trol's
+// pretrained_image_size, drop_class_token and downsample_ratio, which model_config_from_hf reads.
+nlohmann::json hf_llm_config_json(const LlmConfig& llm, const std::string& torch_dtype);
+nlohmann::json hf_vision_config_json(const VisionConfig& vision);
+
 }  // namespace trol
