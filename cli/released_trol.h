@@ -14,9 +14,13 @@
 #include <yaml-cpp/yaml.h>
 
 #include <map>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <vector>
+
+#include "trol/model_config.h"
+#include "trol/safetensors.h"
 
 namespace trol::cli {
 
@@ -33,6 +37,33 @@ void adopt_released_trol_layout(const std::string& dir, std::map<std::string, to
 // the same. Throws std::runtime_error naming the file, with the one-line conversion for the
 // OrderedDict that torch.save(state_dict()) writes (LibTorch cannot unpickle its metadata).
 std::map<std::string, torch::Tensor> load_trol_gating(const std::string& file, YAML::Node& model);
+
+// LibTorch cannot write the pickle the authors' code loads (torch.save of a state dict); this
+// turns the trol_gating.safetensors that `trol export --format released` writes into it (a
+// plain dict, which `trol import` reads too).
+inline constexpr const char* kGatingToPickle =
+    "python -c \"import torch; from safetensors.torch import load_file; "
+    "torch.save(load_file('trol_gating.safetensors'), 'trol_gating.pt')\"";
+
+// A trol model in the released layout of its family: what `trol export --format released`
+// writes, and `trol import` reads back to the same tensors.
+struct ReleasedTrolFolder {
+  nlohmann::json config;           // config.json
+  NamedTensors weights;            // model.safetensors, under the released names
+  NamedTensors gating;             // trol_gating.safetensors: {i}.weight, {i}.bias for every layer i
+  std::vector<std::string> notes;     // what the folder does not record and a reader must be told
+  std::vector<std::string> warnings;  // where the authors' code would load or run it otherwise than trol
+};
+
+// The inverse of adopt_released_trol_layout (+ model_config_from_hf, load_trol_gating) for the
+// checkpoint `source` of `config` with the tensors `weights` (its model.safetensors): each
+// tensor keeps its stored dtype, or floating ones become `dtype`. A shared gate is written once
+// per layer, as the authors' ModuleList([Linear] * n) holds it. Throws std::runtime_error
+// naming `source` and the setting for what the released layouts cannot hold (traversal off, a
+// text-only model, quantized weights, LoRA other than TroL-1.8B/7B's Partial LoRA on every
+// decoder linear, a tower or projector other than the family's), suggesting --format hf.
+ReleasedTrolFolder released_trol_folder(const ModelConfig& config, std::map<std::string, torch::Tensor> weights,
+                                        std::optional<torch::ScalarType> dtype, const std::string& source);
 
 // The id of an added token (e.g. "<image>") of the folder's tokenizer (data/hf_added_tokens.h).
 std::optional<int64_t> added_token_id(const std::string& dir, const std::string& token);
