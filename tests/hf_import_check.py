@@ -1,8 +1,9 @@
 """trol import / trol forward against Hugging Face model folders in the real layouts, built here
 in miniature (the real ones cannot be downloaded on these machines): a Phi-3 backbone in two
 bfloat16 shards with model.safetensors.index.json, an InternLM2 backbone in one float32 file,
-a whole CLIP model (text tower included), an InternViT tower in its own layout, and a released
-TroL-1.8B folder. Logits are checked against the independent
+a whole CLIP model (text tower included), an InternViT tower in its own layout, and released
+TroL-1.8B and TroL-3.8B folders, which `trol export --format released` must give back bit for
+bit. Logits are checked against the independent
 Python reference (scripts/reference/reference_model.py) run on the same weights, with the
 config mapped here by hand from config.json; bad folders must fail with the right message.
 
@@ -356,6 +357,129 @@ for line in ("image_token_id: 127", "shared_gate: false", "architecture: internv
     if line not in config_yaml:
         sys.exit(f"the released TroL-3.8B model's config.yaml lacks '{line}':\n{config_yaml}")
 print("a released TroL-3.8B folder imports: Phi-3 under language_model, InternViT, projector, gates, <IMG_CONTEXT>")
+
+# trol export --format released, the inverse of importing a released folder: exported again, the
+# folder's tensors come back bit for bit, its gates in trol_gating.safetensors; imported again, the
+# same checkpoint and config
+def same_checkpoint(first_dir, second_dir):
+    first = safetensors_io.load(f"{first_dir}/model.safetensors")
+    second = safetensors_io.load(f"{second_dir}/model.safetensors")
+    return first.keys() == second.keys() and all(
+        first[k].dtype == second[k].dtype and torch.equal(first[k], second[k]) for k in first)
+
+
+def config_lines(checkpoint_dir):
+    # an imported config.yaml but the comment naming the folder it came from
+    return [line for line in open(f"{checkpoint_dir}/config.yaml") if not line.startswith("#")]
+
+
+def check_released_export(label, original_dir, original_gates, checkpoint_dir, skipped_on_import, overrides=()):
+    exported_dir = f"{checkpoint_dir}_released"
+    output = run("export", "--model", checkpoint_dir, "--out", exported_dir, "--format", "released")
+    if "copy the tokenizer files (tokenizer.model, tokenizer_config.json, added_tokens.json)" not in output:
+        sys.exit(f"{label}: the export does not say which tokenizer files to copy:\n{output}")
+    original = {n: t for n, t in safetensors_io.load(f"{original_dir}/model.safetensors").items()
+                if not skipped_on_import(n)}
+    exported = safetensors_io.load(f"{exported_dir}/model.safetensors")
+    if original.keys() != exported.keys():
+        sys.exit(f"{label}: exported without {sorted(original.keys() - exported.keys())}, "
+                 f"with extra {sorted(exported.keys() - original.keys())}")
+    for name, tensor in original.items():
+        if exported[name].dtype != tensor.dtype or not torch.equal(exported[name], tensor):
+            sys.exit(f"{label}: {name} is not the original tensor")
+    gating = safetensors_io.load(f"{exported_dir}/trol_gating.safetensors")
+    if gating.keys() != original_gates.keys() or any(
+            gating[k].dtype != original_gates[k].dtype or not torch.equal(gating[k], original_gates[k]) for k in gating):
+        sys.exit(f"{label}: trol_gating.safetensors {sorted(gating)} does not hold the original gates {sorted(original_gates)}")
+    shutil.copy(f"{original_dir}/tokenizer_config.json", exported_dir)
+    run("import", "--llm", exported_dir, "--out", f"{exported_dir}_trol", *overrides)
+    if not same_checkpoint(checkpoint_dir, f"{exported_dir}_trol"):
+        sys.exit(f"{label}: import -> export --format released -> import changed the checkpoint")
+    if config_lines(checkpoint_dir) != config_lines(f"{exported_dir}_trol"):
+        sys.exit(f"{label}: import -> export --format released -> import changed config.yaml:\n"
+                 f"{''.join(config_lines(checkpoint_dir))}\nnow\n{''.join(config_lines(exported_dir + '_trol'))}")
+    print(f"{label}: import -> export --format released gives back the folder's tensors and gates bit for bit, "
+          "and import again the same checkpoint")
+    return exported_dir, output
+
+
+# TroL-1.8B: CLIP's final LayerNorm and position ids are skipped on import (the model never reads
+# them), so they are the only tensors not written back; the head count is not in the layout either
+trol18b_released, output = check_released_export(
+    "released TroL-1.8B", f"{work}/trol18b", torch.load(f"{work}/gating_plain.pt"), f"{work}/trol18b_trol",
+    lambda name: ".post_layernorm." in name or name.endswith(".position_ids"), ["model.vision.num_heads=2"])
+if "import it with model.vision.num_heads=2" not in output:
+    sys.exit(f"the export does not say that the head count must be given on import:\n{output}")
+# The conversion for the authors' code (safetensors' load_file, here the reference's reader) gives a
+# plain dict that their ModuleList([Linear] * n) loads strictly, and trol import reads too
+torch.save(safetensors_io.load(f"{trol18b_released}/trol_gating.safetensors"), f"{trol18b_released}/trol_gating.pt")
+torch.nn.ModuleList([torch.nn.Linear(48, 1)] * 2).load_state_dict(torch.load(f"{trol18b_released}/trol_gating.pt"))
+run("import", "--llm", trol18b_released, "--gating", f"{trol18b_released}/trol_gating.pt", "--out",
+    f"{work}/trol18b_from_pt", "model.vision.num_heads=2")
+if not same_checkpoint(f"{work}/trol18b_trol", f"{work}/trol18b_from_pt"):
+    sys.exit("the gates converted to trol_gating.pt import to another checkpoint")
+trol38b_released, output = check_released_export(
+    "released TroL-3.8B", f"{work}/trol38b", torch.load(f"{work}/trol38b/trol_gating.pt"), f"{work}/trol38b_trol",
+    lambda name: False)
+if "the authors' code builds one Linear shared by all layers" not in output:
+    sys.exit(f"the export does not warn that the authors' code shares one gate:\n{output}")
+config = json.load(open(f"{trol38b_released}/config.json"))
+if config["model_type"] != "trol" or config["llm_config"]["model_type"] != "phi3" or \
+        config["vision_config"]["model_type"] != "intern_vit_6b" or config["force_image_size"] != 28:
+    sys.exit(f"the exported TroL-3.8B config.json is not the authors' TroLConfig:\n{json.dumps(config, indent=1)}")
+
+# Each tensor keeps its stored dtype (here a checkpoint stored in bfloat16 but its float32 gates);
+# --dtype converts them all
+os.makedirs(f"{work}/trol38b_bf16")
+shutil.copy(f"{work}/trol38b_trol/config.yaml", f"{work}/trol38b_bf16")
+stored = {n: t if ".trol_gating." in n else t.to(torch.bfloat16)
+          for n, t in safetensors_io.load(f"{work}/trol38b_trol/model.safetensors").items()}
+safetensors_io.save(f"{work}/trol38b_bf16/model.safetensors", stored)
+run("export", "--model", f"{work}/trol38b_bf16", "--out", f"{work}/trol38b_bf16_released", "--format", "released")
+exported = safetensors_io.load(f"{work}/trol38b_bf16_released/model.safetensors")
+gating = safetensors_io.load(f"{work}/trol38b_bf16_released/trol_gating.safetensors")
+if any(t.dtype != torch.bfloat16 for t in exported.values()) or any(t.dtype != torch.float32 for t in gating.values()):
+    sys.exit("export --format released did not keep the stored dtypes")
+if json.load(open(f"{work}/trol38b_bf16_released/config.json"))["llm_config"]["torch_dtype"] != "bfloat16":
+    sys.exit("the exported config.json does not give the weights' dtype")
+run("export", "--model", f"{work}/trol18b_trol", "--out", f"{work}/trol18b_fp16", "--format", "released", "--dtype", "float16")
+original = safetensors_io.load(f"{trol18b_released}/model.safetensors")
+exported = safetensors_io.load(f"{work}/trol18b_fp16/model.safetensors")
+if original.keys() != exported.keys() or any(not torch.equal(exported[n], t.half()) for n, t in original.items()):
+    sys.exit("export --format released --dtype float16 did not convert every tensor")
+if json.load(open(f"{work}/trol18b_fp16/config.json"))["torch_dtype"] != "float16":
+    sys.exit("the exported config.json does not give --dtype")
+
+# What the released layouts cannot hold is refused, naming the setting
+run("export", "--model", f"{work}/trol18b_trol", "--out", f"{work}/bad", "--format", "released", "--merge-lora",
+    expect_failure="--merge-lora does not go with --format released")
+run("export", "--model", f"{work}/phi3_trol", "--out", f"{work}/bad", "--format", "released",
+    expect_failure="model.vision.enabled is false (a text-only model): the released TroL models are vision-language "
+                   "models; use --format hf")
+run("export", "--model", f"{work}/internlm2_trol", "--out", f"{work}/bad", "--format", "released",
+    expect_failure="model.vision.select_layer is -2: the released TroL-1.8B/7B (internlm2) layout does not record it, "
+                   "and trol import (like the authors' code) takes -1; use --format hf")
+
+
+def edited_checkpoint(source_dir, name, old, new):
+    shutil.copytree(source_dir, f"{work}/{name}")
+    config_yaml = open(f"{source_dir}/config.yaml").read()
+    if old not in config_yaml:
+        sys.exit(f"{source_dir}/config.yaml lacks '{old}':\n{config_yaml}")
+    open(f"{work}/{name}/config.yaml", "w").write(config_yaml.replace(old, new))
+    return f"{work}/{name}"
+
+
+run("export", "--model", edited_checkpoint(f"{work}/trol18b_trol", "plain_lora", "partial: true", "partial: false"),
+    "--out", f"{work}/bad", "--format", "released",
+    expect_failure="model.lora.partial is false (plain LoRA): the released TroL-1.8B/7B (internlm2) layout holds "
+                   "Partial LoRA adapters; --format hf --merge-lora folds plain LoRA into the weights")
+run("export", "--model", edited_checkpoint(f"{work}/trol38b_trol", "no_traversal", "shared_gate: false",
+                                            "shared_gate: false\n    traversal: false"),
+    "--out", f"{work}/bad", "--format", "released",
+    expect_failure="model.trol.traversal is false: the released TroL code always traverses the layers; use --format hf")
+print("trol export --format released refuses what the released layouts cannot hold")
+
 
 # trol export --format hf and back: the backbone's tensors as they were (bfloat16 bit for bit),
 # and a multimodal checkpoint (vision tower, projector, gates) through export and import again
