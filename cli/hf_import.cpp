@@ -12,14 +12,11 @@
 #include "trol/hf_config.h"
 #include "trol/param_groups.h"
 #include "trol/safetensors.h"
+#include "trol/string_affixes.h"
 
 namespace trol::cli {
 namespace {
 
-bool starts_with(const std::string& s, const std::string& prefix) { return s.rfind(prefix, 0) == 0; }
-bool ends_with(const std::string& s, const std::string& suffix) {
-  return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
-}
 
 // Tensors of a checkpoint that a trol model has no place for, by design: rotary tables some
 // checkpoints store (trol computes them), and in a full CLIP checkpoint the text tower, the

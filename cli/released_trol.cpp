@@ -11,6 +11,7 @@
 #include "data/hf_added_tokens.h"
 #include "trol/hf_config.h"
 #include "trol/safetensors.h"
+#include "trol/string_affixes.h"
 
 namespace trol::cli {
 namespace {
@@ -19,7 +20,6 @@ namespace {
 const std::string kVisionTowerPrefix = "vit.vision_tower.";
 const std::string kVisionPrefix = kVisionTowerPrefix + "vision_model.";
 
-bool starts_with(const std::string& s, const std::string& prefix) { return s.rfind(prefix, 0) == 0; }
 
 // `holder` says whose tensors these are in the message ("DIR: a released TroL checkpoint").
 const torch::Tensor& require(const std::map<std::string, torch::Tensor>& weights, const std::string& name,

@@ -20,7 +20,7 @@ namespace trol {
 namespace {
 
 namespace fs = std::filesystem;
-using json = nlohmann::ordered_json;  // keys in insertion order: byte-identical output
+using nlohmann::ordered_json;  // keys in insertion order: byte-identical output
 using namespace shapes;
 using Turns = std::vector<std::pair<std::string, std::string>>;
 
@@ -144,14 +144,14 @@ class Corpus {
 
 // A LLaVA-format conversation; `image` empty for text-only ones.
 std::string conversation(const std::string& id, const std::string& image, const Turns& turns, Corpus& corpus) {
-  json j;
+  ordered_json j;
   j["id"] = id;
   if (!image.empty()) j["image"] = image;
-  json messages = json::array();
+  ordered_json messages = ordered_json::array();
   for (size_t i = 0; i < turns.size(); ++i) {
     const std::string human = (i == 0 && !image.empty() ? "<image>\n" : "") + turns[i].first;
-    messages.push_back(json{{"from", "human"}, {"value", human}});
-    messages.push_back(json{{"from", "gpt"}, {"value", turns[i].second}});
+    messages.push_back(ordered_json{{"from", "human"}, {"value", human}});
+    messages.push_back(ordered_json{{"from", "gpt"}, {"value", turns[i].second}});
     corpus.add(turns[i].first);
     corpus.add(turns[i].second);
   }
@@ -230,7 +230,7 @@ const std::vector<std::string> kOutputFiles{"captions.jsonl",         "instruct_
 bool holds_shapes_dataset(const fs::path& root) {
   std::ifstream in(root / "dataset.json");
   if (!in) return false;
-  const auto j = json::parse(in, nullptr, /*allow_exceptions=*/false);
+  const auto j = ordered_json::parse(in, nullptr, /*allow_exceptions=*/false);
   return j.is_object() && j.value("name", std::string()) == kDatasetName;
 }
 
@@ -274,17 +274,17 @@ double majority_share(const std::map<std::string, int64_t>& counts) {
   return total > 0 ? double(best) / double(total) : 0.0;
 }
 
-json vocabulary_json() {
-  json shapes = json::array(), frequency = json::array(), colours = json::array(), positions = json::array();
+ordered_json vocabulary_json() {
+  ordered_json shapes = ordered_json::array(), frequency = ordered_json::array(), colours = ordered_json::array(), positions = ordered_json::array();
   for (Shape s : all_shapes()) {
     shapes.push_back(shape_name(s));
     frequency.push_back(kShapeFrequency[size_t(s)]);
   }
   for (Colour c : all_colours()) colours.push_back(colour_name(c));
   for (int cell = 0; cell < kNumCells; ++cell) positions.push_back(cell_name(cell));
-  return json{{"shapes", shapes},       {"shape_frequency", frequency},
+  return ordered_json{{"shapes", shapes},       {"shape_frequency", frequency},
               {"colours", colours},
-              {"positions", positions}, {"relations", json::array({"left", "right", "above", "below"})}};
+              {"positions", positions}, {"relations", ordered_json::array({"left", "right", "above", "below"})}};
 }
 
 }  // namespace
@@ -415,7 +415,7 @@ ShapesDatasetSummary make_shapes_dataset(const ShapesDatasetOptions& o) {
       for (const auto& q : pope_questions(scene, pope_splits[s], eval_popularity, kPopeMaxPerAnswer, random)) {
         pope[s].record(q.answer);
         answers["pope_" + pope_split_name(pope_splits[s])][q.answer]++;
-        pope[s].line(json{{"question_id", pope[s].records()}, {"image", image}, {"text", q.text}, {"label", q.answer}}.dump());
+        pope[s].line(ordered_json{{"question_id", pope[s].records()}, {"image", image}, {"text", q.text}, {"label", q.answer}}.dump());
       }
     }
 
@@ -427,7 +427,7 @@ ShapesDatasetSummary make_shapes_dataset(const ShapesDatasetOptions& o) {
       if (!q) continue;
       vqa.record(q->kind);
       answers["vqa_" + q->kind][q->answer]++;
-      vqa.line(json{{"question_id", vqa.records()},
+      vqa.line(ordered_json{{"question_id", vqa.records()},
                     {"image", image},
                     {"text", q->text},
                     {"answer", q->answer},
@@ -456,19 +456,19 @@ ShapesDatasetSummary make_shapes_dataset(const ShapesDatasetOptions& o) {
   summary.files.push_back(vqa.close());
   summary.files.push_back(corpus_file.close());
 
-  json files = json::object();
+  ordered_json files = ordered_json::object();
   for (const auto& f : summary.files) {
-    json kinds = json::object();
+    ordered_json kinds = ordered_json::object();
     for (const auto& [kind, n] : f.kinds) kinds[kind] = n;
-    files[f.path] = json{{"unit", f.unit}, {"records", f.records}, {"kinds", kinds}};
+    files[f.path] = ordered_json{{"unit", f.unit}, {"records", f.records}, {"kinds", kinds}};
   }
   // Chance: a uniform guess among the possible answers. Majority: always giving the most
   // frequent answer of these files. A model must beat both to have learnt anything.
-  const json chance{{"pope_random", 0.5},  {"pope_popular", 0.5}, {"pope_adversarial", 0.5}, {"mmbench", 0.25},
+  const ordered_json chance{{"pope_random", 0.5},  {"pope_popular", 0.5}, {"pope_adversarial", 0.5}, {"mmbench", 0.25},
                     {"vqa_colour", 1.0 / kNumColours}, {"vqa_counting", 1.0 / (kMaxObjects + 1)}, {"vqa_position", 0.25}};
-  json majority = json::object();
+  ordered_json majority = ordered_json::object();
   for (const auto& [kind, counts] : answers) majority[kind] = majority_share(counts);
-  json meta{{"name", kDatasetName},
+  ordered_json meta{{"name", kDatasetName},
             {"generator_version", kShapesGeneratorVersion},
             {"seed", o.seed},
             {"image_size", o.image_size},

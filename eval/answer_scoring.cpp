@@ -6,6 +6,7 @@
 
 #include "eval/benchmarks/score_common.h"
 #include "eval/yes_no_metrics.h"
+#include "trol/string_affixes.h"
 
 namespace trol {
 namespace {
@@ -14,10 +15,7 @@ using bench::split_on_whitespace;
 
 bool is_digit(char c) { return c >= '0' && c <= '9'; }
 
-std::string lowercase(std::string text) {
-  for (char& c : text) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return text;
-}
+using bench::lowercase;
 
 std::string replace_all(std::string text, char from, const std::string& to) {
   std::string out;
@@ -108,7 +106,6 @@ std::string option_text_contained(const std::string& prediction, const std::vect
   return count == 1 ? found : "";
 }
 
-bool starts_with(const std::string& text, const std::string& prefix) { return text.rfind(prefix, 0) == 0; }
 
 }  // namespace
 

@@ -12,6 +12,9 @@
 #include <sstream>
 #include <utility>
 
+#include "eval/benchmarks/score_common.h"
+#include "trol/string_affixes.h"
+
 namespace trol {
 namespace {
 
@@ -57,14 +60,8 @@ std::string read_whole_file(const std::string& file) {
   return content.str();
 }
 
-std::string lowercase(std::string text) {
-  for (char& c : text) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return text;
-}
+using bench::lowercase;
 
-bool ends_with(const std::string& text, const std::string& suffix) {
-  return text.size() >= suffix.size() && text.compare(text.size() - suffix.size(), suffix.size(), suffix) == 0;
-}
 
 // ---- JSONL -------------------------------------------------------------------------------
 

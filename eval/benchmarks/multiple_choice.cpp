@@ -12,7 +12,7 @@ namespace trol::bench {
 namespace {
 
 // Python's len() of a UTF-8 string: its code points.
-size_t code_points(const std::string& text) {
+size_t code_point_count(const std::string& text) {
   return static_cast<size_t>(std::count_if(text.begin(), text.end(), [](char c) { return (c & 0xC0) != 0x80; }));
 }
 
@@ -54,8 +54,8 @@ std::string can_infer_option(const std::string& answer, const std::vector<Choice
 
 std::string can_infer_text(const std::string& answer, const std::vector<Choice>& choices) {
   size_t total = 0;
-  for (const auto& choice : choices) total += code_points(choice.text);
-  if (code_points(answer) > 2 * total) return "";
+  for (const auto& choice : choices) total += code_point_count(choice.text);
+  if (code_point_count(answer) > 2 * total) return "";
   const auto lower = lowercase(answer);
   std::string found;
   int count = 0;
