@@ -94,7 +94,7 @@ BenchmarkItem choice_item(bench::ChoiceQuestion& question, std::string prompt, c
   BenchmarkItem item;
   item.key = question.id;
   item.question = std::move(prompt);
-  for (auto& bytes : tsv_images(question.image, file + ": " + question.id, problems)) item.images.push_back({"", std::move(bytes)});
+  item.images = tsv_images(question.image, file + ": " + question.id, problems);
   question.image.clear();
   question.image.shrink_to_fit();
   item.record = {{"question_id", id_value(question.id)}};
@@ -106,11 +106,10 @@ nlohmann::ordered_json id_value(const std::string& id) {
   return integer ? nlohmann::ordered_json(std::stoll(id)) : nlohmann::ordered_json(id);
 }
 
-std::vector<std::vector<uint8_t>> tsv_images(const std::string& cell, const std::string& where,
-                                             std::vector<std::string>& problems) {
+std::vector<ItemImage> tsv_images(const std::string& cell, const std::string& where, std::vector<std::string>& problems) {
   std::vector<std::string> encoded;
   const auto start = cell.find_first_not_of(" \t\r\n");
-  if (start == std::string::npos) return {{}};  // no bytes: reported as missing when generated for
+  if (start == std::string::npos) return {ItemImage{}};  // no bytes: reported as missing when generated for
   if (cell[start] == '[') {
     // "['<base64>', '<base64>']": every quoted string, in order.
     for (auto open = cell.find_first_of("'\"", start); open != std::string::npos; open = cell.find_first_of("'\"", open)) {
@@ -126,10 +125,10 @@ std::vector<std::vector<uint8_t>> tsv_images(const std::string& cell, const std:
   } else {
     encoded.push_back(cell);
   }
-  std::vector<std::vector<uint8_t>> images;
+  std::vector<ItemImage> images;
   for (size_t i = 0; i < encoded.size(); ++i) {
     try {
-      images.push_back(decode_base64(encoded[i]));
+      images.push_back({"", decode_base64(encoded[i])});
     } catch (const std::invalid_argument& e) {
       const auto which = encoded.size() > 1 ? " " + std::to_string(i + 1) : "";
       problems.push_back(where + ": image" + which + " is not valid base64: " + e.what());

@@ -27,7 +27,7 @@ std::vector<BenchmarkItem> read_hallusionbench(const BenchmarkSource& source) {
     const std::string ask = "Please answer yes or no.";
     item.question = q.question.find(ask) == std::string::npos ? q.question + "\n" + ask : q.question;
     if (!json) {
-      for (auto& bytes : tsv_images(q.image, source.data + ": " + q.id, problems)) item.images.push_back({"", std::move(bytes)});
+      item.images = tsv_images(q.image, source.data + ": " + q.id, problems);
     } else if (!q.image.empty()) {
       // The authors' x['filename'][2:]: the names start "./".
       item.images.push_back({(images / (q.image.rfind("./", 0) == 0 ? q.image.substr(2) : q.image)).string(), {}});

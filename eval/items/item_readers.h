@@ -48,9 +48,8 @@ BenchmarkItem choice_item(bench::ChoiceQuestion& question, std::string prompt, c
 nlohmann::ordered_json id_value(const std::string& id);
 
 // The images of a VLMEvalKit TSV cell: base64, or (MMMU's several images) a Python list of
-// base64 strings. An empty cell gives one empty image (reported as missing when generated for); a cell that is not base64 adds
-// "<where>: ..." to `problems`.
-std::vector<std::vector<uint8_t>> tsv_images(const std::string& cell, const std::string& where,
-                                             std::vector<std::string>& problems);
+// base64 strings. An empty cell gives one empty image (reported as missing when generated for);
+// a cell that is not base64 adds "<where>: ..." to `problems`.
+std::vector<ItemImage> tsv_images(const std::string& cell, const std::string& where, std::vector<std::string>& problems);
 
 }  // namespace trol::items

@@ -12,9 +12,7 @@ std::vector<BenchmarkItem> read_mmbench(const BenchmarkSource& source) {
     item.key = row.id;
     item.question = std::move(row.question);
     item.images.push_back({"", std::move(row.image_bytes)});
-    // The TSV index is an integer; the scorer reads ids as text either way.
-    const bool integer = !row.id.empty() && row.id.find_first_not_of("0123456789") == std::string::npos;
-    item.record = {{"question_id", integer ? nlohmann::ordered_json(std::stoll(row.id)) : nlohmann::ordered_json(row.id)}};
+    item.record = {{"question_id", id_value(row.id)}};
     items.push_back(std::move(item));
   }
   return items;
