@@ -29,6 +29,8 @@ void require_rgb(const cv::Mat& rgb, const char* who) {
   }
 }
 
+constexpr uint8_t kPngSignature[8] = {137, 80, 78, 71, 13, 10, 26, 10};
+
 uint32_t big_endian_u32(const uint8_t* p) {
   return (uint32_t(p[0]) << 24) | (uint32_t(p[1]) << 16) | (uint32_t(p[2]) << 8) | uint32_t(p[3]);
 }
@@ -54,10 +56,9 @@ uint32_t crc32(const uint8_t* data, size_t size) {
 // about ancillary ones, so they are not checked); a JPEG must contain its end-of-image marker.
 // Returns what is wrong, or "" (also for every other format, left to the decoder).
 std::string structural_problem(const std::vector<uint8_t>& bytes) {
-  static const uint8_t png_signature[8] = {137, 80, 78, 71, 13, 10, 26, 10};
   const uint8_t* p = bytes.data();
   const size_t n = bytes.size();
-  if (n >= 8 && std::memcmp(p, png_signature, 8) == 0) {
+  if (n >= 8 && std::memcmp(p, kPngSignature, 8) == 0) {
     size_t pos = 8;
     while (true) {
       if (n - pos < 12) return "truncated PNG: the data ends before the IEND chunk";
@@ -324,8 +325,7 @@ namespace {
 // or an empty one when the bytes are not its format or the header is cut short.
 cv::Size png_size(std::istream& in) {
   uint8_t h[24];
-  static const uint8_t signature[8] = {137, 80, 78, 71, 13, 10, 26, 10};
-  if (!in.read(reinterpret_cast<char*>(h), 24) || std::memcmp(h, signature, 8) != 0 || std::memcmp(h + 12, "IHDR", 4) != 0) {
+  if (!in.read(reinterpret_cast<char*>(h), 24) || std::memcmp(h, kPngSignature, 8) != 0 || std::memcmp(h + 12, "IHDR", 4) != 0) {
     return {};
   }
   return {int(big_endian_u32(h + 16)), int(big_endian_u32(h + 20))};
