@@ -7,8 +7,8 @@
 #     LibTorch build), on the same weights and batch, with the same intra-op threads;
 #   - TroL against the same model with traversal off;
 #   - prefill (forward only), and the data pipeline against the rate training consumes it;
-#   - decoding with the KV cache: time per token along 256 generated tokens, and against
-#     recomputing the whole sequence at the last one.
+#   - decoding with the KV cache at batch 1 and 4: time per token along 256 generated tokens,
+#     and against recomputing the whole sequence at the last one.
 #
 #   scripts/bench.sh [--out DIR] [--quick]
 #
@@ -49,9 +49,12 @@ bench() {
   build/trol bench "$config" --what train "${common[@]}" model.trol.traversal=false --json "$out/$name.train_plain.json"
   echo "== $name: trol, prefill"
   build/trol bench "$config" --what prefill "${common[@]}" --json "$out/$name.prefill.json"
-  echo "== $name: trol, decoding $new_tokens tokens with the KV cache (batch 4, 128-token prompts)"
-  build/trol bench "$config" --what decode --batch-size 4 --seq-len 128 --new-tokens "$new_tokens" --warmup 1 \
-    --iterations 2 --json "$out/$name.decode.json"
+  local decode_batch
+  for decode_batch in 1 4; do
+    echo "== $name: trol, decoding $new_tokens tokens with the KV cache (batch $decode_batch, 128-token prompts)"
+    build/trol bench "$config" --what decode --batch-size "$decode_batch" --seq-len 128 --new-tokens "$new_tokens" \
+      --warmup 1 --iterations 2 --json "$out/$name.decode_b$decode_batch.json"
+  done
   echo "== $name: eager PyTorch reference, TroL training step"
   local threads
   threads=$($python -c "import json,sys; print(json.load(open(sys.argv[1]))['intra_op_threads'])" "$out/$name.train.json")
@@ -86,7 +89,6 @@ for name in ("small", "medium"):
     train, plain = load(f"{name}.train.json"), load(f"{name}.train_plain.json")
     prefill, ref = load(f"{name}.prefill.json"), load(f"{name}.reference.json")
     unfused, ref_tc = load(f"{name}.train_unfused.json"), load(f"{name}.reference_tcmalloc.json")
-    decode = load(f"{name}.decode.json")
     step = train["step_seconds"]["median"]
     r = {
         "tokens_per_step": train["tokens_per_step"],
@@ -103,11 +105,13 @@ for name in ("small", "medium"):
         "fused_kernels_speedup": unfused["step_seconds"]["median"] / step,
         "trol_vs_traversal_off": step / plain["step_seconds"]["median"],
         "peak_rss_mib": train["peak_rss_bytes"] / 2**20,
-        "decode_ms_early": 1e3 * decode["token_seconds_early"],
-        "decode_ms_late": 1e3 * decode["token_seconds_late"],
-        "decode_late_over_early": decode["late_over_early"],
-        "decode_vs_recompute": decode["speedup_over_recompute"],
     }
+    for b in (1, 4):
+        decode = load(f"{name}.decode_b{b}.json")
+        r[f"decode_b{b}_ms_early"] = 1e3 * decode["token_seconds_early"]
+        r[f"decode_b{b}_ms_late"] = 1e3 * decode["token_seconds_late"]
+        r[f"decode_b{b}_late_over_early"] = decode["late_over_early"]
+        r[f"decode_b{b}_vs_recompute"] = decode["speedup_over_recompute"]
     results[name] = r
 data, quick = load("data.json"), load("quickstart.train.json")
 results["data"] = {
@@ -120,9 +124,9 @@ results["data"] = {
 json.dump(results, open(os.path.join(out, "results.json"), "w"), indent=2)
 
 print()
-print(f"{'':36}{'small':>12}{'medium':>12}")
+print(f"{'':40}{'small':>12}{'medium':>12}")
 def line(label, key, fmt):
-    print(f"{label:36}" + "".join(f"{format(results[n][key], fmt):>12}" for n in ("small", "medium")))
+    print(f"{label:40}" + "".join(f"{format(results[n][key], fmt):>12}" for n in ("small", "medium")))
 line("tokens per step", "tokens_per_step", ".0f")
 line("training step (ms)", "train_step_ms", ".1f")
 line("training tokens/s", "train_tokens_per_s", ".0f")
@@ -137,10 +141,11 @@ line("trol speed / eager PyTorch+tcmalloc", "speed_vs_reference_tcmalloc", ".2f"
 line("speed-up from fused CPU kernels", "fused_kernels_speedup", ".2f")
 line("TroL step / traversal off", "trol_vs_traversal_off", ".2f")
 line("peak RSS (MiB)", "peak_rss_mib", ".0f")
-line("decode ms/token, tokens 9-24", "decode_ms_early", ".2f")
-line("decode ms/token, last 16 tokens", "decode_ms_late", ".2f")
-line("decode: last / tokens 9-24", "decode_late_over_early", ".2f")
-line("decode: cache speed / recompute", "decode_vs_recompute", ".1f")
+for b in (1, 4):
+    line(f"decode batch {b}: ms/token, tokens 9-24", f"decode_b{b}_ms_early", ".2f")
+    line(f"decode batch {b}: ms/token, last 16", f"decode_b{b}_ms_late", ".2f")
+    line(f"decode batch {b}: last / tokens 9-24", f"decode_b{b}_late_over_early", ".2f")
+    line(f"decode batch {b}: cache / recompute", f"decode_b{b}_vs_recompute", ".1f")
 d = results["data"]
 print(f"data pipeline: {d['batches_per_s']:.1f} batches/s of 16 = {d['vs_quickstart_step']:.1f}x the main job's "
       f"training steps/s ({d['quickstart_steps_per_s']:.2f}); {d['tokens_per_s']:.0f} tokens/s = "

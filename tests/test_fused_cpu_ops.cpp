@@ -2,7 +2,9 @@
 // (an independent computation: different code, different precision), forward and backward.
 #include <catch2/catch.hpp>
 
+#include "trol/causal_lm_loss.h"
 #include "trol/fused_cpu_ops.h"
+#include "trol/linear_map.h"
 
 using namespace trol;
 
@@ -97,4 +99,59 @@ TEST_CASE("fused kernels apply to float32 CPU tensors only, and refuse bad shape
   CHECK_THROWS_WITH(fused_silu_gate(torch::ones({2, 5})), Catch::Contains("must be even"));
   CHECK_THROWS_WITH(fused_silu_gate(torch::ones({2, 0})), Catch::Contains("must be even"));
   CHECK_THROWS_WITH(fused_rms_norm(torch::ones({2, 5}), torch::ones({4}), 1e-6), Catch::Contains("does not match"));
+}
+
+TEST_CASE("fused causal LM loss matches LibTorch's cross-entropy in float64 forward and backward", "[fused]") {
+  torch::manual_seed(6);
+  for (int64_t vocab : {37, 64, 3}) {  // tails past the vector width, none, and a vocabulary below it
+    CAPTURE(vocab);
+    const auto logits = (torch::randn({2, 9, vocab}) * 5).requires_grad_(true);
+    auto labels = torch::randint(vocab, {2, 9}, torch::kLong);
+    labels[0].narrow(0, 0, 4).fill_(kIgnoreIndex);  // a prompt
+    labels[1][8] = kIgnoreIndex;
+    const auto loss = causal_lm_loss(logits, labels);
+    REQUIRE(loss.sum.scalar_type() == torch::kFloat32);
+    CHECK(loss.num_tokens.item<int64_t>() == 8 - 3 + 7);
+    (loss.mean * 3).backward();
+
+    const auto logits64 = logits.detach().to(torch::kFloat64).requires_grad_(true);
+    const auto shifted = logits64.narrow(1, 0, 8).reshape({-1, vocab});
+    const auto sum64 = torch::nn::functional::cross_entropy(
+        shifted, labels.narrow(1, 1, 8).reshape({-1}),
+        torch::nn::functional::CrossEntropyFuncOptions().ignore_index(kIgnoreIndex).reduction(torch::kSum));
+    (sum64 / 12 * 3).backward();
+    CHECK(relative_error(loss.sum, sum64) < 1e-6);
+    CHECK(relative_error(logits.grad(), logits64.grad()) < 1e-6);
+    CHECK(logits.grad().select(1, 8).abs().max().item<float>() == 0.0f);  // the last position predicts nothing
+  }
+}
+
+TEST_CASE("fused causal LM loss refuses a label outside the vocabulary, as LibTorch's does", "[fused]") {
+  const auto logits = torch::randn({1, 3, 5});
+  for (int64_t bad : {5, -1}) {
+    CAPTURE(bad);
+    const auto labels = torch::tensor({int64_t{0}, int64_t{1}, bad}).view({1, 3});
+    CHECK_THROWS_WITH(causal_lm_loss(logits, labels), Catch::Contains("outside the vocabulary of 5"));
+    set_fused_cpu_kernels(false);
+    CHECK_THROWS(causal_lm_loss(logits, labels));
+    set_fused_cpu_kernels(true);
+  }
+}
+
+TEST_CASE("linear_map equals x W^T + b in float64, one row (the matrix-vector path) or many", "[fused]") {
+  torch::manual_seed(7);
+  const auto weight = torch::randn({37, 19}), bias = torch::randn({37});
+  for (const auto& shape : std::vector<std::vector<int64_t>>{{1, 1, 19}, {19}, {1, 19}, {3, 2, 19}}) {
+    CAPTURE(shape);
+    const auto x = torch::randn(shape).requires_grad_(true);
+    for (bool with_bias : {true, false}) {
+      const auto y = linear_map(x, weight, with_bias ? bias : torch::Tensor());
+      auto expected = torch::matmul(x.detach().to(torch::kFloat64), weight.to(torch::kFloat64).t());
+      if (with_bias) expected = expected + bias.to(torch::kFloat64);
+      REQUIRE(y.sizes() == expected.sizes());
+      CHECK(relative_error(y, expected) < 1e-6);
+    }
+    linear_map(x, weight, bias).sum().backward();  // differentiable on both paths
+    CHECK(relative_error(x.grad(), weight.sum(0).expand(x.sizes()).to(torch::kFloat64)) < 1e-6);
+  }
 }

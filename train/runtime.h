@@ -20,7 +20,8 @@ struct RuntimeConfig {
   int64_t intra_op_threads = 0;    // LibTorch intra-op threads; 0 = trol's measured choice (1 on CPU)
   int64_t blas_threads = 0;        // OpenBLAS threads; 0 = OpenBLAS's default (all cores). 1 suits
                                    // several small runs side by side (scripts/run.sh trains two at once)
-  bool fused_cpu_kernels = true;   // fused RMSNorm / SiLU-gating / AdamW on float32 CPU (trol/fused_cpu_ops.h);
+  bool fused_cpu_kernels = true;   // trol's own float32 CPU kernels (trol/fused_cpu_ops.h: RMSNorm, rotary,
+                                   // SiLU gating, attention, LM loss, AdamW, one-row linear);
                                    // false: LibTorch's composite ops (for comparisons)
 };
 

@@ -28,12 +28,6 @@ torch::Tensor causal_padding_mask(const torch::Tensor& attention_mask, torch::Sc
   return mask.masked_fill_(allowed.logical_not(), lowest);
 }
 
-torch::Tensor repeat_kv(const torch::Tensor& x, int64_t groups) {
-  if (groups == 1) return x;
-  const auto b = x.size(0), kv = x.size(1), t = x.size(2), d = x.size(3);
-  return x.unsqueeze(2).expand({b, kv, groups, t, d}).reshape({b, kv * groups, t, d});
-}
-
 AttentionImpl::AttentionImpl(const LlmConfig& config)
     : layout_(config.layout()),
       num_heads_(config.num_heads),
@@ -87,8 +81,6 @@ torch::Tensor AttentionImpl::forward(const torch::Tensor& x, const RotaryTables&
     k = cache->keys.narrow(2, 0, end);
     v = cache->values.narrow(2, 0, end);
   }
-  k = repeat_kv(k, num_heads_ / num_kv_heads_);
-  v = repeat_kv(v, num_heads_ / num_kv_heads_);
   const auto attended = compat::scaled_dot_product_attention(q, k, v, additive_mask);  // [B, H, T, d]
   return out(attended.transpose(1, 2).reshape({b, t, num_heads_ * head_dim_}), adapter_mask);
 }

@@ -44,7 +44,4 @@ class AttentionImpl : public torch::nn::Module {
 };
 TORCH_MODULE(Attention);
 
-// [batch, kv_heads, seq, d] -> [batch, kv_heads * groups, seq, d]; query head h reads kv head h / groups.
-torch::Tensor repeat_kv(const torch::Tensor& x, int64_t groups);
-
 }  // namespace trol

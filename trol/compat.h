@@ -6,6 +6,9 @@
 #include <torch/torch.h>
 #include <torch/version.h>
 
+#include "trol/fused_attention_cpu.h"
+#include "trol/fused_cpu_ops.h"
+
 #include <sstream>
 #include <string>
 
@@ -38,13 +41,29 @@ inline std::string optimizer_state_key(const torch::Tensor& parameter) {
   return key.str();
 }
 
-// softmax(q k^T / sqrt(d) + additive_mask) v over [batch, heads, seq, head_dim].
+// softmax(q k^T / sqrt(d) + additive_mask) v: q [batch, heads, seq, head_dim], k and v with
+// `heads` or a divisor of it (grouped-query: query head h reads key/value head h / groups).
 // `additive_mask` broadcasts to [batch, heads, q_len, k_len] and holds 0 or a large negative
 // number; undefined means no mask (which lets 2.x pick its flash kernel on CUDA).
-// LibTorch 2.x has fused kernels (flash / memory-efficient on CUDA); 1.13 does not.
-inline torch::Tensor scaled_dot_product_attention(const torch::Tensor& q, const torch::Tensor& k,
-                                                  const torch::Tensor& v,
+// LibTorch 2.x has fused kernels (flash / memory-efficient on CUDA, flash on CPU); 1.13 does
+// not, so trol brings its own for float32 CPU tensors (trol/fused_attention_cpu.h).
+inline torch::Tensor scaled_dot_product_attention(const torch::Tensor& q, const torch::Tensor& k_in,
+                                                  const torch::Tensor& v_in,
                                                   const torch::Tensor& additive_mask) {
+#if !TROL_TORCH_AT_LEAST(2, 0)
+  // Under autocast the products run in bfloat16 and the composite ops follow them.
+  if (fused_cpu_applies(q) && k_in.scalar_type() == torch::kFloat32 && v_in.scalar_type() == torch::kFloat32 &&
+      !at::autocast::is_cpu_enabled()) {
+    return fused_cpu_attention(q, k_in, v_in, additive_mask);
+  }
+#endif
+  const int64_t groups = q.size(1) / k_in.size(1);
+  const auto repeat_heads = [&](const torch::Tensor& x) {
+    if (groups == 1) return x;
+    const auto b = x.size(0), kv = x.size(1), t = x.size(2), d = x.size(3);
+    return x.unsqueeze(2).expand({b, kv, groups, t, d}).reshape({b, kv * groups, t, d});
+  };
+  const auto k = repeat_heads(k_in), v = repeat_heads(v_in);
 #if TROL_TORCH_AT_LEAST(2, 0)
   if (!additive_mask.defined()) return at::scaled_dot_product_attention(q, k, v);
   return at::scaled_dot_product_attention(q, k, v, additive_mask);

@@ -16,7 +16,9 @@
 namespace trol {
 
 // On by default; runtime.fused_cpu_kernels turns them off process-wide (benchmarks compare).
-// The switch also covers the fused AdamW step (train/fused_adamw.h).
+// The switch also covers the fused AdamW step (train/fused_adamw.h), attention
+// (trol/fused_attention_cpu.h), the language-model loss (trol/fused_cross_entropy_cpu.h) and
+// the one-row matrix-vector path of linear layers (trol/linear_map.h).
 void set_fused_cpu_kernels(bool enabled);
 bool fused_cpu_kernels_enabled();
 

@@ -1,6 +1,7 @@
 #include "trol/lora_linear.h"
 
 #include "trol/config_reader.h"
+#include "trol/linear_map.h"
 
 #include <fnmatch.h>
 
@@ -33,7 +34,7 @@ struct QuantizedMatmul : public torch::autograd::Function<QuantizedMatmul> {
   static torch::Tensor forward(torch::autograd::AutogradContext* ctx, const torch::Tensor& x,
                                c10::intrusive_ptr<Dequantizer> dequantizer) {
     ctx->saved_data["dequantizer"] = c10::IValue::make_capsule(dequantizer);
-    return torch::nn::functional::linear(x, dequantizer->weight().to(x.scalar_type()));
+    return linear_map(x, dequantizer->weight().to(x.scalar_type()));
   }
   static torch::autograd::variable_list backward(torch::autograd::AutogradContext* ctx,
                                                  torch::autograd::variable_list grad_outputs) {
@@ -49,7 +50,7 @@ struct QuantizedMatmul : public torch::autograd::Function<QuantizedMatmul> {
 torch::Tensor LoraLinearImpl::forward(const torch::Tensor& x, const torch::Tensor& adapter_mask) {
   torch::Tensor y;
   if (quantized_ == QuantizeMode::none) {
-    y = torch::nn::LinearImpl::forward(x);
+    y = linear_map(x, weight, bias);
   } else {
     auto dequantizer = c10::make_intrusive<Dequantizer>();
     // The buffers by handle: the closure outlives this call (it runs again in backward).
@@ -64,7 +65,7 @@ torch::Tensor LoraLinearImpl::forward(const torch::Tensor& x, const torch::Tenso
   if (!has_adapter()) return y;
   const auto input = dropout > 0 && is_training() ? torch::dropout(x, dropout, /*train=*/true) : x;
   // (x A^T) B^T: two thin products, never the full [out, in] update.
-  const auto update = torch::nn::functional::linear(torch::nn::functional::linear(input, lora_A), lora_B) * scaling;
+  const auto update = linear_map(linear_map(input, lora_A), lora_B) * scaling;
   if (!partial_) return y + update;
   if (!adapter_mask.defined()) {
     throw std::invalid_argument("a Partial LoRA layer (model.lora.partial) needs the image-token mask; this call passed none");

@@ -3,6 +3,7 @@
 #include <stdexcept>
 
 #include "trol/image_merge.h"
+#include "trol/linear_map.h"
 #include "trol/lora_linear.h"
 #include "trol/projector.h"
 
@@ -66,7 +67,7 @@ ModelOutput TrolModelImpl::forward(const ModelInputs& inputs, bool collect_gate_
 }
 
 torch::Tensor TrolModelImpl::lm_logits(const torch::Tensor& hidden) {
-  return lm_head ? lm_head(hidden) : torch::nn::functional::linear(hidden, model->embed->weight);
+  return linear_map(hidden, lm_head ? lm_head->weight : model->embed->weight, lm_head ? lm_head->bias : torch::Tensor());
 }
 
 ModelInputs to_device(const ModelInputs& inputs, torch::Device device, torch::ScalarType dtype) {
