@@ -8,6 +8,8 @@
 #include "trol/activation_checkpoint.h"
 #include "trol/param_groups.h"
 
+namespace test_activation_checkpoint {
+
 using namespace trol;
 
 namespace {
@@ -115,3 +117,5 @@ TEST_CASE("a checkpointed block redraws its dropout masks and leaves the generat
   torch::manual_seed(34);
   CHECK(torch::equal(checkpointed(block, {x}, {weight})[0], direct));
 }
+
+}  // namespace test_activation_checkpoint

@@ -9,6 +9,8 @@
 #include "trol/attention.h"
 #include "trol/rotary.h"
 
+namespace test_attention {
+
 using namespace trol;
 
 TEST_CASE("rotary embedding rotates dimension pairs (i, i + d/2) by pos * theta^(-2i/d)", "[attention]") {
@@ -173,3 +175,5 @@ TEST_CASE("grouped-query attention equals multi-head attention with K/V heads re
   CHECK(torch::allclose(gqa->forward(test::text_only(ids)).logits, mha->forward(test::text_only(ids)).logits, 1e-5,
                         1e-5));
 }
+
+}  // namespace test_attention

@@ -16,6 +16,8 @@
 #include "eval/paper_comparison.h"
 #include "trol/config_reader.h"
 
+namespace test_benchmark_items {
+
 using namespace trol;
 using Catch::Detail::Approx;
 
@@ -293,3 +295,5 @@ TEST_CASE("report headline numbers and the paper's published ones", "[items]") {
   CHECK(published_numbers("mmbench").trol_1_8b.value() == Approx(76.1));
   CHECK_FALSE(published_numbers("textvqa").trol_7b.has_value());
 }
+
+}  // namespace test_benchmark_items

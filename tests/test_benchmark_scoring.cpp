@@ -17,6 +17,8 @@
 #include "eval/benchmarks/textvqa.h"
 #include "eval/builtin_benchmarks.h"
 
+namespace test_benchmark_scoring {
+
 using namespace trol;
 using namespace trol::bench;
 using Catch::Detail::Approx;
@@ -254,3 +256,5 @@ TEST_CASE("GPT-judged benchmarks are never scored, only converted", "[benchmarks
   std::filesystem::remove(out);
   CHECK_THROWS_WITH(score("nonsense", "pope", "pope/predictions.jsonl"), Catch::Contains("unknown benchmark 'nonsense'"));
 }
+
+}  // namespace test_benchmark_scoring

@@ -10,6 +10,8 @@
 #include "eval/benchmarks/multiple_choice.h"
 #include "eval/builtin_benchmarks.h"
 
+namespace test_benchmark_scoring_mc {
+
 using namespace trol;
 using namespace trol::bench;
 using Catch::Detail::Approx;
@@ -202,3 +204,5 @@ TEST_CASE("multiple-choice TSVs: bad rows are errors naming file:line", "[benchm
   CHECK_THROWS_WITH(score("ai2d", "ai2d/bad.tsv", "ai2d/predictions.jsonl"),
                     Catch::Contains("bad.tsv:5: 3 fields, but the header has 8"));
 }
+
+}  // namespace test_benchmark_scoring_mc

@@ -8,6 +8,8 @@
 #include "data/chat_template.h"
 #include "tokenizer_fixture.h"
 
+namespace test_chat_template {
+
 using namespace trol;
 using namespace trol::test;
 
@@ -368,3 +370,5 @@ TEST_CASE("templates are looked up by name", "[chat_template]") {
   CHECK_THAT(error_of([] { chat_template("llama"); }),
              Catch::Contains("unknown chat template 'llama'") && Catch::Contains("phi3, internlm2, tiny"));
 }
+
+}  // namespace test_chat_template

@@ -7,6 +7,8 @@
 #include "train/run_config.h"
 #include "trol/config_reader.h"
 
+namespace test_config {
+
 using namespace trol;
 
 namespace {
@@ -106,3 +108,5 @@ TEST_CASE("did-you-mean only suggests plausible typos", "[config]") {
   CHECK(closest_match("completely_different", {"hidden_size", "num_heads"}).empty());
   CHECK(edit_distance("kitten", "sitting") == 3);
 }
+
+}  // namespace test_config

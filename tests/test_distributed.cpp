@@ -27,6 +27,8 @@
 #include "train/run_config.h"
 #include "trol/config_reader.h"
 
+namespace test_distributed {
+
 using namespace trol;
 
 namespace {
@@ -432,3 +434,5 @@ TEST_CASE("ZeRO-1: sharded AdamW steps give one AdamW's weights; the gathered st
     CHECK(owned == shards.owned_elements());
   });
 }
+
+}  // namespace test_distributed

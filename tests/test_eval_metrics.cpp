@@ -3,6 +3,8 @@
 
 #include "eval/yes_no_metrics.h"
 
+namespace test_eval_metrics {
+
 using namespace trol;
 
 TEST_CASE("answers are read as yes or no the way POPE's scorer reads them", "[eval]") {
@@ -36,3 +38,5 @@ TEST_CASE("yes/no metrics match a hand computation", "[eval]") {
   CHECK(m.yes_ratio == Approx(3.0 / 6));
   CHECK_THROWS_AS(score_yes_no({"yes"}, {true, false}), std::invalid_argument);
 }
+
+}  // namespace test_eval_metrics

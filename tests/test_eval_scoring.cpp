@@ -10,6 +10,8 @@
 #include "eval/answer_scoring.h"
 #include "eval/builtin_benchmarks.h"
 
+namespace test_eval_scoring {
+
 using namespace trol;
 namespace fs = std::filesystem;
 
@@ -315,3 +317,5 @@ TEST_CASE("per-kind accuracy matches a hand count", "[eval_scoring]") {
   CHECK_THROWS_WITH(score_items(items, {"yes"}), Catch::Contains("1 predictions for 11 items"));
   CHECK_THROWS_WITH(score_items({item("gqa", "x", "y")}, {"y"}), Catch::Contains("unknown benchmark 'gqa'"));
 }
+
+}  // namespace test_eval_scoring

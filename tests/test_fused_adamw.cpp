@@ -5,6 +5,8 @@
 #include "train/fused_adamw.h"
 #include "trol/compat.h"
 
+namespace test_fused_adamw {
+
 using namespace trol;
 
 namespace {
@@ -81,3 +83,5 @@ TEST_CASE("AdamW falls back to LibTorch's step where the fused one does not appl
   reference.optimizer->step();
   CHECK(max_relative_difference(fused, reference) == 0.0);
 }
+
+}  // namespace test_fused_adamw

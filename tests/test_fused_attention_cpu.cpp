@@ -10,6 +10,8 @@
 #include "trol/fused_attention_cpu.h"
 #include "trol/fused_cpu_ops.h"
 
+namespace test_fused_attention_cpu {
+
 using namespace trol;
 
 namespace {
@@ -108,3 +110,5 @@ TEST_CASE("attention takes the fused kernel on float32 CPU and the composite ops
   CHECK_THROWS_WITH(fused_cpu_attention(q, torch::randn({2, 3, 9, 8}), torch::randn({2, 3, 9, 8}), mask),
                     Catch::Contains("multiple of Hkv"));
 }
+
+}  // namespace test_fused_attention_cpu

@@ -6,6 +6,8 @@
 #include "trol/fused_cpu_ops.h"
 #include "trol/linear_map.h"
 
+namespace test_fused_cpu_ops {
+
 using namespace trol;
 
 namespace {
@@ -155,3 +157,5 @@ TEST_CASE("linear_map equals x W^T + b in float64, one row (the matrix-vector pa
     CHECK(relative_error(x.grad(), weight.sum(0).expand(x.sizes()).to(torch::kFloat64)) < 1e-6);
   }
 }
+
+}  // namespace test_fused_cpu_ops

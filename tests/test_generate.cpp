@@ -4,6 +4,8 @@
 #include "test_helpers.h"
 #include "trol/generate.h"
 
+namespace test_generate {
+
 using namespace trol;
 
 namespace {
@@ -160,3 +162,5 @@ TEST_CASE("generation restores the training mode and rejects bad requests", "[ge
   CHECK_THROWS_AS(generate_greedy(model, {{1, image_token, image_token, image_token, image_token}}, {}, options),
                   std::invalid_argument);
 }
+
+}  // namespace test_generate

@@ -20,6 +20,8 @@
 #include "trol/config_reader.h"
 #include "trol/generate.h"
 
+namespace test_generate_strategies {
+
 using namespace trol;
 
 namespace {
@@ -622,3 +624,5 @@ TEST_CASE("eval.num_beams makes the evaluation search with beams", "[generate][e
   CHECK_THROWS_WITH(load_run_config(file.string(), {"eval.num_beams=0"}), Catch::Contains("eval.num_beams: must be at least 1"));
   std::filesystem::remove(file);
 }
+
+}  // namespace test_generate_strategies

@@ -6,6 +6,8 @@
 #include "test_helpers.h"
 #include "trol/trol_mixer.h"
 
+namespace test_gradients {
+
 using namespace trol;
 
 namespace {
@@ -76,3 +78,5 @@ TEST_CASE("whole-model gradients match finite differences", "[gradients]") {
     check_entries(p.key(), p.value(), loss_fn, 2);
   }
 }
+
+}  // namespace test_gradients

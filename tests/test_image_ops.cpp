@@ -16,6 +16,8 @@
 #include "data/image_ops.h"
 #include "tokenizer_fixture.h"
 
+namespace test_image_ops {
+
 using namespace trol;
 using test::TempDir;
 namespace fs = std::filesystem;
@@ -279,3 +281,5 @@ TEST_CASE("image_file_size reads the header's size, decoding only formats it doe
   CHECK_THROWS_WITH(image_file_size(dir.file("missing.png")), Catch::Contains("missing.png': file not found"));
   CHECK_THROWS_WITH(image_file_size(dir.write("junk.png", "not an image")), Catch::Contains("junk.png"));
 }
+
+}  // namespace test_image_ops

@@ -9,6 +9,8 @@
 #include "trol/kv_cache.h"
 #include "trol/rotary.h"
 
+namespace test_kv_cache {
+
 using namespace trol;
 
 namespace {
@@ -172,3 +174,5 @@ TEST_CASE("generation with the cache gives the tokens of generation without it",
   CHECK(cached == generate_greedy(model, prompts, {}, options));
   for (const auto& answer : cached) CHECK(answer.size() == 7);
 }
+
+}  // namespace test_kv_cache

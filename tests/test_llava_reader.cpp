@@ -5,6 +5,8 @@
 #include "data/llava_reader.h"
 #include "tokenizer_fixture.h"
 
+namespace test_llava_reader {
+
 using namespace trol;
 using namespace trol::test;
 
@@ -181,3 +183,5 @@ TEST_CASE("unreadable files are errors naming the file and the position", "[llav
   CHECK_THAT(runtime_error_of([&] { read_llava_file(truncated, OnError::Skip, nullptr); }),
              Catch::Contains(truncated + ":3: invalid JSON"));
 }
+
+}  // namespace test_llava_reader

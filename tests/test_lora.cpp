@@ -15,6 +15,8 @@
 #include "trol/param_groups.h"
 #include "trol/safetensors.h"
 
+namespace test_lora {
+
 using namespace trol;
 
 namespace {
@@ -355,3 +357,5 @@ TEST_CASE("QLoRA: quantized base weights stay close to full precision, load from
     if (adapter) CHECK(torch::allclose(p.value().grad(), plain_parameters[p.key()].grad(), 1e-4, 1e-6));
   }
 }
+
+}  // namespace test_lora

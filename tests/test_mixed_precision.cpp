@@ -10,6 +10,8 @@
 #include "trol/compat.h"
 #include "trol/param_groups.h"
 
+namespace test_mixed_precision {
+
 using namespace trol;
 
 namespace {
@@ -129,3 +131,5 @@ TEST_CASE("a scaled step equals the unscaled one; an overflowing scale skips the
   CHECK(huge.scale() == 0.5e45);
   for (const auto& p : scaled.model->named_parameters()) CHECK(torch::equal(p.value(), before[p.key()]));
 }
+
+}  // namespace test_mixed_precision

@@ -10,6 +10,8 @@
 #include "trol/param_groups.h"
 #include "trol/parameter_count.h"
 
+namespace test_model {
+
 using namespace trol;
 
 TEST_CASE("image features land at the image-token positions in reading order", "[merge]") {
@@ -184,3 +186,5 @@ TEST_CASE("every shipped config builds its model", "[config]") {
   }
   CHECK(checked >= 1);
 }
+
+}  // namespace test_model

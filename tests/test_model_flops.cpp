@@ -4,6 +4,8 @@
 
 #include "trol/model_flops.h"
 
+namespace test_model_flops {
+
 using namespace trol;
 
 namespace {
@@ -53,3 +55,5 @@ TEST_CASE("a training step costs 3x the forward when everything trains, less whe
   CHECK(training_step_flops(config, 1, 4, 0, {{"llm", false}, {"mixer", true}}) == 2 * forward + 4 * (256 + 16));
   CHECK(training_step_flops(config, 1, 4, 0, {}) == forward);
 }
+
+}  // namespace test_model_flops

@@ -12,6 +12,8 @@
 #include "trol/param_groups.h"
 #include "trol/parameter_count.h"
 
+namespace test_parameter_count {
+
 using namespace trol;
 
 namespace {
@@ -120,3 +122,5 @@ TEST_CASE("the recipes build at reduced width with the counts their configs give
     }
   }
 }
+
+}  // namespace test_parameter_count

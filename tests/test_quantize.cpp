@@ -7,6 +7,8 @@
 
 #include "trol/quantize.h"
 
+namespace test_quantize {
+
 using namespace trol;
 
 namespace {
@@ -88,3 +90,5 @@ TEST_CASE("int8 round trip stays within half a step of each row's scale", "[quan
   CHECK(((back - w).abs() <= row_max / 254 * (1 + 1e-6)).all().item<bool>());
   CHECK_THROWS_WITH(quantize_int8(torch::ones({4})), Catch::Contains("2-d"));
 }
+
+}  // namespace test_quantize

@@ -16,6 +16,8 @@
 #include "data/shapes_dataset.h"
 #include "data/shapes_questions.h"
 
+namespace test_shapes_dataset {
+
 using namespace trol;
 using test::TempDir;
 using namespace trol::shapes;
@@ -530,3 +532,5 @@ TEST_CASE("bad options and unusable output folders are clear errors", "[shapes]"
   CHECK_THROWS_WITH(make_shapes_dataset(options), Catch::Contains("refusing"));
   CHECK(fs::exists(dir.path() / "file"));
 }
+
+}  // namespace test_shapes_dataset

@@ -9,6 +9,8 @@
 #include "data/tokenizer.h"
 #include "tokenizer_fixture.h"
 
+namespace test_tokenizer {
+
 using namespace trol;
 using namespace trol::test;
 
@@ -230,3 +232,5 @@ TEST_CASE("tokenizer errors name the file, the piece or the id", "[tokenizer]") 
   CHECK_THAT(error_of([&] { train_sentencepiece(corpus, dir.file("m"), 100000, {}, 0); }),
              Catch::Contains("Vocabulary size too high"));
 }
+
+}  // namespace test_tokenizer

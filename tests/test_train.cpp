@@ -14,6 +14,8 @@
 #include "trol/param_groups.h"
 #include "trol/safetensors.h"
 
+namespace test_train {
+
 using namespace trol;
 
 namespace {
@@ -296,3 +298,5 @@ TEST_CASE("stage configs are read and checked, naming the stage key", "[config]"
   CHECK_THROWS_WITH(load_run_config(file), Catch::Contains("eval.decode") && Catch::Contains("'beam'"));
   std::filesystem::remove_all(dir);
 }
+
+}  // namespace test_train

@@ -20,6 +20,8 @@
 #include "train/trainer.h"
 #include "trol/safetensors.h"
 
+namespace test_training_pipeline {
+
 using namespace trol;
 
 namespace {
@@ -297,3 +299,5 @@ TEST_CASE("a stage cannot train decoder weights that are stored quantized", "[pi
   CHECK_THROWS_WITH(trainer.train(), Catch::Contains("train.stages[0].trainable.llm") &&
                                          Catch::Contains("model.quantize: int8"));
 }
+
+}  // namespace test_training_pipeline

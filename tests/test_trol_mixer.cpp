@@ -9,6 +9,8 @@
 #include "trol/attention.h"
 #include "trol/trol_mixer.h"
 
+namespace test_trol_mixer {
+
 using namespace trol;
 
 namespace {
@@ -138,3 +140,5 @@ TEST_CASE("per-layer gates have num_layers x (hidden + 1) parameters; the shared
   // With one shared gate, every layer reads the same module.
   CHECK(shared->model->gate(0).get() == shared->model->gate(1).get());
 }
+
+}  // namespace test_trol_mixer

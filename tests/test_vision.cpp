@@ -7,6 +7,8 @@
 #include "trol/projector.h"
 #include "trol/vision_encoder.h"
 
+namespace test_vision {
+
 using namespace trol;
 
 TEST_CASE("position interpolation returns the original table when the grid is unchanged", "[vision]") {
@@ -139,3 +141,5 @@ TEST_CASE("projectors have the released layouts", "[vision]") {
   const auto out = ln->forward(torch::randn({2, 3, config.vision.feature_size()}));
   CHECK(out.sizes() == torch::IntArrayRef({2, 3, config.llm.hidden_size}));
 }
+
+}  // namespace test_vision
