@@ -72,8 +72,7 @@ torch::Tensor read_pixels(const std::string& pixel_file, const std::vector<std::
   if (images.empty()) return {};
   std::vector<torch::Tensor> pixels;
   for (const auto& image : images) {
-    pixels.push_back(image_to_tiles(load_rgb(image), config.model.vision.image_size, config.data.tiling,
-                                    config.data.image_mean, config.data.image_std));
+    pixels.push_back(image_to_tiles(load_rgb(image), config.model.vision.image_size, config.data));
   }
   return torch::cat(pixels);
 }

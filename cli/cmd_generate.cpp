@@ -147,10 +147,7 @@ void add_generate_command(CLI::App& app) {
     if (!args->image.empty()) {
       conversation.images = {args->image};
       text = kImagePlaceholder + "\n" + text;
-      const auto& data = config.data;
-      pixels = image_to_tiles(load_rgb(args->image), model_config.vision.image_size, data.tiling, data.image_mean,
-                              data.image_std)
-                   .to(device, dtype);
+      pixels = image_to_tiles(load_rgb(args->image), model_config.vision.image_size, config.data).to(device, dtype);
       image_tokens.push_back(pixels.size(0) * model_config.vision.tokens_per_image());
     }
     conversation.turns = {{"human", text}};

@@ -317,6 +317,10 @@ torch::Tensor image_to_tiles(const cv::Mat& rgb, int64_t tile_size, const Tiling
   return torch::stack(tiles);
 }
 
+torch::Tensor image_to_tiles(const cv::Mat& rgb, int64_t tile_size, const DataConfig& data) {
+  return image_to_tiles(rgb, tile_size, data.tiling, data.image_mean, data.image_std);
+}
+
 namespace {
 
 // Header readers for image_file_size. Written here because OpenCV (4.6) has no call that

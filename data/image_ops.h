@@ -74,6 +74,9 @@ int64_t tile_count(int width, int height, int64_t tile_size, const TilingOptions
 // normalised as image_to_tensor does. Returns float32 [tiles, 3, tile_size, tile_size].
 torch::Tensor image_to_tiles(const cv::Mat& rgb, int64_t tile_size, const TilingOptions& tiling,
                              const std::array<double, 3>& mean, const std::array<double, 3>& std);
+// The same with a run's data settings (data.tiling, data.image_mean and data.image_std): one
+// image as trol generate, trol forward and the evaluators give it to the model.
+torch::Tensor image_to_tiles(const cv::Mat& rgb, int64_t tile_size, const DataConfig& data);
 
 // An image file's width and height without decoding its pixels where the header says them
 // (PNG, JPEG, GIF, BMP; other formats are decoded). What lets the training set size each

@@ -169,7 +169,7 @@ std::vector<int64_t> encode_user_turn(const std::string& id, const std::string& 
 torch::Tensor eval_image(const std::string& path, const std::vector<uint8_t>& bytes, const std::string& what,
                          const DataConfig& data, int64_t size) {
   const auto rgb = path.empty() ? decode_rgb(bytes, what) : load_rgb(path);
-  return image_to_tiles(rgb, size, data.tiling, data.image_mean, data.image_std);
+  return image_to_tiles(rgb, size, data);
 }
 
 EvalReport evaluate_builtin(TrolModel& model, const DataConfig& data, const EvalOptions& options) {

@@ -35,7 +35,7 @@ TEST_CASE("a mismatch between image tokens and features is a clear error", "[mer
   const auto text = torch::zeros({1, 5, 4});
   const auto mask = torch::tensor({{0, 1, 1, 1, 0}}, torch::kBool);
   CHECK_THROWS_WITH(merge_image_features(text, mask, torch::zeros({1, 2, 4})),
-                    Catch::Contains("3 image-token positions") && Catch::Contains("1 image(s) x 2 tokens = 2"));
+                    Catch::Contains("3 image-token positions") && Catch::Contains("1 image tile(s) x 2 tokens = 2"));
   CHECK_THROWS_WITH(merge_image_features(text, mask, torch::Tensor()), Catch::Contains("0 feature rows"));
   CHECK_THROWS_WITH(merge_image_features(text, mask, torch::zeros({1, 3, 5})), Catch::Contains("5 wide"));
 

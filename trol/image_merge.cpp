@@ -18,7 +18,7 @@ torch::Tensor merge_image_features(const torch::Tensor& text_embeds, const torch
     const int64_t images = image_features.defined() ? image_features.size(0) : 0;
     const int64_t per_image = images > 0 ? image_features.size(1) : 0;
     throw std::invalid_argument("the batch has " + std::to_string(positions) + " image-token positions but " +
-                                std::to_string(images) + " image(s) x " + std::to_string(per_image) +
+                                std::to_string(images) + " image tile(s) x " + std::to_string(per_image) +
                                 " tokens = " + std::to_string(rows) + " feature rows");
   }
   if (rows == 0) return text_embeds;
