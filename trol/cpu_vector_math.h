@@ -17,7 +17,13 @@
 
 #pragma GCC diagnostic ignored "-Wpsabi"
 
+// One copy per x86 instruction set, chosen through an ELF ifunc at load time; elsewhere (ARM
+// hosts such as Grace) one copy, whose vectors the compiler lowers to the target's own.
+#if defined(__x86_64__) && defined(__ELF__)
 #define TROL_CPU_KERNEL __attribute__((target_clones("avx512f", "avx2", "default")))
+#else
+#define TROL_CPU_KERNEL
+#endif
 #define TROL_VECTOR_INLINE __attribute__((always_inline)) inline
 
 namespace trol::cpu_vector {
