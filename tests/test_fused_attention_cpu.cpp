@@ -5,6 +5,7 @@
 // a multiple of the kernels' vector width.
 #include <catch2/catch.hpp>
 
+#include "test_helpers.h"
 #include "trol/attention.h"
 #include "trol/compat.h"
 #include "trol/fused_attention_cpu.h"
@@ -13,13 +14,9 @@
 namespace test_fused_attention_cpu {
 
 using namespace trol;
+using namespace trol::test;
 
 namespace {
-
-double relative_error(const torch::Tensor& a, const torch::Tensor& b) {
-  return (a.to(torch::kFloat64) - b.to(torch::kFloat64)).abs().max().item<double>() /
-         std::max(b.abs().max().item<double>(), 1e-30);
-}
 
 torch::Tensor reference_attention(const torch::Tensor& q, const torch::Tensor& k, const torch::Tensor& v,
                                   const torch::Tensor& mask) {

@@ -2,6 +2,7 @@
 // (an independent computation: different code, different precision), forward and backward.
 #include <catch2/catch.hpp>
 
+#include "test_helpers.h"
 #include "trol/causal_lm_loss.h"
 #include "trol/fused_cpu_ops.h"
 #include "trol/linear_map.h"
@@ -9,14 +10,9 @@
 namespace test_fused_cpu_ops {
 
 using namespace trol;
+using namespace trol::test;
 
 namespace {
-
-// Largest |a - b| relative to the largest |b|.
-double relative_error(const torch::Tensor& a, const torch::Tensor& b) {
-  return (a.to(torch::kFloat64) - b.to(torch::kFloat64)).abs().max().item<double>() /
-         std::max(b.abs().max().item<double>(), 1e-30);
-}
 
 torch::Tensor composite_rms_norm(const torch::Tensor& x, const torch::Tensor& w, double eps) {
   return w * (x * torch::rsqrt(x.pow(2).mean(-1, true) + eps));

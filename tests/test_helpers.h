@@ -3,6 +3,7 @@
 
 #include <torch/torch.h>
 
+#include <algorithm>
 #include <string>
 
 #include "trol/model.h"
@@ -53,5 +54,11 @@ inline void force_gates(TrolModel& model, double bias) {
 }
 
 inline ModelInputs text_only(const torch::Tensor& ids) { return {ids, torch::ones_like(ids), {}, {}}; }
+
+// Largest |a - b| relative to the largest |b|, computed in float64.
+inline double relative_error(const torch::Tensor& a, const torch::Tensor& b) {
+  return (a.to(torch::kFloat64) - b.to(torch::kFloat64)).abs().max().item<double>() /
+         std::max(b.abs().max().item<double>(), 1e-30);
+}
 
 }  // namespace trol::test
