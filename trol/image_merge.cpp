@@ -15,10 +15,10 @@ torch::Tensor merge_image_features(const torch::Tensor& text_embeds, const torch
                                 " wide but the text embeddings are " + std::to_string(hidden) + " wide");
   }
   if (positions != rows) {
-    const int64_t images = image_features.defined() ? image_features.size(0) : 0;
-    const int64_t per_image = images > 0 ? image_features.size(1) : 0;
+    const int64_t tiles = image_features.defined() ? image_features.size(0) : 0;
+    const int64_t per_tile = tiles > 0 ? image_features.size(1) : 0;
     throw std::invalid_argument("the batch has " + std::to_string(positions) + " image-token positions but " +
-                                std::to_string(images) + " image tile(s) x " + std::to_string(per_image) +
+                                std::to_string(tiles) + " image tile(s) x " + std::to_string(per_tile) +
                                 " tokens = " + std::to_string(rows) + " feature rows");
   }
   if (rows == 0) return text_embeds;
