@@ -40,7 +40,10 @@ def read_scenes(data):
     pattern = re.compile(r"[Aa] (%s) (%s) (%s)" % ("|".join(COLOURS), "|".join(SHAPES),
                                                    "|".join(sorted(phrases, key=len, reverse=True))))
     scenes = {}
-    with open(os.path.join(data, "captions.jsonl")) as f:
+    path = os.path.join(data, "captions.jsonl")
+    if not os.path.isfile(path):
+        sys.exit("%s: no such file (make the data with `trol data make-shapes --out %s`)" % (path, data))
+    with open(path) as f:
         for line in f:
             record = json.loads(line)
             caption = record["conversations"][1]["value"]
@@ -136,11 +139,21 @@ def text_choice(rnd):
 
 
 def conversation(sample_id, image, text, answer):
-    human = ("<image>\n" if image else "") + text
-    record = {"id": sample_id, "conversations": [{"from": "human", "value": human}, {"from": "gpt", "value": answer}]}
+    record = {"id": sample_id}
     if image:
-        record = {"id": sample_id, "image": image, "conversations": record["conversations"]}
+        record["image"] = image
+        text = "<image>\n" + text
+    record["conversations"] = [{"from": "human", "value": text}, {"from": "gpt", "value": answer}]
     return json.dumps(record)
+
+
+def link_all_but(source, target, skip):
+    """Symlinks every entry of `source` but `skip` into `target`."""
+    os.makedirs(target, exist_ok=True)
+    for name in os.listdir(source):
+        link = os.path.join(target, name)
+        if name != skip and not os.path.lexists(link):
+            os.symlink(os.path.abspath(os.path.join(source, name)), link)
 
 
 def main():
@@ -161,13 +174,8 @@ def main():
                         text = q[1] + ("\n" + SHORT if name != "mc_colour" and rnd.random() < 0.5 else "")
                         f.write(conversation("%s-%s-%d" % (name, image, repeat), image, text, q[2]) + "\n")
 
-    os.makedirs(os.path.join(data_eval, "eval"), exist_ok=True)
-    for folder, names in [(data, os.listdir(data)), (os.path.join(data, "eval"), os.listdir(os.path.join(data, "eval")))]:
-        target = data_eval if folder == data else os.path.join(data_eval, "eval")
-        for name in names:
-            link = os.path.join(target, name)
-            if name not in ("eval", "vqa.jsonl") and not os.path.lexists(link):
-                os.symlink(os.path.abspath(os.path.join(folder, name)), link)
+    link_all_but(data, data_eval, "eval")
+    link_all_but(os.path.join(data, "eval"), os.path.join(data_eval, "eval"), "vqa.jsonl")
     with open(os.path.join(data_eval, "eval", "vqa.jsonl"), "w") as f:
         question_id = 0
         for image in held_out:
