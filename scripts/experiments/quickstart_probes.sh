@@ -2,7 +2,7 @@
 # Probes of what the quickstart's tiny TroL model can learn in a stage of its own (README,
 # "What it does not learn in this budget"): the main job's data, backbone and stages up to
 # step2_counting, then each probe stage alone from that checkpoint, one core each, two side
-# by side, evaluated on held-out questions. ~35 minutes on 2 cores.
+# by side, evaluated on held-out questions. ~16 minutes on 2 cores.
 #
 #   scripts/experiments/quickstart_probes.sh [--out DIR] [--scale S]
 #
