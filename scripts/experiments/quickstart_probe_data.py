@@ -10,6 +10,8 @@ object's colour, shape and cell) and writes, under DATA/probes/:
   colour.jsonl      the same as an open question
   text_mc.jsonl     text-only multiple choice (no image): the letter of the option that
                     matches, a category or a fact
+  text_lookup.jsonl text-only "Which option is X?" alone (the answer named in the question),
+                    and text_lookup_questions.jsonl, 200 fresh draws of it to score
 for the first 5500 training images, and DATA_EVAL/ (a copy of DATA by symlinks) whose
 eval/vqa.jsonl asks the same kinds (and open colour questions) about the last 500 training
 images, which no probe question file mentions.
@@ -110,6 +112,14 @@ def open_colour(objects, rnd):
     return "colour", "What colour is the %s?" % o[1], o[0].capitalize()
 
 
+def text_lookup(rnd, wordings=("Which option is %s?",)):
+    """The letter of the option the question names: only the letter lookup is asked."""
+    pool = rnd.choice([COLOURS, SHAPES, CELLS, NUMBERS])
+    x = rnd.choice(pool)
+    question = rnd.choice(wordings) % x
+    return lettered(question, four_options(x, pool, rnd), x)
+
+
 def text_choice(rnd):
     facts = [("How many corners does a triangle have?", "3", NUMBERS), ("How many corners does a square have?", "4", NUMBERS),
              ("How many corners does a circle have?", "0", NUMBERS), ("Which shape has three corners?", "triangle", SHAPES),
@@ -121,11 +131,8 @@ def text_choice(rnd):
     facts += [("What number comes after %d?" % n, str(n + 1), NUMBERS) for n in range(4)]
     facts += [("What number comes before %d?" % n, str(n - 1), NUMBERS) for n in range(1, 5)]
     kind = rnd.random()
-    if kind < 0.45:  # the answer is named in the question: only the letter lookup is asked
-        pool = rnd.choice([COLOURS, SHAPES, CELLS, NUMBERS])
-        x = rnd.choice(pool)
-        question = rnd.choice(["Which option is %s?", "Which option says %s?", "Pick %s.", "Which of these is %s?"]) % x
-        return lettered(question, four_options(x, pool, rnd), x)
+    if kind < 0.45:
+        return text_lookup(rnd, ["Which option is %s?", "Which option says %s?", "Pick %s.", "Which of these is %s?"])
     if kind < 0.7:
         if rnd.random() < 0.5:
             x, others, question = rnd.choice(COLOURS), rnd.sample(SHAPES, 3), "Which of these is a colour?"
@@ -189,6 +196,14 @@ def main():
     with open(os.path.join(data, "probes", "text_mc.jsonl"), "w") as f:
         for i in range(12000):
             f.write(conversation("text_mc-%d" % i, None, *text_choice(text_rnd)) + "\n")
+    lookup_rnd = random.Random(11)
+    with open(os.path.join(data, "probes", "text_lookup.jsonl"), "w") as f:
+        for i in range(20000):
+            f.write(conversation("text_lookup-%d" % i, None, *text_lookup(lookup_rnd)) + "\n")
+    with open(os.path.join(data, "probes", "text_lookup_questions.jsonl"), "w") as f:
+        for i in range(200):
+            text, answer = text_lookup(lookup_rnd)
+            f.write(json.dumps({"prompt": text, "answer": answer}) + "\n")
 
 
 if __name__ == "__main__":

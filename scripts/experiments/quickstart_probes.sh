@@ -2,7 +2,8 @@
 # Probes of what the quickstart's tiny TroL model can learn in a stage of its own (README,
 # "What it does not learn in this budget"): the main job's data, backbone and stages up to
 # step2_counting, then each probe stage alone from that checkpoint, one core each, two side
-# by side, evaluated on held-out questions. ~16 minutes on 2 cores.
+# by side, evaluated on held-out questions; then the option-letter lookup alone, text only, from
+# the backbone. ~25 minutes on 2 cores.
 #
 #   scripts/experiments/quickstart_probes.sh [--out DIR] [--scale S]
 #
@@ -49,6 +50,26 @@ probe pos_shape_alone pos_shape_alone "$probes" [vqa] & probe mc_colour_alone mc
 probe loc_shape_alone loc_shape_alone "$probes" [vqa] & probe pos_shape_long pos_shape_long "$probes" [vqa] & wait
 probe text_then_mc_colour text_choice,mc_colour_alone "$probes" [vqa]
 
+# The option-letter lookup alone, text only, from the traversal-off backbone (no image stage
+# before it), at the job's learning rate and a lower one; scored on fresh draws of the
+# question by `trol generate` (the built-in benchmarks need an image per item).
+lookup() {
+  build/trol train "$config" --stages "$1" "${common[@]}" data.root="$out/data" runtime.blas_threads=1 \
+    train.init_from="$out/backbone/checkpoints/pretrain/model.safetensors" model.trol.traversal=false \
+    eval.enabled=false train.output_dir="$out/$1" > "$out/$1.log" 2>&1
+  /usr/bin/python3 - "$out/data/probes/text_lookup_questions.jsonl" "$out/$1/checkpoints/$1" > "$out/$1.score" <<'PY'
+import json, subprocess, sys
+questions = [json.loads(line) for line in open(sys.argv[1])]
+right = 0
+for q in questions:
+    answer = subprocess.run(["build/trol", "generate", "--model", sys.argv[2], "--prompt", q["prompt"],
+                             "--max-new-tokens", "2"], capture_output=True, text=True, check=True).stdout.strip()
+    right += answer[:1] == q["answer"]
+print("text_lookup %.3f (%d)" % (right / len(questions), len(questions)))
+PY
+}
+lookup text_lookup_lr_1e3 & lookup text_lookup_lr_3e4 & wait
+
 for run in position_alone choice_alone pos_shape_alone mc_colour_alone loc_shape_alone pos_shape_long text_then_mc_colour; do
   /usr/bin/python3 - "$out/$run/results.json" "$run" <<'PY'
 import json, sys
@@ -56,3 +77,4 @@ metrics = json.load(open(sys.argv[1]))["metrics"]
 print("%-22s" % sys.argv[2], "  ".join("%s %.3f (%d)" % (k, v["accuracy"], v["items"]) for k, v in metrics.items()))
 PY
 done
+for run in text_lookup_lr_1e3 text_lookup_lr_3e4; do printf "%-22s %s\n" "$run" "$(cat "$out/$run.score")"; done
