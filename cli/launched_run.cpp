@@ -18,7 +18,14 @@ LaunchEnv read_launched_env(RunConfig& config) {
     spdlog::set_pattern(fmt::format("[%H:%M:%S.%e] [rank {}] [%^%l%$] %v", env.rank));
     if (env.rank > 0) spdlog::set_level(spdlog::level::warn);  // rank 0 tells the story
     // Each rank drives the GPU of its LOCAL_RANK.
-    if (config.runtime.device == "cuda") config.runtime.device = "cuda:" + std::to_string(env.local_rank);
+    if (parse_device(config.runtime.device).is_cuda()) {
+      const auto requested = config.runtime.device;
+      config.runtime.device = rank_device(requested, env.local_rank, static_cast<int64_t>(torch::cuda::device_count()));
+      if (requested != "cuda" && requested != config.runtime.device) {
+        spdlog::warn("runtime.device: '{}' becomes '{}' on this rank (each rank drives its own GPU)", requested,
+                     config.runtime.device);
+      }
+    }
   }
   return env;
 }

@@ -61,6 +61,7 @@ Batch collate(const std::vector<const TrainingSample*>& samples, const std::vect
     batch.supervised_tokens += std::count_if(s.labels.begin() + 1, s.labels.end(), [](int64_t l) { return l != kIgnoreIndex; });
   }
   batch.inputs = {ids, mask, images.empty() ? torch::Tensor() : torch::cat(images), labels};
+  batch.inputs.right_padded = true;
   return batch;
 }
 
@@ -119,7 +120,14 @@ std::optional<Batch> BatchLoader::build(const std::vector<size_t>& indices) {
     images.insert(images.end(), sample_images.begin(), sample_images.end());
   }
   if (kept.empty()) return std::nullopt;
-  return collate(kept, images, options_.pad_id);
+  auto batch = collate(kept, images, options_.pad_id);
+  if (options_.pin_memory) {
+    for (auto* t : {&batch.inputs.input_ids, &batch.inputs.attention_mask, &batch.inputs.labels,
+                    &batch.inputs.pixel_values}) {
+      if (t->defined()) *t = t->pin_memory();
+    }
+  }
+  return batch;
 }
 
 void BatchLoader::work() {

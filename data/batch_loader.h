@@ -52,6 +52,8 @@ struct BatchLoaderOptions {
   int64_t start_position = 0;    // sampler batches to pass over first (a resumed run's Batch::sampler_position)
   int64_t shard_rank = 0;        // data parallelism: this rank's share of every global batch of
   int64_t shard_count = 1;       // batch_size samples (data/distributed_sampler.h); 1: the whole batch
+  bool pin_memory = false;       // batches in page-locked memory, so that their copies to a GPU run
+                                 // asynchronously (needs a CUDA build and device)
 };
 
 // The order in which an epoch visits samples (exposed for tests).

@@ -14,8 +14,21 @@ trol="$1" python="$2" src="$3" data="$4" work="$5"
 rm -rf "$work"
 mkdir -p "$work"
 launch="$src/scripts/launch.sh"
-config="$src/tests/configs/train_tiny.yaml"
-lora="$src/tests/configs/train_tiny_lora.yaml"
+# AdamW's epsilon at 1e-5 in every stage (as `eps: 1.0e-5` after `batch_size: 4,`): AdamW moves
+# each weight by about lr * g / (|g| + eps), so with the default 1e-8 an element whose gradient
+# nearly cancels (~1e-7 where the tensor's largest is ~1e-2) moves by a good part of the
+# learning rate in a direction its rounding decides, and 1 and N ranks sum in another order.
+# Measured on LibTorch 2.11: vision_proj.0.weight[24][0]'s first step-1 gradient was 8.0e-8 on
+# 1 rank, 1.5e-7 on 2 (every other element agreed to 6 digits): a weight difference of 2e-4 of
+# the tensor's norm. 1e-5 keeps such noise linear (and small); real gradients are >> 1e-5.
+with_eps() {  # with_eps SOURCE TARGET
+  sed 's/batch_size: 4,/batch_size: 4, eps: 1.0e-5,/' "$1" >"$2"
+  [ "$(grep -c 'eps: 1.0e-5' "$2")" = "$(grep -c 'batch_size: 4,' "$1")" ] || { echo "FAIL: could not derive $2"; exit 1; }
+}
+config="$work/train_tiny.yaml"
+lora="$work/train_tiny_lora.yaml"
+with_eps "$src/tests/configs/train_tiny.yaml" "$config"
+with_eps "$src/tests/configs/train_tiny_lora.yaml" "$lora"
 port=$((29600 + RANDOM % 2000))
 # 3 + 2 steps; checkpoints every 2 steps; adapter dropout off (each rank draws its own masks,
 # so dropout differs from one process by construction).

@@ -1,10 +1,11 @@
 // Activation checkpointing gives the gradients of the plain backward pass: the whole model
 // (both backbone layouts, per-layer and shared gates, traversal off), a step-1 model whose
 // decoder input needs no gradient, and a block that draws dropout masks.
-#include <catch2/catch.hpp>
+#include "tests/catch.h"
 
 #include "data/synthetic_batch.h"
 #include "test_helpers.h"
+#include "trol/compat.h"
 #include "trol/activation_checkpoint.h"
 #include "trol/param_groups.h"
 
@@ -116,6 +117,37 @@ TEST_CASE("a checkpointed block redraws its dropout masks and leaves the generat
   const auto direct = block({x})[0];
   torch::manual_seed(34);
   CHECK(torch::equal(checkpointed(block, {x}, {weight})[0], direct));
+}
+
+TEST_CASE("a checkpointed block is recomputed in its forward's autocast precision", "[checkpointing][mixed_precision]") {
+  // The forward runs under bfloat16 autocast, the backward after the guard has closed (as in
+  // a training step): the recomputation must run in bfloat16 again, or its gradients are those
+  // of a float32 forward that never produced the loss.
+  torch::manual_seed(35);
+  const auto w1 = torch::randn({16, 16}).requires_grad_();
+  const auto w2 = torch::randn({16, 16}).requires_grad_();
+  const auto x = torch::randn({8, 16}).requires_grad_();
+  const Block block = [&](const std::vector<torch::Tensor>& in) -> std::vector<torch::Tensor> {
+    return {torch::tanh(in[0].matmul(w1)).matmul(w2)};
+  };
+  auto run = [&](bool recompute, bool autocast) {
+    for (const auto* t : {&w1, &w2, &x}) t->mutable_grad() = torch::Tensor();
+    torch::Tensor y;
+    {
+      std::optional<compat::AutocastGuard> guard;
+      if (autocast) guard.emplace(torch::kCPU, torch::kBFloat16);
+      y = recompute ? checkpointed(block, {x}, {w1, w2})[0] : block({x})[0];
+    }
+    y.to(torch::kFloat32).pow(2).sum().backward();
+    return std::vector<torch::Tensor>{w1.grad().clone(), w2.grad().clone(), x.grad().clone()};
+  };
+  const auto plain = run(false, true), recomputed = run(true, true), float32 = run(false, false);
+  for (size_t i = 0; i < plain.size(); ++i) {
+    INFO("gradient " << i);
+    CHECK(torch::equal(recomputed[i], plain[i]));
+    CHECK_FALSE(torch::allclose(plain[i], float32[i], 1e-4, 1e-5));  // bfloat16 made a difference
+  }
+  CHECK_FALSE(compat::autocast_dtype(torch::kCPU).has_value());  // the recomputation's guard closed
 }
 
 }  // namespace test_activation_checkpoint

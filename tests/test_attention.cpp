@@ -1,12 +1,13 @@
 // Attention: rotary convention, causality, padding, and grouped-query heads, each checked
 // against an independent computation.
-#include <catch2/catch.hpp>
+#include "tests/catch.h"
 
 #include <cmath>
 #include <vector>
 
 #include "test_helpers.h"
 #include "trol/attention.h"
+#include "trol/compat.h"
 #include "trol/rotary.h"
 
 namespace test_attention {
@@ -122,6 +123,53 @@ TEST_CASE("a padded batch gives each sample's unpadded result", "[attention]") {
     const auto alone = model->forward({ids, torch::ones_like(ids), pixels.narrow(0, b, 1), {}}).logits[0];
     const int64_t start = left_padding ? t - lengths[b] : 0;
     CHECK(torch::allclose(batched[b].narrow(0, start, lengths[b]), alone, 1e-5, 1e-5));
+  }
+}
+
+TEST_CASE("causal attention without a mask equals the explicit causal mask, grouped heads included", "[attention]") {
+  torch::manual_seed(15);
+  for (const auto& [q_len, k_len] : std::vector<std::pair<int64_t, int64_t>>{{9, 9}, {4, 9}, {1, 9}}) {
+    INFO(q_len << " queries, " << k_len << " keys");
+    const auto q = torch::randn({2, 4, q_len, 8}, torch::kFloat64);
+    const auto k = torch::randn({2, 2, k_len, 8}, torch::kFloat64);
+    const auto v = torch::randn({2, 2, k_len, 8}, torch::kFloat64);
+    const auto explicit_mask = causal_padding_mask(torch::ones({2, k_len}, torch::kLong), torch::kFloat64, q_len);
+    const auto masked = compat::scaled_dot_product_attention(q, k, v, explicit_mask);
+    CHECK(torch::allclose(compat::scaled_dot_product_attention(q, k, v, torch::Tensor(), /*causal=*/true), masked,
+                          1e-12, 1e-12));
+    if (q_len > 1) {  // and causality does mask something
+      CHECK_FALSE(torch::allclose(compat::scaled_dot_product_attention(q, k, v, torch::Tensor()), masked, 1e-6, 1e-6));
+    }
+  }
+}
+
+TEST_CASE("a right-padded batch needs no padding mask: the same logits at real tokens, loss and gradients",
+          "[attention]") {
+  const std::string family = GENERATE(std::string("phi3"), std::string("internlm2"));
+  INFO(family);
+  auto c = test::tiny_config(family);
+  c.vision.enabled = false;
+  TrolModel model(c);
+  test::randomize_parameters(*model, 16);
+  model->to(torch::kFloat64);
+  torch::manual_seed(17);
+  ModelInputs inputs{torch::randint(0, 36, {2, 10}, torch::kLong), torch::ones({2, 10}, torch::kLong), {}, {}};
+  inputs.attention_mask[1].narrow(0, 6, 4).fill_(0);  // row 1: 6 tokens, then padding
+  inputs.labels = inputs.input_ids.masked_fill(inputs.attention_mask.eq(0), -100);
+  auto run = [&](bool right_padded) {
+    model->zero_grad();
+    auto in = inputs;
+    in.right_padded = right_padded;
+    const auto out = model->forward(in);
+    out.loss.mean.backward();
+    std::vector<torch::Tensor> results{out.logits[0].detach(), out.logits[1].narrow(0, 0, 6).detach(), out.loss.mean.detach()};
+    for (const auto& p : model->parameters()) results.push_back(p.grad().clone());
+    return results;
+  };
+  const auto masked = run(false), causal = run(true);
+  for (size_t i = 0; i < masked.size(); ++i) {
+    INFO("result " << i);
+    CHECK(torch::allclose(causal[i], masked[i], 1e-10, 1e-12));
   }
 }
 

@@ -1,6 +1,6 @@
 // Chat templates, token by token: every expected sequence below is written out by hand from
 // the template layout (data/chat_template.h) and the ids of its segments.
-#include <catch2/catch.hpp>
+#include "tests/catch.h"
 
 #include <algorithm>
 #include <functional>
@@ -146,8 +146,8 @@ TEST_CASE("phi3 template: the authors' layout with the default system prompt and
   REQUIRE(tok.token_id("</img>") == kTinyVocabSize + 3);
   CHECK(chat.image_token() == "<IMG_CONTEXT>");
   const std::string system = chat.default_system;
-  CHECK_THAT(system, Catch::StartsWith("You are AI model created by Byung-Kwan Lee") &&
-                         Catch::EndsWith("answers to the user's questions"));
+  CHECK_THAT(system, Catch::Matchers::StartsWith("You are AI model created by Byung-Kwan Lee") &&
+                         Catch::Matchers::EndsWith("answers to the user's questions"));
   auto enc = [&](const std::string& s) { return tok.encode(s); };
   const auto nl = enc("\n");
 
@@ -209,7 +209,7 @@ TEST_CASE("internlm2 template: XComposer2 markers, a system turn, <image> repeat
   const auto no_system = conversation("i2", {}, {{"human", "Hi"}, {"gpt", "Hello."}});
   const auto s2 = encode_conversation(no_system, tok, chat, 5, 512, Truncation::Fail);
   REQUIRE(s2);
-  CHECK_THAT(tok.decode(s2->input_ids), Catch::StartsWith("<s>[UNUSED_TOKEN_146]system\nYou are AI model created by"));
+  CHECK_THAT(tok.decode(s2->input_ids), Catch::Matchers::StartsWith("<s>[UNUSED_TOKEN_146]system\nYou are AI model created by"));
 }
 
 TEST_CASE("every <image> becomes one run of the per-image token count", "[chat_template]") {
@@ -238,7 +238,7 @@ TEST_CASE("every <image> becomes one run of the per-image token count", "[chat_t
   REQUIRE(same);
   CHECK(std::count(same->input_ids.begin(), same->input_ids.end(), ctx) == 18);
   CHECK_THAT(error_of([&] { encode_conversation(c, tok, chat, std::vector<int64_t>{3, 5}, 4096, Truncation::Fail); }),
-             Catch::Contains("2 image token counts given for 3 image(s)"));
+             ContainsSubstring("2 image token counts given for 3 image(s)"));
 }
 
 TEST_CASE("truncation cuts text, but never through or past an image run, nor every answer token",
@@ -269,14 +269,14 @@ TEST_CASE("truncation cuts text, but never through or past an image run, nor eve
   SECTION("a cut inside the image run drops the sample, or fails naming it") {
     CHECK_FALSE(encode_conversation(c, tok, chat, 4, image_begin + 2, Truncation::Drop));
     const auto message = error_of([&] { encode_conversation(c, tok, chat, 4, image_begin + 2, Truncation::Fail); });
-    CHECK_THAT(message, Catch::Contains("conversation 'long1' (train.jsonl:42)") &&
-                            Catch::Contains("exceed max_length " + std::to_string(image_begin + 2)) &&
-                            Catch::Contains("cut through image 0"));
+    CHECK_THAT(message, ContainsSubstring("conversation 'long1' (train.jsonl:42)") &&
+                            ContainsSubstring("exceed max_length " + std::to_string(image_begin + 2)) &&
+                            ContainsSubstring("cut through image 0"));
   }
   SECTION("a cut that leaves no answer token drops the sample, or fails") {
     CHECK_FALSE(encode_conversation(c, tok, chat, 4, answer, Truncation::Drop));
     CHECK_THAT(error_of([&] { encode_conversation(c, tok, chat, 4, answer, Truncation::Fail); }),
-               Catch::Contains("leave no answer token"));
+               ContainsSubstring("leave no answer token"));
   }
   SECTION("a cut before a later image would lose that image") {
     auto two = conversation("long2", {"a.jpg", "b.jpg"},
@@ -288,11 +288,11 @@ TEST_CASE("truncation cuts text, but never through or past an image run, nor eve
     const int64_t second_image = std::find(ids.begin() + image_begin + 4, ids.end(), 7) - ids.begin();
     CHECK_FALSE(encode_conversation(two, tok, chat, 4, second_image, Truncation::Drop));
     CHECK_THAT(error_of([&] { encode_conversation(two, tok, chat, 4, second_image, Truncation::Fail); }),
-               Catch::Contains("drop image 1"));
+               ContainsSubstring("drop image 1"));
     CHECK(encode_conversation(two, tok, chat, 4, second_image + 4, Truncation::Drop));  // run complete: cut ok
   }
   CHECK_THAT(error_of([&] { encode_conversation(c, tok, chat, 4, 0, Truncation::Drop); }),
-             Catch::Contains("max_length must be positive"));
+             ContainsSubstring("max_length must be positive"));
 }
 
 TEST_CASE("encode_prompt stops at the assistant header of the last exchange", "[chat_template]") {
@@ -313,11 +313,11 @@ TEST_CASE("encode_prompt stops at the assistant header of the last exchange", "[
   auto open = answered;
   open.turns.pop_back();
   CHECK(encode_prompt(open, tok, chat, 2).input_ids == prompt.input_ids);
-  CHECK_THAT(tok.decode(prompt.input_ids), Catch::EndsWith("<|end|>\n<|user|>\nSure?<|end|>\n<|assistant|>\n"));
+  CHECK_THAT(tok.decode(prompt.input_ids), Catch::Matchers::EndsWith("<|end|>\n<|user|>\nSure?<|end|>\n<|assistant|>\n"));
   // No answer needed for a prompt, but a question is.
   const auto only_system = conversation("g2", {}, {{"system", "x"}});
   CHECK_THAT(error_of([&] { encode_prompt(only_system, tokenizer_for("phi3"), chat_template("phi3"), 1); }),
-             Catch::Contains("conversation 'g2'") && Catch::Contains("no human turn to answer"));
+             ContainsSubstring("conversation 'g2'") && ContainsSubstring("no human turn to answer"));
 }
 
 TEST_CASE("malformed conversations are errors naming the conversation", "[chat_template]") {
@@ -329,36 +329,36 @@ TEST_CASE("malformed conversations are errors naming the conversation", "[chat_t
   mismatch.source_file = "data.json";
   mismatch.source_line = 12;
   mismatch.source_index = 3;
-  CHECK_THAT(encode(mismatch), Catch::Contains("conversation 'm1' (data.json:12, record [3])") &&
-                                   Catch::Contains("1 <image> placeholder(s) for 2 image(s)"));
+  CHECK_THAT(encode(mismatch), ContainsSubstring("conversation 'm1' (data.json:12, record [3])") &&
+                                   ContainsSubstring("1 <image> placeholder(s) for 2 image(s)"));
   CHECK_THAT(encode(conversation("q1", {}, {{"human", "Anyone?"}})),
-             Catch::Contains("conversation 'q1'") && Catch::Contains("conversation without an answer"));
+             ContainsSubstring("conversation 'q1'") && ContainsSubstring("conversation without an answer"));
   CHECK_THAT(encode(conversation("q2", {}, {{"human", "Anyone?"}, {"gpt", ""}})),
-             Catch::Contains("conversation without an answer"));
+             ContainsSubstring("conversation without an answer"));
   CHECK_THAT(encode(conversation("q3", {}, {{"human", "A"}, {"gpt", "B"}, {"human", "C"}})),
-             Catch::Contains("conversations[2]: the last human turn has no answer"));
+             ContainsSubstring("conversations[2]: the last human turn has no answer"));
   CHECK_THAT(encode(conversation("r1", {}, {{"human", "A"}, {"human", "B"}, {"gpt", "C"}})),
-             Catch::Contains("conversations[1]: expected a gpt turn, got 'human'"));
+             ContainsSubstring("conversations[1]: expected a gpt turn, got 'human'"));
   CHECK_THAT(encode(conversation("r2", {}, {{"gpt", "A"}, {"human", "B"}})),
-             Catch::Contains("conversations[0]: expected a human turn"));
-  CHECK_THAT(encode(conversation("r3", {}, {{"human", "A"}, {"bot", "B"}})), Catch::Contains("unknown role 'bot'"));
+             ContainsSubstring("conversations[0]: expected a human turn"));
+  CHECK_THAT(encode(conversation("r3", {}, {{"human", "A"}, {"bot", "B"}})), ContainsSubstring("unknown role 'bot'"));
   CHECK_THAT(encode(conversation("r4", {"a.jpg"}, {{"human", "A"}, {"gpt", "<image> B"}})),
-             Catch::Contains("placeholder in a gpt answer"));
+             ContainsSubstring("placeholder in a gpt answer"));
   CHECK_THAT(encode(conversation("s1", {}, {{"system", "Be nice."}, {"human", "A"}, {"gpt", "B"}})),
-             Catch::Contains("conversation 's1'") && Catch::Contains("'tiny' has no system prompt"));
+             ContainsSubstring("conversation 's1'") && ContainsSubstring("'tiny' has no system prompt"));
   CHECK(encode(conversation("s2", {}, {{"system", ""}, {"human", "A"}, {"gpt", "B"}})) == "no invalid_argument");
 
   // A tokenizer that would split the template's markers is refused.
   const auto plain = Tokenizer::load(tiny_tokenizer_model());
   CHECK_THAT(error_of([&] { encode_conversation(conversation("k", {}, {{"human", "A"}, {"gpt", "B"}}), plain, chat, 2, 512, Truncation::Fail); }),
-             Catch::Contains("does not keep '<s>' as one token"));
+             ContainsSubstring("does not keep '<s>' as one token"));
   // Image tokens typed into the text would be image positions without an image.
   const auto phi3 = chat_template("phi3");
   CHECK_THAT(error_of([&] {
                encode_conversation(conversation("k2", {}, {{"human", "<IMG_CONTEXT> hi"}, {"gpt", "B"}}),
                                    tokenizer_for("phi3"), phi3, 2, 512, Truncation::Fail);
              }),
-             Catch::Contains("image token '<IMG_CONTEXT>'"));
+             ContainsSubstring("image token '<IMG_CONTEXT>'"));
 }
 
 TEST_CASE("templates are looked up by name", "[chat_template]") {
@@ -368,7 +368,7 @@ TEST_CASE("templates are looked up by name", "[chat_template]") {
   CHECK(chat_template("internlm2").special_tokens() ==
         std::vector<std::string>{"<s>", "</s>", "[UNUSED_TOKEN_146]", "[UNUSED_TOKEN_145]", "<image>"});
   CHECK_THAT(error_of([] { chat_template("llama"); }),
-             Catch::Contains("unknown chat template 'llama'") && Catch::Contains("phi3, internlm2, tiny"));
+             ContainsSubstring("unknown chat template 'llama'") && ContainsSubstring("phi3, internlm2, tiny"));
 }
 
 }  // namespace test_chat_template

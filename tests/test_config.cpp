@@ -1,5 +1,7 @@
 // Config loading: every mistake names the file, line and key.
-#include <catch2/catch.hpp>
+#include "tests/catch.h"
+
+#include <unistd.h>
 
 #include <filesystem>
 #include <fstream>
@@ -54,53 +56,53 @@ TEST_CASE("a valid config reads every field and keeps defaults for the rest", "[
 
 TEST_CASE("an unknown key is an error with its line and a suggestion", "[config]") {
   const auto message = error_of("model:\n  llm:\n    hidden_size: 64\n    num_head: 8\n");
-  CHECK_THAT(message, Catch::Contains(":4: model.llm.num_head: unknown key") &&
-                          Catch::Contains("did you mean 'model.llm.num_heads'"));
-  CHECK_THAT(error_of("modle:\n  llm: {}\n"), Catch::Contains("modle: unknown key (did you mean 'model'?)"));
+  CHECK_THAT(message, ContainsSubstring(":4: model.llm.num_head: unknown key") &&
+                          ContainsSubstring("did you mean 'model.llm.num_heads'"));
+  CHECK_THAT(error_of("modle:\n  llm: {}\n"), ContainsSubstring("modle: unknown key (did you mean 'model'?)"));
   CHECK_THAT(error_of("model: {}\n", {"model.trol.travesal=false"}),
-             Catch::Contains("model.trol.travesal: unknown key (did you mean 'model.trol.traversal'?)"));
+             ContainsSubstring("model.trol.travesal: unknown key (did you mean 'model.trol.traversal'?)"));
 }
 
 TEST_CASE("a value of the wrong type names the key and what was expected", "[config]") {
   CHECK_THAT(error_of("model:\n  llm:\n    hidden_size: big\n"),
-             Catch::Contains(":3: model.llm.hidden_size: expected an integer, got 'big'"));
+             ContainsSubstring(":3: model.llm.hidden_size: expected an integer, got 'big'"));
   CHECK_THAT(error_of("model:\n  trol:\n    traversal: maybe\n"),
-             Catch::Contains("model.trol.traversal: expected a boolean"));
+             ContainsSubstring("model.trol.traversal: expected a boolean"));
   CHECK_THAT(error_of("model:\n  llm:\n    hidden_size: [1, 2]\n"),
-             Catch::Contains("model.llm.hidden_size: expected an integer, got a list"));
-  CHECK_THAT(error_of("model:\n  llm: 5\n"), Catch::Contains("model.llm: expected a map of settings"));
+             ContainsSubstring("model.llm.hidden_size: expected an integer, got a list"));
+  CHECK_THAT(error_of("model:\n  llm: 5\n"), ContainsSubstring("model.llm: expected a map of settings"));
 }
 
 TEST_CASE("impossible shapes are rejected naming the key and the fix", "[config]") {
   CHECK_THAT(error_of("model:\n  llm:\n    hidden_size: 100\n    num_heads: 3\n"),
-             Catch::Contains("model.llm.hidden_size: (100) must be divisible by model.llm.num_heads (3)"));
+             ContainsSubstring("model.llm.hidden_size: (100) must be divisible by model.llm.num_heads (3)"));
   CHECK_THAT(error_of("model:\n  llm:\n    num_heads: 4\n    num_kv_heads: 3\n"),
-             Catch::Contains("model.llm.num_kv_heads: (3) must divide model.llm.num_heads (4)"));
-  CHECK_THAT(error_of("model:\n  llm:\n    num_layers: 0\n"), Catch::Contains("model.llm.num_layers: must be positive"));
-  CHECK_THAT(error_of("model:\n  llm:\n    family: llama\n"), Catch::Contains("model.llm.family: unknown family 'llama'"));
+             ContainsSubstring("model.llm.num_kv_heads: (3) must divide model.llm.num_heads (4)"));
+  CHECK_THAT(error_of("model:\n  llm:\n    num_layers: 0\n"), ContainsSubstring("model.llm.num_layers: must be positive"));
+  CHECK_THAT(error_of("model:\n  llm:\n    family: llama\n"), ContainsSubstring("model.llm.family: unknown family 'llama'"));
   CHECK_THAT(error_of("model:\n  vision:\n    image_size: 30\n    patch_size: 8\n"),
-             Catch::Contains("model.vision.image_size: (30) must be a multiple of model.vision.patch_size (8)"));
-  CHECK_THAT(error_of("model:\n  vision:\n    select_layer: 7\n"), Catch::Contains("model.vision.select_layer"));
+             ContainsSubstring("model.vision.image_size: (30) must be a multiple of model.vision.patch_size (8)"));
+  CHECK_THAT(error_of("model:\n  vision:\n    select_layer: 7\n"), ContainsSubstring("model.vision.select_layer"));
   CHECK_THAT(error_of("model:\n  llm:\n    rope_scaling: {type: yarn}\n"),
-             Catch::Contains("model.llm.rope_scaling.type: unknown RoPE scaling 'yarn'"));
+             ContainsSubstring("model.llm.rope_scaling.type: unknown RoPE scaling 'yarn'"));
   CHECK_THAT(error_of("model:\n  llm:\n    rope_scaling: {type: longrope, short_factor: [1.0], long_factor: [1.0],"
                       " original_max_position_embeddings: 64}\n"),
-             Catch::Contains("model.llm.rope_scaling.short_factor: has 1 factors, head_dim / 2 = 16 needed"));
+             ContainsSubstring("model.llm.rope_scaling.short_factor: has 1 factors, head_dim / 2 = 16 needed"));
   CHECK_THAT(error_of("model:\n  vision:\n    architecture: siglip\n"),
-             Catch::Contains("model.vision.architecture: unknown vision encoder 'siglip'"));
+             ContainsSubstring("model.vision.architecture: unknown vision encoder 'siglip'"));
   CHECK_THAT(error_of("model:\n  image_token_id: 9999\n"),
-             Catch::Contains("model.image_token_id: (9999) must be below model.llm.vocab_size"));
-  CHECK_THAT(error_of("model:\n  projector:\n    type: linear\n"), Catch::Contains("model.projector.type: unknown projector"));
-  CHECK_THAT(error_of("runtime:\n  device: tpu\n"), Catch::Contains("runtime.device: unknown device 'tpu'"));
-  CHECK_THAT(error_of("runtime:\n  dtype: float8\n"), Catch::Contains("runtime.dtype: unknown dtype 'float8'"));
+             ContainsSubstring("model.image_token_id: (9999) must be below model.llm.vocab_size"));
+  CHECK_THAT(error_of("model:\n  projector:\n    type: linear\n"), ContainsSubstring("model.projector.type: unknown projector"));
+  CHECK_THAT(error_of("runtime:\n  device: tpu\n"), ContainsSubstring("runtime.device: unknown device 'tpu'"));
+  CHECK_THAT(error_of("runtime:\n  dtype: float8\n"), ContainsSubstring("runtime.dtype: unknown dtype 'float8'"));
 }
 
 TEST_CASE("syntax errors, missing files and malformed overrides are named", "[config]") {
-  CHECK_THAT(error_of("model:\n  llm: [1,\n"), Catch::Contains("YAML syntax error"));
-  CHECK_THROWS_WITH(load_run_config("/nonexistent/trol.yaml"), Catch::Contains("/nonexistent/trol.yaml: cannot open"));
-  CHECK_THAT(error_of("model: {}\n", {"model.llm.hidden_size"}), Catch::Contains("expected key.path=value"));
+  CHECK_THAT(error_of("model:\n  llm: [1,\n"), ContainsSubstring("YAML syntax error"));
+  CHECK_THROWS_WITH(load_run_config("/nonexistent/trol.yaml"), ContainsSubstring("/nonexistent/trol.yaml: cannot open"));
+  CHECK_THAT(error_of("model: {}\n", {"model.llm.hidden_size"}), ContainsSubstring("expected key.path=value"));
   CHECK_THAT(error_of("model:\n  llm:\n    hidden_size: 64\n", {"model.llm.hidden_size.x=1"}),
-             Catch::Contains("'hidden_size' is not a section"));
+             ContainsSubstring("'hidden_size' is not a section"));
 }
 
 TEST_CASE("did-you-mean only suggests plausible typos", "[config]") {

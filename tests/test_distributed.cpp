@@ -2,12 +2,9 @@
 // process groups of 2-3 ranks on loopback, one thread per rank (gradient buckets: counts,
 // sizes, sums, overlap with backward; broadcast; failure reports). Multi-process training
 // runs are in tests/distributed_train.sh.
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
 #include <unistd.h>
 
-#include <catch2/catch.hpp>
+#include "tests/catch.h"
 
 #include <algorithm>
 #include <atomic>
@@ -23,8 +20,10 @@
 #include "train/distributed/process_group.h"
 #include "train/distributed/zero1.h"
 #include "train/fused_adamw.h"
+#include "test_helpers.h"
 #include "trol/compat.h"
 #include "train/run_config.h"
+#include "train/runtime.h"
 #include "trol/config_reader.h"
 
 namespace test_distributed {
@@ -41,23 +40,10 @@ EnvLookup env_of(std::map<std::string, std::string> vars) {
   };
 }
 
-int free_port() {
-  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  addr.sin_port = 0;
-  ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr));
-  socklen_t length = sizeof(addr);
-  ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &length);
-  ::close(fd);
-  return ntohs(addr.sin_port);
-}
-
 // Runs body(rank, group) on `world` threads joined in one Gloo process group; rethrows the
 // first rank's exception.
 void run_ranks(int64_t world, const std::function<void(int64_t, ProcessGroup&)>& body, double timeout_seconds = 20) {
-  const int port = free_port();
+  const int port = test::free_port();
   std::vector<std::thread> threads;
   std::vector<std::exception_ptr> errors(static_cast<size_t>(world));
   for (int64_t rank = 0; rank < world; ++rank) {
@@ -100,7 +86,7 @@ struct Stack : torch::nn::Module {
 
 }  // namespace
 
-TEST_CASE("the launcher's environment: torchrun, Slurm, none; malformed values named", "[distributed]") {
+TEST_CASE("the launcher's environment: torchrun, Slurm, none, malformed values named", "[distributed]") {
   const auto none = read_launch_env(env_of({}));
   CHECK(none.world_size == 1);
   CHECK_FALSE(none.distributed());
@@ -133,9 +119,20 @@ TEST_CASE("the launcher's environment: torchrun, Slurm, none; malformed values n
   CHECK(first_slurm_host("x1,a[2-3]") == "x1");
 
   CHECK_THROWS_WITH(read_launch_env(env_of({{"RANK", "two"}, {"WORLD_SIZE", "4"}})),
-                    Catch::Contains("RANK='two'"));
+                    ContainsSubstring("RANK='two'"));
   CHECK_THROWS_WITH(read_launch_env(env_of({{"RANK", "4"}, {"WORLD_SIZE", "4"}})),
-                    Catch::Contains("outside [0, 4)"));
+                    ContainsSubstring("outside [0, 4)"));
+}
+
+TEST_CASE("each rank drives its own GPU, whatever CUDA device the config names", "[distributed][config]") {
+  CHECK(rank_device("cuda", 3, 8) == "cuda:3");
+  CHECK(rank_device("cuda:0", 3, 8) == "cuda:3");  // a single-process config on 8 ranks
+  CHECK(rank_device("cuda:5", 0, 8) == "cuda:0");
+  CHECK(rank_device("cuda", 3, 1) == "cuda:0");  // the launcher shows each rank its one GPU
+  CHECK(rank_device("cpu", 3, 8) == "cpu");
+  CHECK(rank_device("cpu", 3, 0) == "cpu");
+  CHECK_THROWS_WITH(rank_device("cuda", 4, 2), ContainsSubstring("local rank 4 needs a GPU of its own, but this node shows 2"));
+  CHECK_THROWS_WITH(rank_device("gpu", 0, 2), ContainsSubstring("unknown device 'gpu'"));
 }
 
 TEST_CASE("the distributed section is read strictly", "[distributed][config]") {
@@ -148,10 +145,10 @@ TEST_CASE("the distributed section is read strictly", "[distributed][config]") {
   YAML::Node typo = YAML::Load("{timeout_second: 30}");
   ConfigReader typo_reader(typo, "distributed", "test.yaml");
   CHECK_THROWS_WITH(read_distributed_config(typo_reader),
-                    Catch::Contains("distributed.timeout_second: unknown key"));
+                    ContainsSubstring("distributed.timeout_second: unknown key"));
   YAML::Node bad = YAML::Load("{backend: mpi}");
   ConfigReader bad_reader(bad, "distributed", "test.yaml");
-  CHECK_THROWS_WITH(read_distributed_config(bad_reader), Catch::Contains("expected auto, gloo or nccl"));
+  CHECK_THROWS_WITH(read_distributed_config(bad_reader), ContainsSubstring("expected auto, gloo or nccl"));
 }
 
 TEST_CASE("buckets: reverse order, at most the cap, one bucket per oversized parameter", "[distributed]") {
@@ -186,7 +183,7 @@ TEST_CASE("sampler: the ranks' shards are disjoint and cover every global batch"
   CHECK(shard_of_batch({5}, 2, 3).empty());
 }
 
-TEST_CASE("sharded loaders: every global batch split over the ranks; resume at another world size",
+TEST_CASE("sharded loaders: every global batch split over the ranks, resume at another world size",
           "[distributed][pipeline]") {
   std::vector<TrainingSample> samples;
   for (int i = 0; i < 11; ++i) {
@@ -313,7 +310,7 @@ TEST_CASE("gradient buckets: sums over 3 ranks, launched during backward, in cap
   }
 }
 
-TEST_CASE("gradient buckets: a parameter unused on one rank gets the others' sum; unused everywhere stays undefined",
+TEST_CASE("gradient buckets: a parameter unused on one rank gets the others' sum, unused everywhere stays undefined",
           "[distributed]") {
   std::vector<std::vector<torch::Tensor>> grads(2);
   run_ranks(2, [&](int64_t rank, ProcessGroup& group) {
@@ -373,9 +370,41 @@ TEST_CASE("a rank that leaves: the other fails within the timeout, naming the co
       },
       /*timeout_seconds=*/4);
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  CHECK_THAT(message, Catch::Contains("rank 0: collective 'token count' failed"));
-  CHECK_THAT(message, Catch::Contains("rank 1 did not report"));
+  CHECK_THAT(message, ContainsSubstring("rank 0: collective 'token count' failed"));
+  CHECK_THAT(message, ContainsSubstring("rank 1 did not report"));
   CHECK(seconds < 4 + 2);
+}
+
+TEST_CASE("ranks wait for rank 0's work past the collective timeout, rank 0's death ends the wait",
+          "[distributed][failure]") {
+  std::vector<double> waited(2, 0.0);
+  run_ranks(
+      2,
+      [&](int64_t rank, ProcessGroup& group) {
+        const auto start = std::chrono::steady_clock::now();
+        if (rank == 0) std::this_thread::sleep_for(std::chrono::milliseconds(2500));  // longer than the timeout
+        group.wait_for_rank0("rank 0's evaluation");
+        waited[static_cast<size_t>(rank)] = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+        group.barrier("after the wait");  // collectives still work afterwards
+        group.wait_for_rank0("a second time");
+      },
+      /*timeout_seconds=*/1);
+  CHECK(waited[1] >= 2.4);
+
+  std::string message;
+  run_ranks(
+      2,
+      [&](int64_t rank, ProcessGroup& group) {
+        group.barrier("warm-up");
+        if (rank == 0) return;  // rank 0 leaves, and its store with it
+        try {
+          group.wait_for_rank0("rank 0's evaluation");
+        } catch (const DistributedError& e) {
+          message = e.what();
+        }
+      },
+      /*timeout_seconds=*/4);
+  CHECK_THAT(message, ContainsSubstring("rank 1: waiting for rank 0 (rank 0's evaluation) failed"));
 }
 
 TEST_CASE("ZeRO-1: the partition balances sizes, the same on every rank", "[distributed]") {
@@ -384,7 +413,7 @@ TEST_CASE("ZeRO-1: the partition balances sizes, the same on every rank", "[dist
   CHECK(partition_by_size({5}, 3) == std::vector<int64_t>{0});
 }
 
-TEST_CASE("ZeRO-1: sharded AdamW steps give one AdamW's weights; the gathered state is its state", "[distributed]") {
+TEST_CASE("ZeRO-1: sharded AdamW steps give one AdamW's weights, the gathered state is its state", "[distributed]") {
   // The reference: one AdamW over every parameter, the same gradients.
   torch::manual_seed(41);
   Stack model(4, 6);

@@ -1,5 +1,5 @@
 // POPE-style yes/no scoring, with the expected numbers worked out by hand.
-#include <catch2/catch.hpp>
+#include "tests/catch.h"
 
 #include "eval/yes_no_metrics.h"
 

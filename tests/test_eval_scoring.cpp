@@ -1,6 +1,6 @@
 // Benchmark readers (POPE, VQA, MMBench TSV) and answer scoring, on fixture files written here
 // and expectations worked out by hand.
-#include <catch2/catch.hpp>
+#include "tests/catch.h"
 
 #include <filesystem>
 #include <fstream>
@@ -114,10 +114,10 @@ TEST_CASE("bad POPE lines are reported with file:line, all of them, without cras
   };
   CHECK(problems == expected);
   CHECK_THROWS_WITH(read_pope(file, dir.images(), "adversarial"),
-                    Catch::Contains("9 problems") && Catch::Contains(file + ":2: not valid JSON"));
+                    ContainsSubstring("9 problems") && ContainsSubstring(file + ":2: not valid JSON"));
 
   const auto missing = dir.path("eval/pope_nowhere.jsonl");
-  CHECK_THROWS_WITH(read_pope(missing, dir.images(), "random"), Catch::Contains(missing) && Catch::Contains("cannot open"));
+  CHECK_THROWS_WITH(read_pope(missing, dir.images(), "random"), ContainsSubstring(missing) && ContainsSubstring("cannot open"));
 }
 
 TEST_CASE("VQA questions keep their category as the kind", "[eval_scoring]") {
@@ -142,7 +142,7 @@ TEST_CASE("VQA questions keep their category as the kind", "[eval_scoring]") {
   CHECK(problems_of([&] { read_vqa(bad, dir.images()); }) ==
         std::vector<std::string>{bad + ":1: missing field 'answer'", bad + ":2: field 'answer' must be a string, got array",
                                  bad + ":3: not valid JSON"});
-  CHECK_THROWS_WITH(read_vqa(dir.path("eval/none.jsonl"), dir.images()), Catch::Contains("none.jsonl"));
+  CHECK_THROWS_WITH(read_vqa(dir.path("eval/none.jsonl"), dir.images()), ContainsSubstring("none.jsonl"));
 }
 
 TEST_CASE("base64 decodes as RFC 4648 says and rejects what is not base64", "[eval_scoring]") {
@@ -154,11 +154,11 @@ TEST_CASE("base64 decodes as RFC 4648 says and rejects what is not base64", "[ev
   CHECK(text(decode_base64("TWFu\nTWE=\n")) == "ManMa");  // line-wrapped
   CHECK(decode_base64("iVBORw0KGgo=") == std::vector<uint8_t>{0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n'});
   CHECK(decode_base64("+/+/") == std::vector<uint8_t>{0xfb, 0xff, 0xbf});
-  CHECK_THROWS_WITH(decode_base64("TW!u"), Catch::Contains("character '!' at offset 2"));
-  CHECK_THROWS_WITH(decode_base64("TWE"), Catch::Contains("bad padding"));
-  CHECK_THROWS_WITH(decode_base64("TWFuT"), Catch::Contains("truncated"));
-  CHECK_THROWS_WITH(decode_base64("TQ=a"), Catch::Contains("after '=' padding"));
-  CHECK_THROWS_WITH(decode_base64("TQ==="), Catch::Contains("bad padding"));
+  CHECK_THROWS_WITH(decode_base64("TW!u"), ContainsSubstring("character '!' at offset 2"));
+  CHECK_THROWS_WITH(decode_base64("TWE"), ContainsSubstring("bad padding"));
+  CHECK_THROWS_WITH(decode_base64("TWFuT"), ContainsSubstring("truncated"));
+  CHECK_THROWS_WITH(decode_base64("TQ=a"), ContainsSubstring("after '=' padding"));
+  CHECK_THROWS_WITH(decode_base64("TQ==="), ContainsSubstring("bad padding"));
 }
 
 TEST_CASE("MMBench TSV rows become LLaVA's multiple-choice prompts", "[eval_scoring]") {
@@ -217,10 +217,10 @@ TEST_CASE("bad MMBench rows are reported with file:line", "[eval_scoring]") {
   CHECK(problems_of([&] { read_mmbench_tsv(file); }) == expected);
 
   const auto no_answer_column = dir.write("eval/noanswer.tsv", "index\tquestion\tA\tB\timage\n0\tQ\ta\tb\t" + png + "\n");
-  CHECK_THROWS_WITH(read_mmbench_tsv(no_answer_column), Catch::Contains("noanswer.tsv:1: the header lacks the column(s) answer"));
+  CHECK_THROWS_WITH(read_mmbench_tsv(no_answer_column), ContainsSubstring("noanswer.tsv:1: the header lacks the column(s) answer"));
   const auto open_quote = dir.write("eval/quote.tsv", header + "0\t\"Q?\ta\tb\t\t\tA\tx\t" + png + "\n");
-  CHECK_THROWS_WITH(read_mmbench_tsv(open_quote), Catch::Contains("quote.tsv:2: a quoted field opened here is never closed"));
-  CHECK_THROWS_WITH(read_mmbench_tsv(dir.path("eval/missing.tsv")), Catch::Contains("missing.tsv: cannot open"));
+  CHECK_THROWS_WITH(read_mmbench_tsv(open_quote), ContainsSubstring("quote.tsv:2: a quoted field opened here is never closed"));
+  CHECK_THROWS_WITH(read_mmbench_tsv(dir.path("eval/missing.tsv")), ContainsSubstring("missing.tsv: cannot open"));
 }
 
 TEST_CASE("answers are normalised as the official VQA evaluation does", "[eval_scoring]") {
@@ -314,8 +314,8 @@ TEST_CASE("per-kind accuracy matches a hand count", "[eval_scoring]") {
   CHECK(score_answer(items[10], "I don't know") == AnswerOutcome::Unparsable);
   CHECK(KindScore{}.accuracy() == 0.0);
 
-  CHECK_THROWS_WITH(score_items(items, {"yes"}), Catch::Contains("1 predictions for 11 items"));
-  CHECK_THROWS_WITH(score_items({item("gqa", "x", "y")}, {"y"}), Catch::Contains("unknown benchmark 'gqa'"));
+  CHECK_THROWS_WITH(score_items(items, {"yes"}), ContainsSubstring("1 predictions for 11 items"));
+  CHECK_THROWS_WITH(score_items({item("gqa", "x", "y")}, {"y"}), ContainsSubstring("unknown benchmark 'gqa'"));
 }
 
 }  // namespace test_eval_scoring

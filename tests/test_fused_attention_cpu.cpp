@@ -3,7 +3,7 @@
 // and backward, over the shapes attention meets: grouped-query heads, a causal padded batch
 // with fully masked rows, queries after a cache (Tq < Tk), no mask, and lengths that are not
 // a multiple of the kernels' vector width.
-#include <catch2/catch.hpp>
+#include "tests/catch.h"
 
 #include "test_helpers.h"
 #include "trol/attention.h"
@@ -105,7 +105,7 @@ TEST_CASE("attention takes the fused kernel on float32 CPU and the composite ops
   set_fused_cpu_kernels(true);
   CHECK(relative_error(fused, composite) < 1e-5);
   CHECK_THROWS_WITH(fused_cpu_attention(q, torch::randn({2, 3, 9, 8}), torch::randn({2, 3, 9, 8}), mask),
-                    Catch::Contains("multiple of Hkv"));
+                    ContainsSubstring("multiple of Hkv"));
 }
 
 }  // namespace test_fused_attention_cpu

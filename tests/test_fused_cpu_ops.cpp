@@ -1,6 +1,6 @@
 // The fused CPU kernels against the composite LibTorch ops they replace, computed in float64
 // (an independent computation: different code, different precision), forward and backward.
-#include <catch2/catch.hpp>
+#include "tests/catch.h"
 
 #include "test_helpers.h"
 #include "trol/causal_lm_loss.h"
@@ -94,9 +94,9 @@ TEST_CASE("fused kernels apply to float32 CPU tensors only, and refuse bad shape
   set_fused_cpu_kernels(false);  // runtime.fused_cpu_kernels: false
   CHECK_FALSE(fused_cpu_applies(torch::ones({2, 3})));
   set_fused_cpu_kernels(true);
-  CHECK_THROWS_WITH(fused_silu_gate(torch::ones({2, 5})), Catch::Contains("must be even"));
-  CHECK_THROWS_WITH(fused_silu_gate(torch::ones({2, 0})), Catch::Contains("must be even"));
-  CHECK_THROWS_WITH(fused_rms_norm(torch::ones({2, 5}), torch::ones({4}), 1e-6), Catch::Contains("does not match"));
+  CHECK_THROWS_WITH(fused_silu_gate(torch::ones({2, 5})), ContainsSubstring("must be even"));
+  CHECK_THROWS_WITH(fused_silu_gate(torch::ones({2, 0})), ContainsSubstring("must be even"));
+  CHECK_THROWS_WITH(fused_rms_norm(torch::ones({2, 5}), torch::ones({4}), 1e-6), ContainsSubstring("does not match"));
 }
 
 TEST_CASE("fused causal LM loss matches LibTorch's cross-entropy in float64 forward and backward", "[fused]") {
@@ -129,7 +129,7 @@ TEST_CASE("fused causal LM loss refuses a label outside the vocabulary, as LibTo
   for (int64_t bad : {5, -1}) {
     CAPTURE(bad);
     const auto labels = torch::tensor({int64_t{0}, int64_t{1}, bad}).view({1, 3});
-    CHECK_THROWS_WITH(causal_lm_loss(logits, labels), Catch::Contains("outside the vocabulary of 5"));
+    CHECK_THROWS_WITH(causal_lm_loss(logits, labels), ContainsSubstring("outside the vocabulary of 5"));
     set_fused_cpu_kernels(false);
     CHECK_THROWS(causal_lm_loss(logits, labels));
     set_fused_cpu_kernels(true);

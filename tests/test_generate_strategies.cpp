@@ -1,7 +1,9 @@
 // Beam search, sampling, repetition penalty and stop strings, each against a computation of
 // its definition that shares no code with trol/generate.cpp: full decoder forwards on whole
 // sequences (no cache, no batching, no reordering), exhaustive enumeration, hand-worked numbers.
-#include <catch2/catch.hpp>
+#include "tests/catch.h"
+
+#include <unistd.h>
 
 #include <algorithm>
 #include <cmath>
@@ -584,7 +586,7 @@ TEST_CASE("generation options that cannot work are refused, naming the fix", "[g
   auto model = random_model("phi3", 63);
   auto refused = [&](const GenerateOptions& o, const std::string& text) {
     INFO(text);
-    CHECK_THROWS_WITH(generate(model, {{1, 2}}, {}, o), Catch::Contains(text));
+    CHECK_THROWS_WITH(generate(model, {{1, 2}}, {}, o), ContainsSubstring(text));
   };
   GenerateOptions o;
   o.num_beams = 3;
@@ -621,7 +623,7 @@ TEST_CASE("eval.num_beams makes the evaluation search with beams", "[generate][e
   CHECK(beams.num_beams == 5);
   const auto greedy = generate_options(load_run_config(file.string(), {"eval.num_beams=1"}).eval);
   CHECK(greedy.strategy == SearchStrategy::greedy);
-  CHECK_THROWS_WITH(load_run_config(file.string(), {"eval.num_beams=0"}), Catch::Contains("eval.num_beams: must be at least 1"));
+  CHECK_THROWS_WITH(load_run_config(file.string(), {"eval.num_beams=0"}), ContainsSubstring("eval.num_beams: must be at least 1"));
   std::filesystem::remove(file);
 }
 

@@ -1,6 +1,6 @@
 // Backward against central finite differences in float64: the TroL mixer on its own, and
 // the whole model (vision encoder, projector, traversed decoder, gates, LM head, loss).
-#include <catch2/catch.hpp>
+#include "tests/catch.h"
 
 #include "data/synthetic_batch.h"
 #include "test_helpers.h"

@@ -1,9 +1,14 @@
 // Shared fixtures for the unit tests: tiny configs and weight copying between models.
 #pragma once
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <torch/torch.h>
+#include <unistd.h>
 
 #include <algorithm>
+#include <iostream>
 #include <string>
 
 #include "trol/model.h"
@@ -59,6 +64,28 @@ inline ModelInputs text_only(const torch::Tensor& ids) { return {ids, torch::one
 inline double relative_error(const torch::Tensor& a, const torch::Tensor& b) {
   return (a.to(torch::kFloat64) - b.to(torch::kFloat64)).abs().max().item<double>() /
          std::max(b.abs().max().item<double>(), 1e-30);
+}
+
+// Whether a CUDA device is there; without one, prints the line that makes ctest report the
+// test as skipped (tests/CMakeLists.txt), and the test returns.
+inline bool cuda_or_skip() {
+  if (torch::cuda::is_available()) return true;
+  std::cout << "trol-test-skipped: no CUDA device" << std::endl;
+  return false;
+}
+
+// A TCP port on loopback that nothing listens on (for a rendezvous store).
+inline int free_port() {
+  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  addr.sin_port = 0;
+  ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr));
+  socklen_t length = sizeof(addr);
+  ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &length);
+  ::close(fd);
+  return ntohs(addr.sin_port);
 }
 
 }  // namespace trol::test

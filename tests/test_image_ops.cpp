@@ -1,5 +1,5 @@
 // The image pipeline: decoding to RGB, normalisation, InternVL's dynamic tiling.
-#include <catch2/catch.hpp>
+#include "tests/catch.h"
 
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
@@ -163,7 +163,7 @@ TEST_CASE("images load as RGB", "[image]") {
 TEST_CASE("missing, corrupt and truncated images are errors that name the file, and print nothing", "[image]") {
   TempDir dir("image_bad");
   const std::string missing = (dir.path() / "missing.png").string();
-  CHECK_THROWS_WITH(load_rgb(missing), Catch::Contains(missing) && Catch::Contains("not found"));
+  CHECK_THROWS_WITH(load_rgb(missing), ContainsSubstring(missing) && ContainsSubstring("not found"));
 
   const std::string junk = (dir.path() / "junk.png").string();
   {
@@ -189,14 +189,14 @@ TEST_CASE("missing, corrupt and truncated images are errors that name the file, 
   std::ofstream(cut_jpeg, std::ios::binary).write(reinterpret_cast<const char*>(jpeg.data()), std::streamsize(jpeg.size() - 300));
 
   const std::string printed = captured_stderr([&] {
-    CHECK_THROWS_WITH(load_rgb(junk), Catch::Contains(junk) && Catch::Contains("cannot decode"));
-    CHECK_THROWS_WITH(load_rgb(truncated), Catch::Contains(truncated) && Catch::Contains("truncated PNG"));
-    CHECK_THROWS_WITH(load_rgb(corrupt), Catch::Contains(corrupt) && Catch::Contains("CRC"));
-    CHECK_THROWS_WITH(load_rgb(empty), Catch::Contains(empty) && Catch::Contains("empty"));
+    CHECK_THROWS_WITH(load_rgb(junk), ContainsSubstring(junk) && ContainsSubstring("cannot decode"));
+    CHECK_THROWS_WITH(load_rgb(truncated), ContainsSubstring(truncated) && ContainsSubstring("truncated PNG"));
+    CHECK_THROWS_WITH(load_rgb(corrupt), ContainsSubstring(corrupt) && ContainsSubstring("CRC"));
+    CHECK_THROWS_WITH(load_rgb(empty), ContainsSubstring(empty) && ContainsSubstring("empty"));
     CHECK(load_rgb(good_jpeg).size() == cv::Size(32, 32));
-    CHECK_THROWS_WITH(load_rgb(cut_jpeg), Catch::Contains(cut_jpeg) && Catch::Contains("truncated JPEG"));
-    CHECK_THROWS_WITH(load_rgb(dir.path().string()), Catch::Contains("is a directory"));
-    CHECK_THROWS_WITH(decode_rgb({1, 2, 3}, "mmbench.tsv row 12"), Catch::Contains("mmbench.tsv row 12"));
+    CHECK_THROWS_WITH(load_rgb(cut_jpeg), ContainsSubstring(cut_jpeg) && ContainsSubstring("truncated JPEG"));
+    CHECK_THROWS_WITH(load_rgb(dir.path().string()), ContainsSubstring("is a directory"));
+    CHECK_THROWS_WITH(decode_rgb({1, 2, 3}, "mmbench.tsv row 12"), ContainsSubstring("mmbench.tsv row 12"));
   });
   CHECK(printed.empty());
 }
@@ -227,7 +227,7 @@ TEST_CASE("normalisation gives exactly (v / 255 - mean) / std per channel, in RG
   CHECK_THROWS_AS(image_to_tensor(constant, 4, mean, {0.2, 0.0, 0.2}), std::invalid_argument);
 }
 
-TEST_CASE("tile_count and image_to_tiles agree with dynamic_tiles; one tile when tiling is off", "[image]") {
+TEST_CASE("tile_count and image_to_tiles agree with dynamic_tiles, one tile when tiling is off", "[image]") {
   const TilingOptions off;
   const TilingOptions internvl{1, 6, true}, bare{1, 6, false}, at_least_two{2, 6, true};
   for (const auto& [w, h] : std::vector<std::pair<int, int>>{{40, 40}, {100, 30}, {30, 100}, {70, 50}, {8, 200}, {96, 96}}) {
@@ -278,8 +278,8 @@ TEST_CASE("image_file_size reads the header's size, decoding only formats it doe
     CHECK(image_file_size(file) == cv::Size(37, 21));
     if (file.find(".gif") == std::string::npos) CHECK(load_rgb(file).size() == cv::Size(37, 21));
   }
-  CHECK_THROWS_WITH(image_file_size(dir.file("missing.png")), Catch::Contains("missing.png': file not found"));
-  CHECK_THROWS_WITH(image_file_size(dir.write("junk.png", "not an image")), Catch::Contains("junk.png"));
+  CHECK_THROWS_WITH(image_file_size(dir.file("missing.png")), ContainsSubstring("missing.png': file not found"));
+  CHECK_THROWS_WITH(image_file_size(dir.write("junk.png", "not an image")), ContainsSubstring("junk.png"));
 }
 
 }  // namespace test_image_ops

@@ -1,7 +1,7 @@
 // Incremental decoding with the KV cache, against independent computations without one:
 // `exact` must equal the full traversed forward at every step, `released` the authors' rule
 // (prompt traversed, new tokens one pass over the first pass's keys) written out layer by layer.
-#include <catch2/catch.hpp>
+#include "tests/catch.h"
 
 #include "test_helpers.h"
 #include "trol/attention.h"
@@ -129,14 +129,14 @@ TEST_CASE("the mask of new tokens is the last rows of the full causal padding ma
     INFO(queries << " queries");
     CHECK(torch::equal(causal_padding_mask(mask, torch::kFloat32, queries), full.narrow(2, 9 - queries, queries)));
   }
-  CHECK_THROWS_WITH(causal_padding_mask(mask, torch::kFloat32, 10), Catch::Contains("10 queries but only 9 positions"));
+  CHECK_THROWS_WITH(causal_padding_mask(mask, torch::kFloat32, 10), ContainsSubstring("10 queries but only 9 positions"));
 }
 
 TEST_CASE("the KV cache refuses what it cannot hold and modes it does not know", "[kv_cache]") {
   CHECK(parse_decode_mode("exact") == DecodeMode::exact);
   CHECK(parse_decode_mode("released") == DecodeMode::released);
-  CHECK_THROWS_WITH(parse_decode_mode("greedy"), Catch::Contains("'greedy'") && Catch::Contains("exact or released"));
-  CHECK_THROWS_WITH(KvCache(2, 3, 1, 1, 4, 8, torch::kFloat32), Catch::Contains("passes 3"));
+  CHECK_THROWS_WITH(parse_decode_mode("greedy"), ContainsSubstring("'greedy'") && ContainsSubstring("exact or released"));
+  CHECK_THROWS_WITH(KvCache(2, 3, 1, 1, 4, 8, torch::kFloat32), ContainsSubstring("passes 3"));
 
   auto config = test::tiny_config("phi3");
   auto decoder = random_decoder("phi3", true, 7);
@@ -144,12 +144,12 @@ TEST_CASE("the KV cache refuses what it cannot hold and modes it does not know",
   torch::NoGradGuard no_grad;
   auto small = cache_for(decoder, config.llm, DecodeMode::exact, 4);
   CHECK_THROWS_WITH(decoder->forward_cached(s.embeds, s.mask, small, DecodeMode::exact),
-                    Catch::Contains("capacity of 4"));
+                    ContainsSubstring("capacity of 4"));
   auto one_pass = cache_for(decoder, config.llm, DecodeMode::released, 8);
   CHECK_THROWS_WITH(decoder->forward_cached(s.embeds, s.mask, one_pass, DecodeMode::exact),
-                    Catch::Contains("needs 2 cache passes"));
+                    ContainsSubstring("needs 2 cache passes"));
   CHECK_THROWS_WITH(decoder->forward_cached(s.embeds, s.mask.narrow(1, 0, 5), one_pass, DecodeMode::released),
-                    Catch::Contains("must be [2, 6]"));
+                    ContainsSubstring("must be [2, 6]"));
   KvCache cache(1, 1, 1, 1, 4, 3, torch::kFloat32);
   cache.advance(3);
   CHECK_THROWS_AS(cache.advance(1), std::length_error);
@@ -158,7 +158,7 @@ TEST_CASE("the KV cache refuses what it cannot hold and modes it does not know",
   GenerateOptions options;
   options.use_cache = false;
   options.decode = DecodeMode::released;
-  CHECK_THROWS_WITH(generate_greedy(model, {{1, 2}}, {}, options), Catch::Contains("use_cache must be true"));
+  CHECK_THROWS_WITH(generate_greedy(model, {{1, 2}}, {}, options), ContainsSubstring("use_cache must be true"));
 }
 
 TEST_CASE("generation with the cache gives the tokens of generation without it", "[kv_cache][generate]") {

@@ -1,6 +1,6 @@
 // LLaVA-format datasets: JSON arrays and JSON Lines, good records kept, bad ones reported with
 // file:line and skipped or fatal by policy.
-#include <catch2/catch.hpp>
+#include "tests/catch.h"
 
 #include "data/llava_reader.h"
 #include "tokenizer_fixture.h"
@@ -123,10 +123,10 @@ TEST_CASE("bad JSONL records are counted and reported with file:line, skipped or
   CHECK(report.read == 2);
   CHECK(report.skipped == 8);
   REQUIRE(report.problems.size() == 8);
-  CHECK_THAT(report.problems[0], Catch::StartsWith(path + ":2: invalid JSON: parse error at column"));
+  CHECK_THAT(report.problems[0], Catch::Matchers::StartsWith(path + ":2: invalid JSON: parse error at column"));
   CHECK(report.problems[1] == path + ":3: id 'b3': missing 'conversations'");
   CHECK(report.problems[2] == path + ":4: id 'b4': conversations[0].value: expected a string, got a number");
-  CHECK_THAT(report.problems[3], Catch::StartsWith(path + ":5: id 'b5': conversation without an answer"));
+  CHECK_THAT(report.problems[3], Catch::Matchers::StartsWith(path + ":5: id 'b5': conversation without an answer"));
   CHECK(report.problems[4] == path + ":6: id 'b6': 1 <image> placeholder(s) for 2 image(s)");
   CHECK(report.problems[5] == path + ":7: id 'b7': image: expected a string or a list of strings, got a number");
   CHECK(report.problems[6] == path + ":8: expected a JSON object, got a list");
@@ -134,7 +134,7 @@ TEST_CASE("bad JSONL records are counted and reported with file:line, skipped or
 
   ReadReport fail_report;
   const auto message = runtime_error_of([&] { read_llava_file(path, OnError::Fail, &fail_report); });
-  CHECK_THAT(message, Catch::StartsWith(path + ":2: invalid JSON"));
+  CHECK_THAT(message, Catch::Matchers::StartsWith(path + ":2: invalid JSON"));
   CHECK(fail_report.read == 1);
   CHECK(fail_report.problems.size() == 1);
 }
@@ -159,29 +159,29 @@ TEST_CASE("bad records in a JSON array name their line and index", "[llava_reade
   CHECK(report.problems[1] == path + ":4: [2] id 'c3': conversations[0]: missing 'from'");
   CHECK(report.problems[2] == path + ":5: [3]: expected a JSON object, got a number");
   CHECK_THAT(runtime_error_of([&] { read_llava_file(path, OnError::Fail, nullptr); }),
-             Catch::StartsWith(path + ":3: [1] id 'c2'"));
+             Catch::Matchers::StartsWith(path + ":3: [1] id 'c2'"));
 
   // A minified array is one line: the index tells the records apart.
   const auto minified = dir.write("min.json", "[" + kRecord2 + "," + bad_roles + "," + kRecord4 + "]");
   ReadReport min_report;
   CHECK(read_llava_file(minified, OnError::Skip, &min_report).size() == 2);
   REQUIRE(min_report.problems.size() == 1);
-  CHECK_THAT(min_report.problems[0], Catch::StartsWith(minified + ":1: [1] id 'c2'"));
+  CHECK_THAT(min_report.problems[0], Catch::Matchers::StartsWith(minified + ":1: [1] id 'c2'"));
 }
 
 TEST_CASE("unreadable files are errors naming the file and the position", "[llava_reader]") {
   TempDir dir("llava_errors");
   const auto missing = dir.file("nope.json");
   CHECK_THAT(runtime_error_of([&] { read_llava_file(missing, OnError::Skip, nullptr); }),
-             Catch::Contains(missing) && Catch::Contains("no such file"));
+             ContainsSubstring(missing) && ContainsSubstring("no such file"));
   // A syntax error breaks the whole array (nothing after it can be read): fatal even under Skip.
   const auto broken = dir.write("broken.json", "[\n" + kRecord2 + ",\n{\"id\" \"b\"}\n]\n");
   const auto message = runtime_error_of([&] { read_llava_file(broken, OnError::Skip, nullptr); });
-  CHECK_THAT(message, Catch::StartsWith(broken + ":3: invalid JSON (byte ") &&
-                          Catch::Contains("parse error at line 3, column ") && Catch::Contains("syntax error"));
+  CHECK_THAT(message, Catch::Matchers::StartsWith(broken + ":3: invalid JSON (byte ") &&
+                          ContainsSubstring("parse error at line 3, column ") && ContainsSubstring("syntax error"));
   const auto truncated = dir.write("truncated.json", "[\n" + kRecord2 + ",\n" + kRecord4.substr(0, 40));
   CHECK_THAT(runtime_error_of([&] { read_llava_file(truncated, OnError::Skip, nullptr); }),
-             Catch::Contains(truncated + ":3: invalid JSON"));
+             ContainsSubstring(truncated + ":3: invalid JSON"));
 }
 
 }  // namespace test_llava_reader

@@ -1,6 +1,6 @@
 // LoRA adapters: a fresh adapter changes nothing, a merged adapter computes what the unmerged
 // one does, only adapters get gradients when the base is frozen, and bad targets are errors.
-#include <catch2/catch.hpp>
+#include "tests/catch.h"
 
 #include <filesystem>
 
@@ -50,7 +50,7 @@ std::vector<std::string> adapter_names(TrolModel& model) {
 
 }  // namespace
 
-TEST_CASE("LoRA: fresh adapters change nothing; merged adapters compute what unmerged ones do", "[lora]") {
+TEST_CASE("LoRA: fresh adapters change nothing, merged adapters compute what unmerged ones do", "[lora]") {
   const std::string family = GENERATE(std::string("phi3"), std::string("internlm2"));
   INFO(family);
   TrolModel base(test::tiny_config(family));
@@ -94,7 +94,7 @@ TEST_CASE("LoRA: fresh adapters change nothing; merged adapters compute what unm
   }
 }
 
-TEST_CASE("LoRA: with the base frozen only the adapters get gradients; dropout only in training", "[lora]") {
+TEST_CASE("LoRA: with the base frozen only the adapters get gradients, dropout only in training", "[lora]") {
   const auto config = with_lora("phi3");
   TrolModel model(config);
   test::randomize_parameters(*model, 63, 0.2);
@@ -118,19 +118,19 @@ TEST_CASE("LoRA: with the base frozen only the adapters get gradients; dropout o
   CHECK(torch::equal(model->forward(batch).logits, model->forward(batch).logits));
 }
 
-TEST_CASE("LoRA: targets that name no decoder projection are errors; plain weights load into an adapted model",
+TEST_CASE("LoRA: targets that name no decoder projection are errors, plain weights load into an adapted model",
           "[lora]") {
   auto config = with_lora("phi3");
   config.lora.targets = {"model.layers.*.self_attn.qkv_prj"};
-  CHECK_THROWS_WITH(TrolModel(config), Catch::Contains("model.lora.targets: 'model.layers.*.self_attn.qkv_prj' names no "
+  CHECK_THROWS_WITH(TrolModel(config), ContainsSubstring("model.lora.targets: 'model.layers.*.self_attn.qkv_prj' names no "
                                                        "decoder projection"));
   config.lora.targets = {"vision_model.encoder.layers.*.self_attn.q_proj"};
   CHECK_THROWS_AS(TrolModel(config), ConfigError);
   config.lora.targets = {};
-  CHECK_THROWS_WITH(validate(config), Catch::Contains("model.lora.targets"));
+  CHECK_THROWS_WITH(validate(config), ContainsSubstring("model.lora.targets"));
   config = with_lora("phi3");
   config.lora.dropout = 1.0;
-  CHECK_THROWS_WITH(validate(config), Catch::Contains("model.lora.dropout"));
+  CHECK_THROWS_WITH(validate(config), ContainsSubstring("model.lora.dropout"));
 
   test::TempDir dir("lora_init");
   TrolModel plain(test::tiny_config("phi3"));
@@ -144,7 +144,7 @@ TEST_CASE("LoRA: targets that name no decoder projection are errors; plain weigh
   for (const auto& p : plain->named_parameters()) CHECK(torch::equal(p.value(), loaded[p.key()]));
   tensors.pop_back();  // a base weight missing stays an error
   save_safetensors(dir.file("short.safetensors"), tensors);
-  CHECK_THROWS_WITH(load_model_weights(dir.file("short.safetensors"), *adapted), Catch::Contains("missing:"));
+  CHECK_THROWS_WITH(load_model_weights(dir.file("short.safetensors"), *adapted), ContainsSubstring("missing:"));
 }
 
 TEST_CASE("Partial LoRA: a layer adds its update only where the mask is set, and cannot be merged", "[lora]") {
@@ -162,9 +162,9 @@ TEST_CASE("Partial LoRA: a layer adds its update only where the mask is set, and
   const auto expected = base + update * mask.unsqueeze(-1).to(torch::kFloat64);
   CHECK(torch::allclose(layer(x, mask), expected, 1e-12, 1e-14));
   CHECK(torch::equal(layer(x, torch::zeros_like(mask)), torch::nn::functional::linear(x, layer->weight, layer->bias)));
-  CHECK_THROWS_WITH(layer(x), Catch::Contains("needs the image-token mask"));
-  CHECK_THROWS_WITH(layer(x, mask.narrow(1, 0, 2)), Catch::Contains("does not match the input"));
-  CHECK_THROWS_WITH(layer->merged_weight(), Catch::Contains("cannot be folded"));
+  CHECK_THROWS_WITH(layer(x), ContainsSubstring("needs the image-token mask"));
+  CHECK_THROWS_WITH(layer(x, mask.narrow(1, 0, 2)), ContainsSubstring("does not match the input"));
+  CHECK_THROWS_WITH(layer->merged_weight(), ContainsSubstring("cannot be folded"));
 }
 
 TEST_CASE("Partial LoRA: image tokens get the full adapter, text tokens the base model", "[lora]") {
@@ -216,7 +216,7 @@ TEST_CASE("Partial LoRA: image tokens get the full adapter, text tokens the base
   }
 }
 
-TEST_CASE("Partial LoRA: text-only batches give the adapters no gradient; generation keeps the mask", "[lora]") {
+TEST_CASE("Partial LoRA: text-only batches give the adapters no gradient, generation keeps the mask", "[lora]") {
   auto config = with_lora("internlm2");
   config.lora.partial = true;
   TrolModel model(config);
@@ -265,10 +265,10 @@ TEST_CASE("Partial LoRA: configs need adapters and images", "[lora]") {
   config.lora.partial = true;
   validate(config);
   config.vision.enabled = false;
-  CHECK_THROWS_WITH(validate(config), Catch::Contains("model.lora.partial") && Catch::Contains("no image tokens"));
+  CHECK_THROWS_WITH(validate(config), ContainsSubstring("model.lora.partial") && ContainsSubstring("no image tokens"));
   config = test::tiny_config("internlm2");
   config.lora.partial = true;
-  CHECK_THROWS_WITH(validate(config), Catch::Contains("model.lora.partial: needs adapters"));
+  CHECK_THROWS_WITH(validate(config), ContainsSubstring("model.lora.partial: needs adapters"));
 }
 
 TEST_CASE("QLoRA: quantized base weights stay close to full precision, load from full precision, train only adapters",

@@ -1,6 +1,6 @@
 // Mixed precision: the autocast forward over float32 weights (bfloat16 on CPU, which is what
 // LibTorch's CPU autocast supports), and float16's dynamic loss scaling.
-#include <catch2/catch.hpp>
+#include "tests/catch.h"
 
 #include "data/synthetic_batch.h"
 #include "test_helpers.h"
@@ -59,7 +59,7 @@ TEST_CASE("bfloat16 autocast runs the products in bfloat16 over float32 weights,
     const auto out = mixed.model->forward(mixed.micro[0].inputs);
     CHECK(out.logits.scalar_type() == torch::kBFloat16);  // the LM head ran in bfloat16
   }
-  CHECK_FALSE(at::autocast::is_cpu_enabled());  // the guard put things back
+  CHECK_FALSE(compat::autocast_dtype(torch::kCPU).has_value());  // the guard put things back
 
   StepOptions plain;
   plain.max_grad_norm = 0;
@@ -101,7 +101,7 @@ TEST_CASE("the loss scaler halves on overflow, doubles after clean steps, and un
   CHECK_FALSE(scaler.unscale({p}));
 }
 
-TEST_CASE("a scaled step equals the unscaled one; an overflowing scale skips the step and backs off", "[mixed_precision]") {
+TEST_CASE("a scaled step equals the unscaled one, an overflowing scale skips the step and backs off", "[mixed_precision]") {
   auto reference = setup();
   auto scaled = setup();
   StepOptions plain;

@@ -1,5 +1,5 @@
 // The assembled model: image-feature merge, loss, weight names, parameter groups.
-#include <catch2/catch.hpp>
+#include "tests/catch.h"
 
 #include <filesystem>
 
@@ -29,15 +29,19 @@ TEST_CASE("image features land at the image-token positions in reading order", "
   }
   CHECK(torch::equal(merged[0][0], torch::zeros({hidden})));
   CHECK(torch::equal(merged[1][5], torch::zeros({hidden})));
+  // The count known beforehand (counted on the host) gives the same merge.
+  CHECK(torch::equal(merge_image_features(text, mask, features, 6), merged));
 }
 
 TEST_CASE("a mismatch between image tokens and features is a clear error", "[merge]") {
   const auto text = torch::zeros({1, 5, 4});
   const auto mask = torch::tensor({{0, 1, 1, 1, 0}}, torch::kBool);
   CHECK_THROWS_WITH(merge_image_features(text, mask, torch::zeros({1, 2, 4})),
-                    Catch::Contains("3 image-token positions") && Catch::Contains("1 image tile(s) x 2 tokens = 2"));
-  CHECK_THROWS_WITH(merge_image_features(text, mask, torch::Tensor()), Catch::Contains("0 feature rows"));
-  CHECK_THROWS_WITH(merge_image_features(text, mask, torch::zeros({1, 3, 5})), Catch::Contains("5 wide"));
+                    ContainsSubstring("3 image-token positions") && ContainsSubstring("1 image tile(s) x 2 tokens = 2"));
+  CHECK_THROWS_WITH(merge_image_features(text, mask, torch::Tensor()), ContainsSubstring("0 feature rows"));
+  CHECK_THROWS_WITH(merge_image_features(text, mask, torch::zeros({1, 2, 4}), 3),
+                    ContainsSubstring("3 image-token positions") && ContainsSubstring("= 2 feature rows"));
+  CHECK_THROWS_WITH(merge_image_features(text, mask, torch::zeros({1, 3, 5})), ContainsSubstring("5 wide"));
 
   // Through the whole model: two images' worth of tokens but one image.
   auto config = test::tiny_config();
@@ -70,6 +74,17 @@ TEST_CASE("the loss is next-token cross-entropy over supervised labels only", "[
   CHECK(loss.num_tokens.item<int64_t>() == 3);
   CHECK(loss.sum.item<double>() == Approx(sum).epsilon(1e-12));
   CHECK(loss.mean.item<double>() == Approx(sum / count).epsilon(1e-12));
+  // In chunks of one, two and three rows of the vocabulary: the same sum, the same gradient.
+  const auto whole_logits = logits.clone().requires_grad_();
+  causal_lm_loss(whole_logits, labels).sum.backward();
+  for (int64_t rows : {1, 2, 3}) {
+    INFO(rows << " row(s) per chunk");
+    const auto chunked_logits = logits.clone().requires_grad_();
+    const auto chunked = causal_lm_loss(chunked_logits, labels, /*chunk_elements=*/rows * 5);
+    CHECK(chunked.sum.item<double>() == Approx(sum).epsilon(1e-12));
+    chunked.sum.backward();
+    CHECK(torch::allclose(chunked_logits.grad(), whole_logits.grad(), 1e-12, 1e-14));
+  }
   const auto none = causal_lm_loss(logits, torch::full({2, 4}, -100, torch::kLong));
   CHECK(none.num_tokens.item<int64_t>() == 0);
   CHECK(none.mean.item<double>() == 0.0);
@@ -147,8 +162,8 @@ TEST_CASE("parameter groups freeze and unfreeze the paper's training stages", "[
   CHECK(groups.count(*model)["vision"].second == 0);
 
   CHECK_THROWS_WITH(groups.set_trainable(*model, {{"mixers", true}}),
-                    Catch::Contains("unknown parameter group 'mixers'") && Catch::Contains("mixer"));
-  CHECK_THROWS_WITH(groups.group_of("something.else"), Catch::Contains("matches no parameter group"));
+                    ContainsSubstring("unknown parameter group 'mixers'") && ContainsSubstring("mixer"));
+  CHECK_THROWS_WITH(groups.group_of("something.else"), ContainsSubstring("matches no parameter group"));
 }
 
 TEST_CASE("a training step through a frozen backbone updates only the trainable groups", "[model]") {

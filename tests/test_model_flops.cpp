@@ -1,6 +1,6 @@
 // The FLOP counter on a model small enough to count by hand. (scripts/reference/check_step.py,
 // run by the reference.* tests, checks it against PyTorch's profiler on real models.)
-#include <catch2/catch.hpp>
+#include "tests/catch.h"
 
 #include "trol/model_flops.h"
 

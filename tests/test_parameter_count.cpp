@@ -1,6 +1,6 @@
 // Parameter counts from a configuration (trol/parameter_count.h) against the modules trol
 // builds, and the released sizes' recipes (configs/trol-*/) against the published figures.
-#include <catch2/catch.hpp>
+#include "tests/catch.h"
 
 #include <map>
 #include <string>

@@ -1,5 +1,5 @@
 // The built-in shapes dataset: determinism, file formats, and answers that match the scenes.
-#include <catch2/catch.hpp>
+#include "tests/catch.h"
 
 #include <nlohmann/json.hpp>
 
@@ -505,31 +505,31 @@ TEST_CASE("bad options and unusable output folders are clear errors", "[shapes]"
   TempDir dir("shapes_bad");
   auto options = small_options(dir.path() / "out", 1, 5, 5);
   options.train_images = 0;
-  CHECK_THROWS_WITH(make_shapes_dataset(options), Catch::Contains("train_images"));
+  CHECK_THROWS_WITH(make_shapes_dataset(options), ContainsSubstring("train_images"));
   options.train_images = 5;
   options.image_size = 8;
-  CHECK_THROWS_WITH(make_shapes_dataset(options), Catch::Contains("image_size"));
+  CHECK_THROWS_WITH(make_shapes_dataset(options), ContainsSubstring("image_size"));
   options.image_size = 48;
   options.out_dir = "";
-  CHECK_THROWS_WITH(make_shapes_dataset(options), Catch::Contains("out_dir"));
+  CHECK_THROWS_WITH(make_shapes_dataset(options), ContainsSubstring("out_dir"));
 
   // A folder that cannot be created (its parent is a file).
   fs::create_directories(dir.path());
   std::ofstream(dir.path() / "file").put('x');
   options.out_dir = (dir.path() / "file" / "out").string();
-  CHECK_THROWS_WITH(make_shapes_dataset(options), Catch::Contains(options.out_dir));
+  CHECK_THROWS_WITH(make_shapes_dataset(options), ContainsSubstring(options.out_dir));
 
   // Not empty: refused, unless --force and it is an earlier shapes dataset.
   options.out_dir = (dir.path() / "out").string();
   make_shapes_dataset(options);
-  CHECK_THROWS_WITH(make_shapes_dataset(options), Catch::Contains("not empty"));
+  CHECK_THROWS_WITH(make_shapes_dataset(options), ContainsSubstring("not empty"));
   options.overwrite = true;
   options.train_images = 3;
   make_shapes_dataset(options);
   CHECK(!fs::exists(dir.path() / "out" / "images" / "train" / "000004.png"));  // the earlier run's extra images went
   CHECK(fs::exists(dir.path() / "out" / "images" / "train" / "000002.png"));
   options.out_dir = dir.path().string();  // holds "file" and "out" but no dataset.json
-  CHECK_THROWS_WITH(make_shapes_dataset(options), Catch::Contains("refusing"));
+  CHECK_THROWS_WITH(make_shapes_dataset(options), ContainsSubstring("refusing"));
   CHECK(fs::exists(dir.path() / "file"));
 }
 

@@ -1,6 +1,6 @@
 // The SentencePiece tokenizer: real training, the command-line encoder as the reference,
 // special tokens kept whole, clear errors.
-#include <catch2/catch.hpp>
+#include "tests/catch.h"
 
 #include <algorithm>
 #include <functional>
@@ -111,7 +111,7 @@ TEST_CASE("special tokens are single ids, appended after the vocabulary when the
   CHECK(spm_encode_cli(tiny_tokenizer_model(), "[UNUSED_TOKEN_146]").size() > 1);
 }
 
-TEST_CASE("a Hugging Face folder's added tokens keep their ids; others are appended after them", "[tokenizer]") {
+TEST_CASE("a Hugging Face folder's added tokens keep their ids, others are appended after them", "[tokenizer]") {
   TempDir dir("hf_added");
   std::filesystem::copy_file(tiny_tokenizer_model(), dir.file("tokenizer.model"));
   const auto base = kTinyVocabSize;
@@ -135,9 +135,9 @@ TEST_CASE("a Hugging Face folder's added tokens keep their ids; others are appen
   CHECK(tok.decode(ids) == "<|user|>the cat<IMG_CONTEXT><|end|>");
 
   dir.write("added_tokens.json", "{\"<|end|>\": 5}");  // disagrees with tokenizer_config.json
-  CHECK_THROWS_WITH(Tokenizer::load(dir.file("tokenizer.model")), Catch::Contains("added token '<|end|>' has id 5"));
+  CHECK_THROWS_WITH(Tokenizer::load(dir.file("tokenizer.model")), ContainsSubstring("added token '<|end|>' has id 5"));
   dir.write("added_tokens.json", "{\"<|end|>\": ");
-  CHECK_THROWS_WITH(Tokenizer::load(dir.file("tokenizer.model")), Catch::Contains("added_tokens.json: not valid JSON"));
+  CHECK_THROWS_WITH(Tokenizer::load(dir.file("tokenizer.model")), ContainsSubstring("added_tokens.json: not valid JSON"));
 }
 
 TEST_CASE("text around special tokens encodes exactly as SentencePiece encodes it alone", "[tokenizer]") {
@@ -191,7 +191,7 @@ TEST_CASE("training is deterministic: the same corpus gives a byte-identical mod
   REQUIRE(!first_model.empty());
   CHECK(read_bytes(prefix + ".model") == first_model);
   CHECK(read_bytes(prefix + ".vocab") == first_vocab);
-  CHECK_THAT(first_vocab, Catch::Contains("<|assistant|>"));
+  CHECK_THAT(first_vocab, ContainsSubstring("<|assistant|>"));
 }
 
 TEST_CASE("pad falls back to eos when the model defines no <pad>", "[tokenizer]") {
@@ -210,27 +210,27 @@ TEST_CASE("tokenizer errors name the file, the piece or the id", "[tokenizer]") 
   TempDir dir("tokenizer_errors");
   const auto missing = dir.file("missing.model");
   const auto message = error_of([&] { Tokenizer::load(missing); });
-  CHECK_THAT(message, Catch::Contains(missing) && Catch::Contains("no such file"));
+  CHECK_THAT(message, ContainsSubstring(missing) && ContainsSubstring("no such file"));
   const auto garbage = dir.write("garbage.model", "this is not a protobuf");
   CHECK_THAT(error_of([&] { Tokenizer::load(garbage); }),
-             Catch::Contains(garbage) && Catch::Contains("not a readable SentencePiece model"));
+             ContainsSubstring(garbage) && ContainsSubstring("not a readable SentencePiece model"));
   CHECK_THROWS_AS(Tokenizer::load(missing), std::runtime_error);
 
   const auto tok = Tokenizer::load(tiny_tokenizer_model());
   CHECK_THROWS_AS(tok.token_id("<nope>"), std::invalid_argument);
-  CHECK_THAT(error_of([&] { tok.token_id("<nope>"); }), Catch::Contains("unknown piece '<nope>'"));
+  CHECK_THAT(error_of([&] { tok.token_id("<nope>"); }), ContainsSubstring("unknown piece '<nope>'"));
   CHECK(tok.token_id("<unk>") == 0);  // the unk piece itself is known
   CHECK_THROWS_AS(tok.decode({5, tok.vocab_size()}), std::out_of_range);
-  CHECK_THAT(error_of([&] { tok.decode({-1}); }), Catch::Contains("id -1"));
+  CHECK_THAT(error_of([&] { tok.decode({-1}); }), ContainsSubstring("id -1"));
   CHECK_THROWS_AS(Tokenizer::load(tiny_tokenizer_model(), {""}), std::invalid_argument);
 
   const auto corpus = dir.write("corpus.txt", tiny_corpus_text());
   CHECK_THAT(error_of([&] { train_sentencepiece(dir.file("nothing.txt"), dir.file("m"), 300, {}, 0); }),
-             Catch::Contains("nothing.txt"));
+             ContainsSubstring("nothing.txt"));
   CHECK_THAT(error_of([&] { train_sentencepiece(corpus, dir.file("m"), 300, {"a,b"}, 0); }),
-             Catch::Contains("'a,b'"));
+             ContainsSubstring("'a,b'"));
   CHECK_THAT(error_of([&] { train_sentencepiece(corpus, dir.file("m"), 100000, {}, 0); }),
-             Catch::Contains("Vocabulary size too high"));
+             ContainsSubstring("Vocabulary size too high"));
 }
 
 }  // namespace test_tokenizer

@@ -1,5 +1,7 @@
 // Trainer building blocks: safetensors, checkpoints, the schedule, decay groups, stage configs.
-#include <catch2/catch.hpp>
+#include "tests/catch.h"
+
+#include <unistd.h>
 
 #include <filesystem>
 #include <fstream>
@@ -57,7 +59,7 @@ TEST_CASE("safetensors round-trips every dtype bit-exactly, with metadata", "[sa
   in.read(reinterpret_cast<char*>(&length), 8);
   std::string header(length, '\0');
   in.read(header.data(), static_cast<std::streamsize>(length));
-  CHECK_THAT(header, Catch::Contains("\"f32\":{\"dtype\":\"F32\",\"shape\":[3,4],\"data_offsets\":[0,48]}"));
+  CHECK_THAT(header, ContainsSubstring("\"f32\":{\"dtype\":\"F32\",\"shape\":[3,4],\"data_offsets\":[0,48]}"));
   std::filesystem::remove_all(dir);
 }
 
@@ -66,12 +68,12 @@ TEST_CASE("damaged safetensors files are clear errors", "[safetensors]") {
   const auto file = (dir / "x.safetensors").string();
   save_safetensors(file, {{"w", torch::randn({64})}});
   std::filesystem::resize_file(file, std::filesystem::file_size(file) - 10);
-  CHECK_THROWS_WITH(load_safetensors(file), Catch::Contains("tensor 'w'") && Catch::Contains("truncated"));
+  CHECK_THROWS_WITH(load_safetensors(file), ContainsSubstring("tensor 'w'") && ContainsSubstring("truncated"));
   std::ofstream(file, std::ios::binary | std::ios::trunc) << "abc";
-  CHECK_THROWS_WITH(load_safetensors(file), Catch::Contains("truncated safetensors file"));
+  CHECK_THROWS_WITH(load_safetensors(file), ContainsSubstring("truncated safetensors file"));
   std::ofstream(file, std::ios::binary | std::ios::trunc) << std::string("\x04\0\0\0\0\0\0\0{bad", 12);
-  CHECK_THROWS_WITH(load_safetensors(file), Catch::Contains("bad safetensors header"));
-  CHECK_THROWS_WITH(load_safetensors((dir / "missing").string()), Catch::Contains("cannot open"));
+  CHECK_THROWS_WITH(load_safetensors(file), ContainsSubstring("bad safetensors header"));
+  CHECK_THROWS_WITH(load_safetensors((dir / "missing").string()), ContainsSubstring("cannot open"));
   std::filesystem::remove_all(dir);
 }
 
@@ -92,11 +94,11 @@ TEST_CASE("stage checkpoints restore the model exactly and refuse a different mo
   other.llm.hidden_size = 24;
   TrolModel different(other);
   CHECK_THROWS_WITH(load_model_weights(folder + "/model.safetensors", *different),
-                    Catch::Contains("missing: model.layers.2.") && Catch::Contains("shape of model.norm.weight"));
+                    ContainsSubstring("missing: model.layers.2.") && ContainsSubstring("shape of model.norm.weight"));
   std::filesystem::remove_all(dir);
 }
 
-TEST_CASE("resumable checkpoints restore weights, optimizer state and generator; damage is found", "[checkpoint]") {
+TEST_CASE("resumable checkpoints restore weights, optimizer state and generator, damage is found", "[checkpoint]") {
   namespace fs = std::filesystem;
   const auto dir = temp_dir("resumable");
   const auto checkpoints = (dir / "checkpoints").string();
@@ -168,14 +170,14 @@ TEST_CASE("resumable checkpoints restore weights, optimizer state and generator;
     f.seekp(200);
     f.put('\x7f');
   }
-  CHECK_THROWS_WITH(read_training_checkpoint(folder), Catch::Contains("optimizer.safetensors does not match its checksum"));
+  CHECK_THROWS_WITH(read_training_checkpoint(folder), ContainsSubstring("optimizer.safetensors does not match its checksum"));
   CHECK(find_latest_checkpoint(checkpoints) == checkpoints + "/step-5");
   fs::resize_file(checkpoints + "/step-5/model.safetensors", 100);
-  CHECK_THROWS_WITH(read_training_checkpoint(checkpoints + "/step-5"), Catch::Contains("model.safetensors has 100 bytes"));
+  CHECK_THROWS_WITH(read_training_checkpoint(checkpoints + "/step-5"), ContainsSubstring("model.safetensors has 100 bytes"));
   CHECK_FALSE(find_latest_checkpoint(checkpoints).has_value());
   fs::remove(checkpoints + "/step-5/manifest.json");
-  CHECK_THROWS_WITH(read_training_checkpoint(checkpoints + "/step-5"), Catch::Contains("manifest.json is missing"));
-  CHECK_THROWS_WITH(read_training_checkpoint(checkpoints + "/step-99"), Catch::Contains("no such checkpoint folder"));
+  CHECK_THROWS_WITH(read_training_checkpoint(checkpoints + "/step-5"), ContainsSubstring("manifest.json is missing"));
+  CHECK_THROWS_WITH(read_training_checkpoint(checkpoints + "/step-99"), ContainsSubstring("no such checkpoint folder"));
   fs::remove_all(dir);
 }
 
@@ -235,7 +237,7 @@ TEST_CASE("learning_rate_scale multiplies the scheduled rate of one parameter gr
     CHECK(rate_of.at(p.value().data_ptr()) == Approx(groups.group_of(p.key()) == "vision" ? 1e-3 : 2e-4));
   }
   stage.learning_rate_scale = {{"visoin", 2.0}};
-  CHECK_THROWS_WITH(make_optimizer(*model, stage), Catch::Contains("unknown parameter group 'visoin'"));
+  CHECK_THROWS_WITH(make_optimizer(*model, stage), ContainsSubstring("unknown parameter group 'visoin'"));
 }
 
 TEST_CASE("stage configs are read and checked, naming the stage key", "[config]") {
@@ -245,8 +247,8 @@ TEST_CASE("stage configs are read and checked, naming the stage key", "[config]"
                          "    - name: step1\n      datasets: [a.jsonl]\n      trainable: {llm: false, mixer: true}\n"
                          "      steps: 5\n      warmup_steps: 2\n"
                          "    - name: step2\n      datasets: [b.jsonl]\n      stepz: 3\n";
-  CHECK_THROWS_WITH(load_run_config(file), Catch::Contains("train.stages[1].stepz: unknown key") &&
-                                               Catch::Contains("did you mean 'train.stages[1].steps'"));
+  CHECK_THROWS_WITH(load_run_config(file), ContainsSubstring("train.stages[1].stepz: unknown key") &&
+                                               ContainsSubstring("did you mean 'train.stages[1].steps'"));
   std::ofstream(file) << "train:\n  stages:\n    - name: step1\n      datasets: [a.jsonl]\n      trainable: {llm: false}\n"
                          "      steps: 5\n      warmup_steps: 2\n";
   const auto config = load_run_config(file);
@@ -260,42 +262,54 @@ TEST_CASE("stage configs are read and checked, naming the stage key", "[config]"
   REQUIRE(three.train.stages.size() == 2);
   CHECK(three.train.stages[0].name == "a");
   CHECK(three.train.stages[1].name == "c");
-  CHECK_THROWS_WITH(keep_stages(three.train, {"b"}), Catch::Contains("no stage named 'b' (the config has: a, c)"));
+  CHECK_THROWS_WITH(keep_stages(three.train, {"b"}), ContainsSubstring("no stage named 'b' (the config has: a, c)"));
   std::ofstream(file) << "train:\n  stages:\n    - name: a\n      datasets: [x]\n    - name: a\n      datasets: [y]\n";
-  CHECK_THROWS_WITH(load_run_config(file), Catch::Contains("duplicate stage name 'a'"));
+  CHECK_THROWS_WITH(load_run_config(file), ContainsSubstring("duplicate stage name 'a'"));
   std::ofstream(file) << "train:\n  stages:\n    - name: a\n      datasets: [x]\n      warmup_steps: 500\n";
-  CHECK_THROWS_WITH(load_run_config(file), Catch::Contains("train.stages[0].warmup_steps"));
+  CHECK_THROWS_WITH(load_run_config(file), ContainsSubstring("train.stages[0].warmup_steps"));
+  // AdamW's epsilon: read, checked, and what the stage's optimizer uses.
+  std::ofstream(file) << "train:\n  stages:\n    - name: a\n      datasets: [x]\n      eps: 0\n";
+  CHECK_THROWS_WITH(load_run_config(file), ContainsSubstring("train.stages[0].eps: must be positive"));
+  std::ofstream(file) << "train:\n  stages:\n    - name: a\n      datasets: [x]\n      eps: 1.0e-6\n";
+  const auto with_eps = load_run_config(file);
+  CHECK(with_eps.train.stages[0].eps == 1e-6);
+  CHECK(StageConfig().eps == 1e-8);  // LibTorch's and PyTorch's default
+  TrolModel model(test::tiny_config());
+  const auto optimizer = make_optimizer(*model, with_eps.train.stages[0]);
+  for (const auto& group : optimizer.adamw->param_groups()) {
+    CHECK(static_cast<const torch::optim::AdamWOptions&>(group.options()).eps() == 1e-6);
+  }
   std::ofstream(file) << "train:\n  stages:\n    - name: a\n      datasets: [x]\n"
                          "      learning_rate_scale: {vision: 5, projecter: 2}\n";
-  CHECK_THROWS_WITH(load_run_config(file), Catch::Contains("train.stages[0].learning_rate_scale.projecter") &&
-                                               Catch::Contains("known: lora, vision, projector, mixer, llm"));
+  CHECK_THROWS_WITH(load_run_config(file), ContainsSubstring("train.stages[0].learning_rate_scale.projecter") &&
+                                               ContainsSubstring("known: lora, vision, projector, mixer, llm"));
   std::ofstream(file) << "runtime:\n  mixed_precision: float16\n";
-  CHECK_THROWS_WITH(load_run_config(file), Catch::Contains("runtime.mixed_precision: float16 autocast needs CUDA"));
+  CHECK_THROWS_WITH(load_run_config(file), ContainsSubstring("runtime.mixed_precision: float16 autocast needs CUDA"));
   std::ofstream(file) << "runtime:\n  mixed_precision: bf16\n";
-  CHECK_THROWS_WITH(load_run_config(file), Catch::Contains("expected none, bfloat16 or float16, got 'bf16'"));
+  CHECK_THROWS_WITH(load_run_config(file), ContainsSubstring("expected none, bfloat16 or float16, got 'bf16'"));
   std::ofstream(file) << "runtime:\n  mixed_precision: bfloat16\n  dtype: bfloat16\n";
-  CHECK_THROWS_WITH(load_run_config(file), Catch::Contains("float32 master weights"));
+  CHECK_THROWS_WITH(load_run_config(file), ContainsSubstring("float32 master weights"));
   std::ofstream(file) << "train:\n  save_every: -1\n";
-  CHECK_THROWS_WITH(load_run_config(file), Catch::Contains("train.save_every"));
+  CHECK_THROWS_WITH(load_run_config(file), ContainsSubstring("train.save_every"));
   std::ofstream(file) << "train:\n  keep_checkpoints: 0\n";
-  CHECK_THROWS_WITH(load_run_config(file), Catch::Contains("train.keep_checkpoints: must be at least 1"));
+  CHECK_THROWS_WITH(load_run_config(file), ContainsSubstring("train.keep_checkpoints: must be at least 1"));
   std::ofstream(file) << "train:\n  resume: auto\n  max_bad_steps: 4\n";
   CHECK(load_run_config(file).train.resume == "auto");
   CHECK(load_run_config(file).train.max_bad_steps == 4);
   std::ofstream(file) << "data:\n  truncation: cut\n";
-  CHECK_THROWS_WITH(load_run_config(file), Catch::Contains("data.truncation: expected drop or fail"));
+  CHECK_THROWS_WITH(load_run_config(file), ContainsSubstring("data.truncation: expected drop or fail"));
   std::ofstream(file) << "data:\n  max_tiles: 6\n  tile_thumbnail: false\n";
   CHECK(load_run_config(file).data.tiling.max_tiles == 6);
   CHECK(load_run_config(file).data.tiling.dynamic());
   CHECK_FALSE(load_run_config(file).data.tiling.thumbnail);
   std::ofstream(file) << "data:\n  max_tiles: 0\n";
-  CHECK_THROWS_WITH(load_run_config(file), Catch::Contains("data.max_tiles: must be in [1, 64]"));
+  CHECK_THROWS_WITH(load_run_config(file), ContainsSubstring("data.max_tiles: must be in [1, 64]"));
   std::ofstream(file) << "data:\n  max_tiles: 4\n  min_tiles: 5\n";
-  CHECK_THROWS_WITH(load_run_config(file), Catch::Contains("data.min_tiles: must be in [1, max_tiles]"));
+  CHECK_THROWS_WITH(load_run_config(file), ContainsSubstring("data.min_tiles: must be in [1, max_tiles]"));
   std::ofstream(file) << "eval:\n  decode: released\n";
   CHECK(load_run_config(file).eval.decode == DecodeMode::released);
   std::ofstream(file) << "eval:\n  decode: beam\n";
-  CHECK_THROWS_WITH(load_run_config(file), Catch::Contains("eval.decode") && Catch::Contains("'beam'"));
+  CHECK_THROWS_WITH(load_run_config(file), ContainsSubstring("eval.decode") && ContainsSubstring("'beam'"));
   std::filesystem::remove_all(dir);
 }
 

@@ -1,6 +1,6 @@
 // From dataset files to trained weights: collation, the sampler, the background loader, the
 // tokenizer/model agreement check, and a short training run whose loss must fall.
-#include <catch2/catch.hpp>
+#include "tests/catch.h"
 
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
@@ -91,7 +91,7 @@ TEST_CASE("collate right-pads, masks and counts supervised tokens", "[pipeline]"
   CHECK(causal_lm_loss(logits, batch.inputs.labels).num_tokens.item<int64_t>() == batch.supervised_tokens);
 }
 
-TEST_CASE("epochs are seeded permutations; length grouping keeps batches of similar length", "[pipeline]") {
+TEST_CASE("epochs are seeded permutations, length grouping keeps batches of similar length", "[pipeline]") {
   std::vector<TrainingSample> samples;
   for (int i = 0; i < 100; ++i) samples.push_back(sample(std::to_string(i), std::vector<int64_t>(1 + (i * 37) % 50, 1), {}));
   const auto order = epoch_order(samples, 10, 7, 0, false);
@@ -155,10 +155,10 @@ TEST_CASE("the loader delivers the sampler's batches in order, and handles bad i
   // Options that would leave the worker and next() waiting on each other are refused.
   auto no_room = options;
   no_room.prefetch = 0;
-  CHECK_THROWS_WITH(BatchLoader(samples, no_room), Catch::Contains("prefetch must be at least 1"));
+  CHECK_THROWS_WITH(BatchLoader(samples, no_room), ContainsSubstring("prefetch must be at least 1"));
   auto no_batch = options;
   no_batch.batch_size = 0;
-  CHECK_THROWS_WITH(BatchLoader(samples, no_batch), Catch::Contains("batch_size must be at least 1"));
+  CHECK_THROWS_WITH(BatchLoader(samples, no_batch), ContainsSubstring("batch_size must be at least 1"));
 
   std::vector<TrainingSample> with_image{sample("good", {1, 4, 2}, {-100, -100, 2}), sample("bad", {1, 4, 2}, {-100, -100, 2})};
   with_image[0].image_paths = {shapes_dataset() + "/images/train/000000.png"};
@@ -174,7 +174,7 @@ TEST_CASE("the loader delivers the sampler's batches in order, and handles bad i
   }
   options.skip_bad_images = false;
   BatchLoader failing(with_image, options);
-  CHECK_THROWS_WITH(failing.next(), Catch::Contains("sample 'bad'") && Catch::Contains("broken.png"));
+  CHECK_THROWS_WITH(failing.next(), ContainsSubstring("sample 'bad'") && ContainsSubstring("broken.png"));
 }
 
 TEST_CASE("dynamic tiling: image runs sized from the headers, filled by the loader's tiles, taken by the model",
@@ -238,7 +238,7 @@ TEST_CASE("dynamic tiling: image runs sized from the headers, filled by the load
 
   config.data.on_error = "fail";
   CHECK_THROWS_WITH(build_training_set(config.data, {conversations}, config.model),
-                    Catch::Contains("gone") && Catch::Contains("missing.png': file not found"));
+                    ContainsSubstring("gone") && ContainsSubstring("missing.png': file not found"));
 }
 
 TEST_CASE("a tokenizer that disagrees with the model is refused before training", "[pipeline]") {
@@ -246,11 +246,11 @@ TEST_CASE("a tokenizer that disagrees with the model is refused before training"
   const auto tokenizer = load_tokenizer(config.data);
   config.model.image_token_id = 5;
   CHECK_THROWS_WITH(check_tokenizer_matches_model(tokenizer, config.data, config.model),
-                    Catch::Contains("image token '<image>' is id 4") && Catch::Contains("set model.image_token_id: 4"));
+                    ContainsSubstring("image token '<image>' is id 4") && ContainsSubstring("set model.image_token_id: 4"));
   config.model.image_token_id = 4;
   config.model.llm.vocab_size = 100;
   CHECK_THROWS_WITH(check_tokenizer_matches_model(tokenizer, config.data, config.model),
-                    Catch::Contains("has 400 tokens but model.llm.vocab_size is 100"));
+                    ContainsSubstring("has 400 tokens but model.llm.vocab_size is 100"));
 }
 
 TEST_CASE("a short training run on the shapes dataset lowers the loss and checkpoints its weights", "[pipeline]") {
@@ -286,8 +286,8 @@ TEST_CASE("a run whose steps keep failing stops after train.max_bad_steps, namin
   config.train.init_from = dir.file("nan.safetensors");
   config.train.max_bad_steps = 3;
   Trainer trainer(config);
-  CHECK_THROWS_WITH(trainer.train(), Catch::Contains("stage 'all': 3 steps in a row with a non-finite loss") &&
-                                         Catch::Contains("train.max_bad_steps"));
+  CHECK_THROWS_WITH(trainer.train(), ContainsSubstring("stage 'all': 3 steps in a row with a non-finite loss") &&
+                                         ContainsSubstring("train.max_bad_steps"));
 }
 
 TEST_CASE("a stage cannot train decoder weights that are stored quantized", "[pipeline]") {
@@ -296,8 +296,8 @@ TEST_CASE("a stage cannot train decoder weights that are stored quantized", "[pi
   config.model.quantize = "int8";
   config.train.stages[0].trainable = {{"llm", true}};
   Trainer trainer(config);
-  CHECK_THROWS_WITH(trainer.train(), Catch::Contains("train.stages[0].trainable.llm") &&
-                                         Catch::Contains("model.quantize: int8"));
+  CHECK_THROWS_WITH(trainer.train(), ContainsSubstring("train.stages[0].trainable.llm") &&
+                                         ContainsSubstring("model.quantize: int8"));
 }
 
 }  // namespace test_training_pipeline

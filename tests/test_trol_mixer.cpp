@@ -2,7 +2,7 @@
 //   gates at w = 0  == the plain decoder (traversal off)
 //   gates at w = 1  == each layer applied twice == a plain decoder of twice the depth
 //   free gates      == (1 - w) h1 + w h2 computed by hand, layer by layer
-#include <catch2/catch.hpp>
+#include "tests/catch.h"
 
 #include "test_helpers.h"
 #include "trol/rotary.h"
@@ -122,7 +122,7 @@ TEST_CASE("mixing ratios are reported per layer and token, only when asked, and 
   CHECK(torch::allclose(out.logits, logits, 1e-5, 1e-5));
 }
 
-TEST_CASE("per-layer gates have num_layers x (hidden + 1) parameters; the shared variant one gate", "[mixer]") {
+TEST_CASE("per-layer gates have num_layers x (hidden + 1) parameters, the shared variant one gate", "[mixer]") {
   auto c = text_config(true);
   TrolModel per_layer(c);
   c.trol.shared_gate = true;

@@ -10,9 +10,11 @@
 
 namespace trol {
 
-// One AdamW step over every parameter with a gradient, fused where the parameter, its
-// gradient and its state are contiguous float32 CPU tensors, amsgrad is off and the fused CPU
-// kernels are on (runtime.fused_cpu_kernels); elsewhere LibTorch's own AdamW step runs.
+// One AdamW step over every parameter with a gradient (amsgrad off): trol's kernel where every
+// parameter, gradient and state is a contiguous float32 CPU tensor and the fused CPU kernels
+// are on (runtime.fused_cpu_kernels); LibTorch's fused multi-tensor kernel (at::_fused_adamw_,
+// LibTorch >= 2.4) on GPUs, and on CPU where trol's kernel does not apply; elsewhere LibTorch's
+// own AdamW step (composite ops).
 void adamw_step(torch::optim::AdamW& optimizer);
 
 }  // namespace trol

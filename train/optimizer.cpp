@@ -30,6 +30,7 @@ StageOptimizer make_optimizer(torch::nn::Module& model, const StageConfig& stage
     groups.emplace_back(parameters, std::make_unique<torch::optim::AdamWOptions>(
                                         torch::optim::AdamWOptions(stage.learning_rate)
                                             .betas({stage.beta1, stage.beta2})
+                                            .eps(stage.eps)
                                             .weight_decay(decay ? stage.weight_decay : 0.0)));
     const auto scale = stage.learning_rate_scale.find(group);
     out.lr_scales.push_back(scale == stage.learning_rate_scale.end() ? 1.0 : scale->second);

@@ -34,7 +34,9 @@ void evaluate_during_training(TrolModel& model, const RunConfig& config, Process
       }
     }
   }
-  if (group) group->barrier("after the evaluation at step " + std::to_string(global_step));
+  // Rank 0 ran the built-in benchmarks alone: the others wait for it outside any collective,
+  // whose timeout (NCCL's watchdog, Gloo's) would end a long evaluation.
+  if (group) group->wait_for_rank0("the built-in evaluation at step " + std::to_string(global_step));
   model->train();
   if (ranks.rank != 0) return;
   for (const auto& suite : suites) {

@@ -1,5 +1,8 @@
 #include "train/runtime.h"
 
+#include <c10/core/impl/DeviceGuardImplInterface.h>
+#include <fmt/format.h>
+
 #include <spdlog/spdlog.h>
 
 #include <dlfcn.h>
@@ -45,6 +48,17 @@ RuntimeConfig read_runtime_config(ConfigReader& reader) {
 std::optional<torch::ScalarType> mixed_precision_dtype(const RuntimeConfig& config) {
   if (config.mixed_precision == "none") return std::nullopt;
   return parse_dtype(config.mixed_precision, "runtime.mixed_precision");
+}
+
+std::string rank_device(const std::string& requested, int64_t local_rank, int64_t visible_gpus) {
+  if (!parse_device(requested).is_cuda()) return requested;
+  if (visible_gpus == 1) return "cuda:0";
+  if (local_rank >= visible_gpus) {
+    throw ConfigError(fmt::format("runtime.device: local rank {} needs a GPU of its own, but this node shows {} GPU(s) "
+                                  "(more ranks per node than GPUs, or CUDA_VISIBLE_DEVICES hides some)",
+                                  local_rank, visible_gpus));
+  }
+  return "cuda:" + std::to_string(local_rank);
 }
 
 torch::Device parse_device(const std::string& text, const std::string& key) {
@@ -122,6 +136,15 @@ void configure_runtime(const RuntimeConfig& config) {
   const auto device = parse_device(config.device);
   if (device.is_cuda() && !torch::cuda::is_available()) {
     throw ConfigError("runtime.device: '" + config.device + "' requested but CUDA is not available in this build/machine");
+  }
+  if (device.is_cuda() && device.has_index()) {
+    if (device.index() >= static_cast<int64_t>(torch::cuda::device_count())) {
+      throw ConfigError(fmt::format("runtime.device: '{}' but this machine shows {} GPU(s)", config.device,
+                                    torch::cuda::device_count()));
+    }
+    // The current device, for whatever allocates without naming one (NCCL's communicators,
+    // CUDA streams and events): each rank's own GPU, not GPU 0 on every rank.
+    c10::impl::getDeviceGuardImpl(device.type())->setDevice(device);
   }
   int64_t threads = config.intra_op_threads;
   if (threads == 0) {

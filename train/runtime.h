@@ -30,6 +30,13 @@ RuntimeConfig read_runtime_config(ConfigReader& reader);
 torch::Device parse_device(const std::string& text, const std::string& key = "runtime.device");
 torch::ScalarType parse_dtype(const std::string& text, const std::string& key = "runtime.dtype");
 
+// The device a rank of a launched run drives when the config says `requested`: its own GPU,
+// cuda:LOCAL_RANK, for any CUDA device (a cuda:N meant for one process would put every rank
+// on one GPU), or cuda:0 where the launcher shows each rank one GPU (CUDA_VISIBLE_DEVICES per
+// task, as srun --gpus-per-task=1 does). CPU stays CPU. Throws ConfigError when the node has
+// fewer visible GPUs than local ranks.
+std::string rank_device(const std::string& requested, int64_t local_rank, int64_t visible_gpus);
+
 // runtime.mixed_precision as the autocast dtype; nullopt for "none".
 std::optional<torch::ScalarType> mixed_precision_dtype(const RuntimeConfig& config);
 

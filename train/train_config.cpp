@@ -46,6 +46,7 @@ StageConfig read_stage(ConfigReader& r) {
   r.read("weight_decay", s.weight_decay);
   r.read("beta1", s.beta1);
   r.read("beta2", s.beta2);
+  r.read("eps", s.eps);
   r.read("max_grad_norm", s.max_grad_norm);
   r.read("group_by_length", s.group_by_length);
   r.finish();
@@ -58,6 +59,7 @@ StageConfig read_stage(ConfigReader& r) {
   if (s.min_lr_ratio < 0 || s.min_lr_ratio > 1) r.fail("min_lr_ratio", "must be within [0, 1]");
   if (s.warmup_steps < 0 || s.warmup_steps > s.steps) r.fail("warmup_steps", "must be within [0, steps]");
   if (s.weight_decay < 0) r.fail("weight_decay", "must not be negative");
+  if (!(s.eps > 0)) r.fail("eps", "must be positive");
   if (s.max_grad_norm < 0) r.fail("max_grad_norm", "must not be negative (0 turns clipping off)");
   return s;
 }

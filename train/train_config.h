@@ -24,6 +24,7 @@ struct StageConfig {
   int64_t warmup_steps = 0;               // linear warm-up from 0
   double weight_decay = 0.0;              // AdamW decoupled decay (never on norms, biases, gates)
   double beta1 = 0.9, beta2 = 0.999;      // AdamW moments
+  double eps = 1e-8;                      // AdamW's epsilon (added to the second moment's root)
   double max_grad_norm = 1.0;             // clip the global gradient norm (0: off)
   bool group_by_length = false;           // batches of similar length (less padding)
 };

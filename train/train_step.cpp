@@ -52,7 +52,9 @@ StepOutcome training_step(TrolModel& model, torch::optim::Optimizer& optimizer, 
     // Data parallel: gradients are summed over the ranks during the last backward only.
     if (options.buckets != nullptr) options.buckets->prepare(/*sync=*/m + 1 == micro_batches.size());
     if (batch.empty()) continue;  // this rank's share of the batch is empty: it still syncs
-    const auto inputs = to_device(batch.inputs, options.device, options.dtype);
+    // The image tokens are counted on the host: the merge's check then costs no device sync.
+    const auto inputs = to_device(with_image_positions(batch.inputs, model->config().resolved_image_token_id()),
+                                  options.device, options.dtype);
     ModelOutput out;
     {
       // Autocast covers the forward only: backward runs each op in the dtype its forward used.

@@ -110,6 +110,7 @@ BatchLoaderOptions stage_loader_options(const RunConfig& config, const StageConf
   options.mean = config.data.image_mean;
   options.std = config.data.image_std;
   options.tiling = config.data.tiling;
+  options.pin_memory = parse_device(config.runtime.device).is_cuda();
   return options;
 }
 

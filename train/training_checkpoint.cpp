@@ -258,7 +258,7 @@ std::vector<std::string> restore_training_checkpoint(const std::string& folder, 
   const auto optimizer_path = (dir / "optimizer.safetensors").string();
   auto saved = load_safetensors(optimizer_path).tensors;
   auto& states = as_adamw(optimizer).state();
-  std::set<std::string> optimized;
+  std::set<compat::OptimizerStateKey> optimized;
   for (const auto& group : optimizer.param_groups()) {
     for (const auto& p : group.params()) optimized.insert(compat::optimizer_state_key(p));
   }

@@ -2,6 +2,7 @@
 
 #include <optional>
 
+#include "trol/compat.h"
 #include "trol/generator_state.h"
 
 namespace trol {
@@ -34,10 +35,22 @@ struct GeneratorState {
   }
 };
 
+// The forward pass's autocast state: the backward runs after the training step's autocast
+// guard has closed, and the recomputation must run in the forward's precision for its
+// gradients to be those of the forward that produced the loss (as torch.utils.checkpoint does).
+struct AutocastState {
+  std::optional<torch::ScalarType> cpu, cuda;
+
+  static AutocastState capture() {
+    return {compat::autocast_dtype(torch::kCPU), compat::autocast_dtype(torch::kCUDA)};
+  }
+};
+
 struct Recomputable : torch::CustomClassHolder {
   Block block;
   size_t num_inputs = 0;
   GeneratorState generators;
+  AutocastState autocast;
 };
 
 struct CheckpointFunction : public torch::autograd::Function<CheckpointFunction> {
@@ -45,6 +58,7 @@ struct CheckpointFunction : public torch::autograd::Function<CheckpointFunction>
   static variable_list forward(AutogradContext* ctx, at::TensorList tensors, c10::intrusive_ptr<Recomputable> body) {
     const std::vector<torch::Tensor> inputs(tensors.begin(), tensors.begin() + static_cast<std::ptrdiff_t>(body->num_inputs));
     body->generators = GeneratorState::capture(inputs);
+    body->autocast = AutocastState::capture();
     auto outputs = body->block(inputs);  // custom functions run their forward with grad mode off
     ctx->save_for_backward(tensors.vec());
     ctx->saved_data["body"] = c10::IValue::make_capsule(body);
@@ -70,12 +84,15 @@ struct CheckpointFunction : public torch::autograd::Function<CheckpointFunction>
       }
     }
 
-    // Recompute under the forward pass's generator states, then put the current ones back.
+    // Recompute under the forward pass's generator states and autocast state, then put the
+    // current ones back.
     const auto now = GeneratorState::capture(inputs);
     body->generators.restore();
     std::vector<torch::Tensor> outputs;
     {
       torch::AutoGradMode enable(true);
+      compat::AutocastGuard cpu_autocast(torch::kCPU, body->autocast.cpu);
+      compat::AutocastGuard cuda_autocast(torch::kCUDA, body->autocast.cuda);
       outputs = body->block(inputs);
     }
     now.restore();

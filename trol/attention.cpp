@@ -81,7 +81,9 @@ torch::Tensor AttentionImpl::forward(const torch::Tensor& x, const RotaryTables&
     k = cache->keys.narrow(2, 0, end);
     v = cache->values.narrow(2, 0, end);
   }
-  const auto attended = compat::scaled_dot_product_attention(q, k, v, additive_mask);  // [B, H, T, d]
+  // The decoder's attention is causal; an undefined mask means causality is all there is to mask.
+  const auto attended =
+      compat::scaled_dot_product_attention(q, k, v, additive_mask, /*causal=*/!additive_mask.defined());  // [B, H, T, d]
   return out(attended.transpose(1, 2).reshape({b, t, num_heads_ * head_dim_}), adapter_mask);
 }
 

@@ -15,7 +15,10 @@ struct LmLoss {
 
 // logits [batch, seq, vocab], labels [batch, seq] aligned with the inputs (shifted here).
 // The sum and count are kept apart so a trainer can normalise by the global token count
-// across micro-batches and ranks.
-LmLoss causal_lm_loss(const torch::Tensor& logits, const torch::Tensor& labels);
+// across micro-batches and ranks. Outside trol's fused CPU kernel the cross-entropy runs on
+// chunks of at most `chunk_elements` logits (rows of the vocabulary), each in float32.
+constexpr int64_t kLossChunkElements = int64_t{1} << 26;  // 256 MiB of float32 logits
+LmLoss causal_lm_loss(const torch::Tensor& logits, const torch::Tensor& labels,
+                      int64_t chunk_elements = kLossChunkElements);
 
 }  // namespace trol

@@ -1,5 +1,7 @@
 #include "trol/decoder.h"
 
+#include "trol/compat.h"
+
 #include <stdexcept>
 #include <string>
 
@@ -31,10 +33,13 @@ DecoderImpl::DecoderImpl(const LlmConfig& llm, const TrolConfig& trol) : llm_(ll
 torch::nn::Linear& DecoderImpl::gate(int64_t layer) { return gates[trol_.shared_gate ? 0 : layer]; }
 
 DecoderOutput DecoderImpl::forward(const torch::Tensor& inputs_embeds, const torch::Tensor& attention_mask,
-                                   bool collect_gate_ratios, const torch::Tensor& adapter_mask) {
+                                   bool collect_gate_ratios, const torch::Tensor& adapter_mask, bool right_padded) {
   const auto dtype = inputs_embeds.scalar_type();
   const auto rotary = rotary_tables(positions_from_mask(attention_mask), llm_, attention_mask.size(1), dtype);
-  const auto mask = causal_padding_mask(attention_mask, dtype);
+  // Without a mask the attention is causal only (AttentionImpl): no [B, 1, T, T] tensor to build
+  // and keep for backward, and LibTorch 2.x's flash kernels. 1.13 keeps the mask its kernels take.
+  const auto mask = right_padded && compat::kCausalAttentionWithoutMask ? torch::Tensor()
+                                                                        : causal_padding_mask(attention_mask, dtype);
 
   std::vector<torch::Tensor> ratios;
   torch::Tensor h = inputs_embeds;

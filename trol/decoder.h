@@ -26,9 +26,13 @@ class DecoderImpl : public torch::nn::Module {
   // inputs_embeds [batch, seq, hidden]; attention_mask [batch, seq], 1 for real tokens.
   // `collect_gate_ratios` records w of every layer (detached, no extra forward work).
   // `adapter_mask` [batch, seq] bool: where Partial LoRA adapters apply (the image-token
-  // positions); needed only when the model has them (model.lora.partial).
+  // positions); needed only when the model has them (model.lora.partial). `right_padded`: the
+  // mask's zeros only follow each row's ones (ModelInputs::right_padded), so the attention can
+  // run causal without a padding mask (LibTorch 2.x: its flash kernels) and give the same
+  // outputs at every real token.
   DecoderOutput forward(const torch::Tensor& inputs_embeds, const torch::Tensor& attention_mask,
-                        bool collect_gate_ratios = false, const torch::Tensor& adapter_mask = {});
+                        bool collect_gate_ratios = false, const torch::Tensor& adapter_mask = {},
+                        bool right_padded = false);
 
   // Incremental decoding: `new_embeds` [batch, n, hidden] are the tokens after the `cache.length()`
   // cached ones (the whole prompt at the first call), `attention_mask` [batch, cache.length() + n]

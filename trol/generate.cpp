@@ -43,6 +43,13 @@ void check_prompts(const std::vector<std::vector<int64_t>>& prompts, int64_t voc
   }
 }
 
+// A small host-built tensor on `device`: on a GPU through page-locked memory and an
+// asynchronous copy, so that building the next step's inputs does not wait for the GPU.
+torch::Tensor to_device_async(const torch::Tensor& host, torch::Device device) {
+  if (!device.is_cuda()) return host.to(device);
+  return host.pin_memory().to(device, /*non_blocking=*/true);
+}
+
 [[noreturn]] void refuse(const std::string& option, const std::string& why) {
   throw std::invalid_argument("generate: " + option + " " + why);
 }
@@ -111,7 +118,7 @@ class Decoding {
   // Keeps rows `rows` (indices into the current rows) in that order: beam search's move of
   // every beam's state to the beams continuing it.
   void reorder(const std::vector<int64_t>& rows) {
-    const auto index = torch::tensor(rows, torch::kLong).to(device_);
+    const auto index = to_device_async(torch::tensor(rows, torch::kLong), device_);
     mask_ = mask_.index_select(0, index);
     if (embeds_.defined()) embeds_ = embeds_.index_select(0, index);
     if (adapter_mask_.defined()) adapter_mask_ = adapter_mask_.index_select(0, index);
@@ -128,12 +135,12 @@ class Decoding {
       ids[r] = real[r] ? tokens[r] : options_.pad_id;
       mask[r] = real[r] ? 1 : 0;
     }
-    const auto new_ids = torch::tensor(ids, torch::kLong).view({rows, 1}).to(device_);
-    const auto new_mask = torch::tensor(mask, torch::kLong).view({rows, 1}).to(device_);
+    const auto new_ids = to_device_async(torch::tensor(ids, torch::kLong).view({rows, 1}), device_);
+    const auto new_mask = to_device_async(torch::tensor(mask, torch::kLong).view({rows, 1}), device_);
     const auto new_embeds = model_->model->embed(new_ids);
     embeds_ = cache_ ? new_embeds : torch::cat({embeds_, new_embeds}, 1);
     if (partial_lora_) {
-      const auto text = torch::zeros({rows, 1}, torch::kBool).to(device_);
+      const auto text = torch::zeros({rows, 1}, torch::TensorOptions().dtype(torch::kBool).device(device_));
       adapter_mask_ = cache_ ? text : torch::cat({adapter_mask_, text}, 1);
     }
     mask_ = torch::cat({mask_, new_mask}, 1);
@@ -183,19 +190,26 @@ std::vector<std::vector<GeneratedSequence>> decode_rows(Decoding& decoding, size
     if (options.repetition_penalty != 1.0) {
       logits = apply_repetition_penalty(logits, decoding.seen(), options.repetition_penalty);
     }
-    torch::Tensor next;
+    torch::Tensor next, log_probs;
     if (sample) {
       logits = filter_logits(logits, options.temperature, options.top_k, options.top_p);
       // Drawn on the CPU in float64 from the sampler's own generator: the same draws on any device.
       const auto probabilities = torch::softmax(logits, -1).to(torch::kCPU, torch::kFloat64);
       next = torch::multinomial(probabilities, 1, /*replacement=*/false, *generator).view({-1});
+      log_probs = torch::log_softmax(logits, -1)
+                      .gather(1, next.to(logits.device()).view({-1, 1}))
+                      .view({-1})
+                      .to(torch::kCPU, torch::kFloat64);
     } else {
-      next = logits.argmax(-1).to(torch::kCPU);
+      // The token and its log-probability come to the host together: one transfer per step.
+      const auto argmax = logits.argmax(-1, /*keepdim=*/true);
+      const auto both = torch::cat({argmax.to(torch::kFloat64),
+                                    torch::log_softmax(logits, -1).gather(1, argmax).to(torch::kFloat64)},
+                                   1)
+                            .to(torch::kCPU);
+      next = both.select(1, 0).to(torch::kLong);  // token ids are exact in float64
+      log_probs = both.select(1, 1).contiguous();
     }
-    const auto log_probs = torch::log_softmax(logits, -1)
-                               .gather(1, next.to(logits.device()).view({-1, 1}))
-                               .view({-1})
-                               .to(torch::kCPU, torch::kFloat64);
     const auto next_ids = next.accessor<int64_t, 1>();
     const auto next_log_probs = log_probs.accessor<double, 1>();
 

@@ -6,9 +6,9 @@
 namespace trol {
 
 torch::Tensor merge_image_features(const torch::Tensor& text_embeds, const torch::Tensor& image_mask,
-                                   const torch::Tensor& image_features) {
+                                   const torch::Tensor& image_features, int64_t positions) {
   const int64_t hidden = text_embeds.size(-1);
-  const int64_t positions = image_mask.sum().item<int64_t>();
+  if (positions < 0) positions = image_mask.sum().item<int64_t>();
   const int64_t rows = image_features.defined() ? image_features.numel() / std::max<int64_t>(hidden, 1) : 0;
   if (image_features.defined() && image_features.size(-1) != hidden) {
     throw std::invalid_argument("image features are " + std::to_string(image_features.size(-1)) +
@@ -22,9 +22,10 @@ torch::Tensor merge_image_features(const torch::Tensor& text_embeds, const torch
                                 " tokens = " + std::to_string(rows) + " feature rows");
   }
   if (rows == 0) return text_embeds;
-  const auto index = image_mask.nonzero();  // [rows, 2], in row-major (reading) order
-  return text_embeds.index_put({index.select(1, 0), index.select(1, 1)},
-                               image_features.reshape({rows, hidden}).to(text_embeds.scalar_type()));
+  // masked_scatter fills the masked rows in row-major (reading) order, and unlike an index
+  // built with nonzero() it needs no device sync.
+  return text_embeds.masked_scatter(image_mask.unsqueeze(-1).expand_as(text_embeds),
+                                    image_features.reshape({rows, hidden}).to(text_embeds.scalar_type()));
 }
 
 }  // namespace trol

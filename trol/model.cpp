@@ -45,7 +45,14 @@ torch::Tensor TrolModelImpl::embed(const ModelInputs& inputs) {
   const auto text = model->embed(inputs.input_ids.masked_fill(image_mask, 0));
   torch::Tensor features;
   if (inputs.pixel_values.defined() && inputs.pixel_values.size(0) > 0) features = encode_images(inputs.pixel_values);
-  return merge_image_features(text, image_mask, features);
+  const int64_t positions =
+      inputs.image_positions >= 0 ? inputs.image_positions : image_mask.sum().item<int64_t>();
+  return merge_image_features(text, image_mask, features, positions);
+}
+
+ModelInputs with_image_positions(ModelInputs inputs, int64_t image_token_id) {
+  inputs.image_positions = inputs.input_ids.eq(image_token_id).sum().item<int64_t>();
+  return inputs;
 }
 
 ModelOutput TrolModelImpl::forward(const ModelInputs& inputs, bool collect_gate_ratios) {
@@ -58,7 +65,8 @@ ModelOutput TrolModelImpl::forward(const ModelInputs& inputs, bool collect_gate_
     throw std::invalid_argument("attention_mask " + c10::str(attention_mask.sizes()) + " does not match input_ids " +
                                 c10::str(inputs.input_ids.sizes()));
   }
-  auto decoded = model(embed(inputs), attention_mask, collect_gate_ratios, adapter_mask(inputs.input_ids));
+  auto decoded =
+      model(embed(inputs), attention_mask, collect_gate_ratios, adapter_mask(inputs.input_ids), inputs.right_padded);
   ModelOutput out;
   out.logits = lm_logits(decoded.hidden);
   out.gate_ratios = decoded.gate_ratios;
@@ -72,13 +80,15 @@ torch::Tensor TrolModelImpl::lm_logits(const torch::Tensor& hidden) {
 
 ModelInputs to_device(const ModelInputs& inputs, torch::Device device, torch::ScalarType dtype) {
   ModelInputs out = inputs;
-  auto move = [&](torch::Tensor& t) {
-    if (t.defined()) t = t.to(device);
+  // Non-blocking: from page-locked host memory (the batch loader pins for a GPU) the copies
+  // overlap with the GPU's work; from pageable memory they are synchronous as before.
+  auto move = [&](torch::Tensor& t, torch::ScalarType to) {
+    if (t.defined()) t = t.to(device, to, /*non_blocking=*/true);
   };
-  move(out.input_ids);
-  move(out.attention_mask);
-  move(out.labels);
-  if (out.pixel_values.defined()) out.pixel_values = out.pixel_values.to(device, dtype);
+  for (auto* t : {&out.input_ids, &out.attention_mask, &out.labels}) {
+    if (t->defined()) move(*t, t->scalar_type());
+  }
+  move(out.pixel_values, dtype);
   return out;
 }
 

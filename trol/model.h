@@ -22,7 +22,14 @@ struct ModelInputs {
   torch::Tensor attention_mask;  // [batch, seq], 1 for real tokens (left or right padding)
   torch::Tensor pixel_values;    // [images, channels, size, size], all images of the batch in reading order; may be undefined
   torch::Tensor labels;          // [batch, seq] int64 with -100 where not supervised; may be undefined
+  int64_t image_positions = -1;  // image-token positions in input_ids, counted while the ids were on the
+                                 // host (-1: unknown, counted from the ids: a device sync on a GPU)
+  bool right_padded = false;     // padding only after each row's real tokens (the batch loader's):
+                                 // causal attention alone then hides it from every real token
 };
+
+// `inputs` with image_positions counted from its host-side input_ids (CPU tensors: no sync).
+ModelInputs with_image_positions(ModelInputs inputs, int64_t image_token_id);
 
 // The inputs on `device`; pixels also in the model's `dtype` (ids and masks stay integers).
 ModelInputs to_device(const ModelInputs& inputs, torch::Device device, torch::ScalarType dtype);

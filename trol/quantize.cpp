@@ -2,6 +2,10 @@
 
 #include "trol/config_reader.h"
 
+#include <map>
+#include <mutex>
+#include <string>
+
 namespace trol {
 
 QuantizeMode parse_quantize_mode(const std::string& text, const std::string& key) {
@@ -25,6 +29,17 @@ namespace {
 torch::Tensor levels_tensor() {
   const auto& l = nf4_levels();
   return torch::from_blob(const_cast<float*>(l.data()), {16}, torch::kFloat32).clone();
+}
+
+// The level table on `device`, copied there once: a copy per dequantization would be a
+// host-to-device transfer and a sync in every quantized layer's forward and backward.
+const torch::Tensor& levels_on(torch::Device device) {
+  static std::mutex mutex;
+  static std::map<std::string, torch::Tensor> tables;
+  std::lock_guard<std::mutex> lock(mutex);
+  auto& table = tables[device.str()];
+  if (!table.defined()) table = levels_tensor().to(device);
+  return table;
 }
 
 // Pads a flat tensor with zeros to a multiple of `multiple`.
@@ -67,7 +82,7 @@ torch::Tensor dequantize_nf4(const Nf4Weight& q, torch::ScalarType dtype) {
   const auto block_max = q.block_max_q.to(torch::kFloat32) * step + q.block_max_offset;
   const auto low = q.codes.bitwise_and(15), high = q.codes.bitwise_right_shift(4);
   const auto index = torch::stack({low, high}, 1).flatten().to(torch::kLong);
-  const auto levels = levels_tensor().to(q.codes.device());
+  const auto& levels = levels_on(q.codes.device());
   int64_t numel = 1;
   for (auto d : q.shape) numel *= d;
   const auto values = levels.index_select(0, index).narrow(0, 0, numel);

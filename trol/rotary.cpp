@@ -3,10 +3,26 @@
 #include "trol/fused_cpu_ops.h"
 
 #include <cmath>
+#include <map>
+#include <mutex>
+#include <string>
+#include <utility>
+#include <vector>
 
 namespace trol {
 
 namespace {
+
+// `factors` as a float32 tensor on `device`, copied there once per list and device: a copy at
+// every forward (every decoded token) would be a host-to-device transfer and a sync.
+const torch::Tensor& factors_on(const std::vector<double>& factors, torch::Device device) {
+  static std::mutex mutex;
+  static std::map<std::pair<std::string, std::vector<double>>, torch::Tensor> cache;
+  std::lock_guard<std::mutex> lock(mutex);
+  auto& tensor = cache[{device.str(), factors}];
+  if (!tensor.defined()) tensor = torch::tensor(factors, torch::kFloat32).to(device);
+  return tensor;
+}
 
 // `factors` (empty: none) divide the frequencies; `scale` multiplies cos and sin.
 RotaryTables scaled_tables(const torch::Tensor& positions, int64_t head_dim, double theta,
@@ -14,7 +30,7 @@ RotaryTables scaled_tables(const torch::Tensor& positions, int64_t head_dim, dou
   const auto opts = torch::TensorOptions().dtype(torch::kFloat32).device(positions.device());
   const auto exponents = torch::arange(0, head_dim, 2, opts) / static_cast<double>(head_dim);
   auto denominators = torch::pow(theta, exponents);                                // [head_dim/2]
-  if (!factors.empty()) denominators = denominators * torch::tensor(factors, opts);
+  if (!factors.empty()) denominators = denominators * factors_on(factors, positions.device());
   const auto inv_freq = denominators.reciprocal();
   const auto freqs = positions.to(torch::kFloat32).unsqueeze(-1) * inv_freq;      // [B, T, head_dim/2]
   const auto angles = torch::cat({freqs, freqs}, -1);                             // [B, T, head_dim]
