@@ -2,11 +2,14 @@
 # Installs every system dependency of trol from Debian's packages.
 # Idempotent, non-interactive, meant to run as root (CI, fresh machines);
 # it does nothing when everything is already installed.
+#
+# With TORCH_DIR set (as for scripts/build.sh) the user builds against that LibTorch (a
+# LibTorch zip, a pip torch), so Debian's libtorch-dev and python3-torch are left alone:
+# installing them could replace or shadow the one pointed at.
 set -euo pipefail
 
 packages=(
   build-essential cmake ninja-build ccache pkg-config git
-  libtorch-dev            # LibTorch 1.13 (CPU) with c10d
   libopenblas0-pthread    # fast BLAS: without it matrix products run ~30x slower
   libgloo-dev             # headers needed to include ProcessGroupGloo
   libyaml-cpp-dev libspdlog-dev libfmt-dev catch2 nlohmann-json3-dev libcli11-dev
@@ -14,8 +17,15 @@ packages=(
   libsentencepiece-dev sentencepiece
   zlib1g-dev              # CRC-32 checksums of checkpoint files
   libgoogle-perftools-dev # tcmalloc: glibc's malloc re-faults large tensors every step (BENCHMARKS.md)
-  python3-torch python3-numpy  # the independent Python reference used by tests and benchmarks
+  python3-numpy           # the independent Python reference used by tests and benchmarks
+  python3-venv            # scripts/test_pip_torch.sh: pip's torch in a virtual environment
 )
+if [ -z "${TORCH_DIR:-}" ]; then
+  packages+=(
+    libtorch-dev          # LibTorch 1.13 (CPU) with c10d
+    python3-torch         # the Python reference's torch
+  )
+fi
 
 missing=()
 for p in "${packages[@]}"; do
