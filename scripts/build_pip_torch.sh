@@ -81,9 +81,11 @@ for binary in "${binaries[@]}"; do
   problems=$(ldd -r "$binary" 2>&1 | grep -E "undefined symbol|not found" || true)
   [ -z "$problems" ] || { echo "build_pip_torch: $binary: $problems" >&2; exit 1; }
 done
-nm -C --undefined-only "$build_dir/trol" | grep -q "c10d::ProcessGroupNCCL::ProcessGroupNCCL" ||
+# (Into variables first: grep -q stops reading early, and pipefail would count nm's SIGPIPE.)
+undefined=$(nm -C --undefined-only "$build_dir/trol")
+grep -q "c10d::ProcessGroupNCCL::ProcessGroupNCCL" <<<"$undefined" ||
   { echo "build_pip_torch: $build_dir/trol does not call ProcessGroupNCCL" >&2; exit 1; }
-ldd "$build_dir/trol" | grep -q "libtorch_cuda.so" ||
+grep -q "libtorch_cuda.so" <<<"$(ldd "$build_dir/trol")" ||
   { echo "build_pip_torch: $build_dir/trol is not linked to libtorch_cuda" >&2; exit 1; }
 say "built and linked: $build_dir/trol (LibTorch $torch_version, CUDA $torch_cuda, ProcessGroupNCCL)"
 
