@@ -31,14 +31,6 @@ std::pair<TrolModel, TrolModel> cpu_and_cuda_models(const ModelConfig& config, u
   return {cpu, gpu};
 }
 
-std::map<std::string, torch::Tensor> gradients_on_cpu(TrolModel& model) {
-  std::map<std::string, torch::Tensor> grads;
-  for (const auto& p : model->named_parameters()) {
-    if (p.value().grad().defined()) grads[p.key()] = p.value().grad().cpu();
-  }
-  return grads;
-}
-
 }  // namespace
 
 TEST_CASE("CUDA: a float64 model gives the CPU's loss and gradients", "[cuda]") {
@@ -58,7 +50,7 @@ TEST_CASE("CUDA: a float64 model gives the CPU's loss and gradients", "[cuda]") 
   cpu_loss.backward();
   gpu_loss.backward();
   CHECK(gpu_loss.item<double>() == Approx(cpu_loss.item<double>()).epsilon(1e-12));
-  const auto a = gradients_on_cpu(cpu), b = gradients_on_cpu(gpu);
+  const auto a = test::gradients_on_cpu(*cpu), b = test::gradients_on_cpu(*gpu);
   REQUIRE(a.size() == b.size());
   for (const auto& [name, grad] : a) {
     INFO(name);
@@ -102,7 +94,7 @@ TEST_CASE("CUDA: bfloat16 autocast with activation checkpointing gives the plain
       loss = model->forward(batch).loss.mean;
     }
     loss.backward();  // after the guard, as in a training step
-    return gradients_on_cpu(model);
+    return test::gradients_on_cpu(*model);
   };
   const auto plain = run(false), recomputed = run(true);
   REQUIRE(plain.size() == recomputed.size());

@@ -9,6 +9,7 @@
 
 #include <algorithm>
 #include <iostream>
+#include <map>
 #include <string>
 
 #include "trol/model.h"
@@ -59,6 +60,15 @@ inline void force_gates(TrolModel& model, double bias) {
 }
 
 inline ModelInputs text_only(const torch::Tensor& ids) { return {ids, torch::ones_like(ids), {}, {}}; }
+
+// Every parameter's gradient by name, copied to the CPU (parameters without one left out).
+inline std::map<std::string, torch::Tensor> gradients_on_cpu(torch::nn::Module& module) {
+  std::map<std::string, torch::Tensor> grads;
+  for (const auto& p : module.named_parameters()) {
+    if (p.value().grad().defined()) grads[p.key()] = p.value().grad().cpu().clone();
+  }
+  return grads;
+}
 
 // Largest |a - b| relative to the largest |b|, computed in float64.
 inline double relative_error(const torch::Tensor& a, const torch::Tensor& b) {

@@ -41,14 +41,6 @@ Setup setup() {
   return s;
 }
 
-std::map<std::string, torch::Tensor> gradients(TrolModel& model) {
-  std::map<std::string, torch::Tensor> grads;
-  for (const auto& p : model->named_parameters()) {
-    if (p.value().grad().defined()) grads[p.key()] = p.value().grad().clone();
-  }
-  return grads;
-}
-
 }  // namespace
 
 TEST_CASE("bfloat16 autocast runs the products in bfloat16 over float32 weights, close to float32", "[mixed_precision]") {
@@ -70,7 +62,7 @@ TEST_CASE("bfloat16 autocast runs the products in bfloat16 over float32 weights,
   REQUIRE(b.applied);
   CHECK(b.loss == Approx(a.loss).epsilon(0.02));
   CHECK(b.loss != a.loss);  // and the step did run in bfloat16
-  const auto ga = gradients(reference.model), gb = gradients(mixed.model);
+  const auto ga = test::gradients_on_cpu(*reference.model), gb = test::gradients_on_cpu(*mixed.model);
   REQUIRE(ga.size() == gb.size());
   for (const auto& [name, grad] : ga) {
     INFO(name);
@@ -112,7 +104,7 @@ TEST_CASE("a scaled step equals the unscaled one, an overflowing scale skips the
   const auto outcome = training_step(scaled.model, *scaled.optimizer.adamw, scaled.trainable, scaled.micro, with_scaler);
   CHECK(outcome.applied);
   // A power-of-two scale commutes exactly with backward's linear operations.
-  const auto ga = gradients(reference.model), gb = gradients(scaled.model);
+  const auto ga = test::gradients_on_cpu(*reference.model), gb = test::gradients_on_cpu(*scaled.model);
   for (const auto& [name, grad] : ga) {
     INFO(name);
     CHECK(torch::equal(grad, gb.at(name)));
