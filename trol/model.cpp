@@ -1,5 +1,6 @@
 #include "trol/model.h"
 
+#include <optional>
 #include <stdexcept>
 
 #include "trol/image_merge.h"
@@ -45,9 +46,7 @@ torch::Tensor TrolModelImpl::embed(const ModelInputs& inputs) {
   const auto text = model->embed(inputs.input_ids.masked_fill(image_mask, 0));
   torch::Tensor features;
   if (inputs.pixel_values.defined() && inputs.pixel_values.size(0) > 0) features = encode_images(inputs.pixel_values);
-  const int64_t positions =
-      inputs.image_positions >= 0 ? inputs.image_positions : image_mask.sum().item<int64_t>();
-  return merge_image_features(text, image_mask, features, positions);
+  return merge_image_features(text, image_mask, features, inputs.image_positions);
 }
 
 ModelInputs with_image_positions(ModelInputs inputs, int64_t image_token_id) {
@@ -82,12 +81,12 @@ ModelInputs to_device(const ModelInputs& inputs, torch::Device device, torch::Sc
   ModelInputs out = inputs;
   // Non-blocking: from page-locked host memory (the batch loader pins for a GPU) the copies
   // overlap with the GPU's work; from pageable memory they are synchronous as before.
-  auto move = [&](torch::Tensor& t, torch::ScalarType to) {
-    if (t.defined()) t = t.to(device, to, /*non_blocking=*/true);
+  auto move = [&](torch::Tensor& t, std::optional<torch::ScalarType> to = std::nullopt) {
+    if (t.defined()) t = t.to(device, to.value_or(t.scalar_type()), /*non_blocking=*/true);
   };
-  for (auto* t : {&out.input_ids, &out.attention_mask, &out.labels}) {
-    if (t->defined()) move(*t, t->scalar_type());
-  }
+  move(out.input_ids);
+  move(out.attention_mask);
+  move(out.labels);
   move(out.pixel_values, dtype);
   return out;
 }
