@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # trol built against the LibTorch GPU users build with: pip's torch==2.11.0 (CUDA 13.0, cuDNN,
 # NCCL), on any Debian machine, with or without a GPU. It
-#   1. makes a virtual environment with the pinned torch (and numpy, for the Python reference),
+#   1. makes a virtual environment with the pinned torch (and numpy, for the Python reference;
+#      transformers, whose Hugging Face model code the parity checks compare trol with),
 #   2. finds a CUDA toolkit (nvcc and headers: LibTorch's CMake config compiles a CUDA test
 #      program), or assembles one from the package index where the machine has none,
 #   3. builds against that torch with CUDA and c10d's ProcessGroupNCCL (scripts/build.sh) and
@@ -13,6 +14,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 torch_version=2.11.0
+transformers_version=5.25.0
 cuda_toolkit_version=13.0.2  # the cuda-toolkit wheel torch 2.11.0 depends on: CUDA 13.0
 venv="${TROL_TORCH_VENV:-${XDG_CACHE_HOME:-$HOME/.cache}/trol/venv-torch-$torch_version}"
 build_dir="${TROL_BUILD_DIR:-build-torch-$torch_version}"
@@ -33,6 +35,10 @@ if [ "$("$python" -c 'import torch; print(torch.__version__.split("+")[0])' 2>/d
    ! "$python" -c 'import numpy' 2>/dev/null; then
   say "installing torch==$torch_version and numpy into $venv"
   "$venv/bin/pip" install -q "torch==$torch_version" numpy
+fi
+if [ "$("$python" -c 'import transformers; print(transformers.__version__)' 2>/dev/null)" != "$transformers_version" ]; then
+  say "installing transformers==$transformers_version into $venv"
+  "$venv/bin/pip" install -q "transformers==$transformers_version"
 fi
 torch_root=$("$python" -c 'import os, torch; print(os.path.dirname(torch.__file__))' 2>/dev/null)
 say "torch $("$python" -c 'import torch; print(torch.__version__, "CUDA", torch.version.cuda, "NCCL", torch.cuda.nccl.version())' 2>/dev/null) in $torch_root"
@@ -70,7 +76,7 @@ export CUDACXX="$nvcc" CUDA_HOME="$cuda_home" CUDAToolkit_ROOT="$cuda_home"
 # One GPU architecture is enough to link and test on a CPU: nothing here compiles CUDA kernels.
 export TORCH_CUDA_ARCH_LIST="${TORCH_CUDA_ARCH_LIST:-9.0}"
 mkdir -p "$build_dir"
-TORCH_DIR="$torch_root" TROL_BUILD_DIR="$build_dir" scripts/build.sh -DTROL_REFERENCE_PYTHON="$python" \
+TORCH_DIR="$torch_root" TROL_BUILD_DIR="$build_dir" scripts/build.sh -DTROL_REFERENCE_PYTHON="$python" -DTROL_TRANSFORMERS_PYTHON="$python" \
   -DCUDA_TOOLKIT_ROOT_DIR="$cuda_home" "$@" 2>&1 | tee "$build_dir/build_pip_torch.log"
 grep -q "trol: c10d ProcessGroupNCCL enabled" "$build_dir/build_pip_torch.log" ||
   { echo "build_pip_torch: the build did not enable ProcessGroupNCCL" >&2; exit 1; }
