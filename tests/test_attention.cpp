@@ -70,6 +70,32 @@ TEST_CASE("Phi-3 longrope divides each frequency by its factor and scales cos/si
                         rotary_tables(positions, 8, 100.0, torch::kFloat32).cos));
 }
 
+TEST_CASE("InternLM2 dynamic NTK rescales the base by the call's key length past max_position_embeddings",
+          "[attention]") {
+  LlmConfig llm;
+  llm.hidden_size = 16;
+  llm.num_heads = 2;  // head_dim 8
+  llm.rope_theta = 100.0;
+  llm.max_position_embeddings = 8;
+  llm.rope_scaling.type = "dynamic";
+  llm.rope_scaling.factor = 2.0;
+  // By hand: 100 * (2 * 12 / 8 - (2 - 1))^(8 / 6) = 100 * 2^(4/3) at 12 keys; plain up to 8.
+  CHECK(dynamic_ntk_base(llm, 8) == 100.0);
+  CHECK(dynamic_ntk_base(llm, 12) == Approx(100.0 * std::pow(2.0, 4.0 / 3.0)).epsilon(1e-12));
+  const auto positions = torch::tensor({{9, 10, 11}}, torch::kLong);  // e.g. new tokens after 9 cached ones
+  for (const int64_t keys : {8, 12}) {
+    const double base = keys > 8 ? 100.0 * std::pow(2.0, 4.0 / 3.0) : 100.0;
+    const auto tables = rotary_tables(positions, llm, keys, torch::kFloat64);
+    for (int64_t t = 0; t < 3; ++t) {
+      for (int64_t i = 0; i < 4; ++i) {
+        const double angle = positions[0][t].item<double>() * std::pow(base, -2.0 * i / 8.0);
+        CHECK(tables.cos[0][t][i].item<double>() == Approx(std::cos(angle)).margin(1e-5));
+        CHECK(tables.sin[0][t][i + 4].item<double>() == Approx(std::sin(angle)).margin(1e-5));
+      }
+    }
+  }
+}
+
 TEST_CASE("positions count real tokens under left and right padding", "[attention]") {
   const auto mask = torch::tensor({{1, 1, 1, 0, 0}, {0, 0, 1, 1, 1}}, torch::kLong);
   const auto expected = torch::tensor({{0, 1, 2, 2, 2}, {0, 0, 0, 1, 2}}, torch::kLong);

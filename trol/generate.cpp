@@ -88,7 +88,9 @@ class Decoding {
     const auto dtype = model->model->embed->weight.scalar_type();
     if (pixel_values.defined() && pixel_values.numel() > 0) pixels = pixel_values.to(device_, dtype);
     // The prompt (with its image features) is embedded once; new tokens append their rows.
-    embeds_ = model->embed(ModelInputs{ids, mask_, pixels, {}});
+    ModelInputs inputs{ids, mask_, pixels, {}};
+    if (options.image_tower_output.defined()) inputs.image_tower_output = options.image_tower_output.to(device_, dtype);
+    embeds_ = model->embed(inputs);
     // Partial LoRA applies at the prompt's image positions; generated tokens are text.
     adapter_mask_ = model->adapter_mask(ids);
     partial_lora_ = adapter_mask_.defined();

@@ -75,6 +75,8 @@ struct GenerateOptions {
   int64_t pad_id = 0;             // fills the left padding; must not be the image token id
   bool use_cache = true;          // false: recompute the whole sequence at every step (exact decoding only)
   DecodeMode decode = DecodeMode::exact;
+  // Instead of pixel_values: the images as the vision tower's output (ModelInputs::image_tower_output).
+  torch::Tensor image_tower_output;
   double repetition_penalty = 1.0;  // > 0; 1: none (every strategy)
 
   // beam

@@ -74,10 +74,15 @@ YAML::Node llm_yaml(const ConfigFile& file, std::vector<std::string>& notes) {
     const auto& scaling = c["rope_scaling"];
     const auto kind = file.get<std::string>(scaling, "type", file.get<std::string>(scaling, "rope_type", ""));
     // InternLM2's dynamic NTK scaling changes the rotary base only for sequences longer than
-    // max_position_embeddings; below that it is plain RoPE, which is what trol computes.
+    // max_position_embeddings, as the authors' InternLM2DynamicNTKScalingRotaryEmbedding does.
     if (type == "internlm2" && kind == "dynamic") {
+      YAML::Node rope;
+      rope["type"] = "dynamic";
+      rope["factor"] = file.require<double>(scaling, "factor");
+      llm["rope_scaling"] = rope;
       notes.push_back(file.path + ": rope_scaling 'dynamic' is plain RoPE up to max_position_embeddings (" +
-                      std::to_string(max_positions) + " tokens); trol does not rescale beyond");
+                      std::to_string(max_positions) +
+                      " tokens); beyond, each forward call rescales the base by its length, as InternLM2's code does");
     } else if (type == "phi3" && (kind == "longrope" || kind == "su")) {
       // "su" is what the first Phi-3 128k configs (and the TroL authors' copy of its code) call it.
       YAML::Node rope;
@@ -93,7 +98,7 @@ YAML::Node llm_yaml(const ConfigFile& file, std::vector<std::string>& notes) {
     } else {
       throw std::runtime_error(file.path + ": rope_scaling type '" + kind + "' (" + scaling.dump() +
                                ") is not implemented in trol; only none, Phi-3's 'longrope' ('su'), and InternLM2's "
-                               "'dynamic' within max_position_embeddings, are");
+                               "'dynamic' are");
     }
   }
   if (type == "phi3" && c.contains("sliding_window") && !c["sliding_window"].is_null()) {
@@ -244,6 +249,8 @@ nlohmann::json hf_llm_config_json(const LlmConfig& l, const std::string& torch_d
                          {"short_factor", l.rope_scaling.short_factor},
                          {"long_factor", l.rope_scaling.long_factor}};
     c["original_max_position_embeddings"] = l.rope_scaling.original_max_position_embeddings;
+  } else if (l.rope_scaling.type == "dynamic") {
+    c["rope_scaling"] = {{"type", "dynamic"}, {"factor", l.rope_scaling.factor}};
   } else {
     c["rope_scaling"] = nullptr;
   }

@@ -17,7 +17,9 @@ namespace trol {
 // How a traversed model decodes with a cache (DESIGN.md §1).
 enum class DecodeMode {
   // One cache per pass: every new token is traversed and mixed as in training, so decoding
-  // equals re-running the full forward at every step.
+  // equals re-running the full forward at every step (up to max_position_embeddings under a
+  // RoPE scaling: beyond it the cached keys keep the rotation they were cached with, as in the
+  // authors' code; trol/rotary.h).
   exact,
   // The authors' released code: the prompt is traversed (the first pass writes the cache, the
   // second attends with its own keys and writes nothing); every new token then runs each

@@ -35,6 +35,11 @@ torch::Tensor TrolModelImpl::encode_images(const torch::Tensor& pixel_values) {
   return vision_proj->forward(vision_model(pixel_values));
 }
 
+torch::Tensor TrolModelImpl::encode_tower_output(const torch::Tensor& tower_output) {
+  if (!vision_model) throw std::invalid_argument("this model has no vision encoder (model.vision.enabled is false)");
+  return vision_proj->forward(vision_model->from_tower_output(tower_output));
+}
+
 torch::Tensor TrolModelImpl::adapter_mask(const torch::Tensor& input_ids) const {
   if (config_.lora.rank == 0 || !config_.lora.partial) return {};
   return input_ids.eq(config_.resolved_image_token_id());
@@ -45,7 +50,11 @@ torch::Tensor TrolModelImpl::embed(const ModelInputs& inputs) {
   // Image positions are looked up as token 0 and overwritten by the merge below.
   const auto text = model->embed(inputs.input_ids.masked_fill(image_mask, 0));
   torch::Tensor features;
-  if (inputs.pixel_values.defined() && inputs.pixel_values.size(0) > 0) features = encode_images(inputs.pixel_values);
+  const bool pixels = inputs.pixel_values.defined() && inputs.pixel_values.size(0) > 0;
+  const bool tower_output = inputs.image_tower_output.defined() && inputs.image_tower_output.size(0) > 0;
+  if (pixels && tower_output) throw std::invalid_argument("give the images as pixel values or as tower output, not both");
+  if (pixels) features = encode_images(inputs.pixel_values);
+  if (tower_output) features = encode_tower_output(inputs.image_tower_output);
   return merge_image_features(text, image_mask, features, inputs.image_positions);
 }
 
@@ -88,6 +97,7 @@ ModelInputs to_device(const ModelInputs& inputs, torch::Device device, torch::Sc
   move(out.attention_mask);
   move(out.labels);
   move(out.pixel_values, dtype);
+  move(out.image_tower_output, dtype);
   return out;
 }
 

@@ -26,6 +26,9 @@ struct ModelInputs {
                                  // host (-1: unknown, counted from the ids: a device sync on a GPU)
   bool right_padded = false;     // padding only after each row's real tokens (the batch loader's):
                                  // causal attention alone then hides it from every real token
+  // Instead of pixel_values: the vision tower's output as another implementation computed it
+  // (VisionEncoderImpl::tower_output), [images, tokens, vision hidden]; may be undefined.
+  torch::Tensor image_tower_output{};
 };
 
 // `inputs` with image_positions counted from its host-side input_ids (CPU tensors: no sync).
@@ -58,6 +61,8 @@ class TrolModelImpl : public torch::nn::Module {
 
   // Image features in the LLM's width: [images, tokens_per_image, hidden].
   torch::Tensor encode_images(const torch::Tensor& pixel_values);
+  // The same from the vision tower's output (VisionEncoderImpl::tower_output).
+  torch::Tensor encode_tower_output(const torch::Tensor& tower_output);
 
   const ModelConfig& config() const { return config_; }
 

@@ -43,6 +43,7 @@ ModelConfig read_model_config(ConfigReader& reader) {
       scaling.read("short_factor", l.rope_scaling.short_factor);
       scaling.read("long_factor", l.rope_scaling.long_factor);
       scaling.read("original_max_position_embeddings", l.rope_scaling.original_max_position_embeddings);
+      scaling.read("factor", l.rope_scaling.factor);
       scaling.finish();
     }
     r.read("tie_word_embeddings", l.tie_word_embeddings);
@@ -179,9 +180,11 @@ void validate(const ModelConfig& c, const std::string& path) {
   }
   if (!(l.rope_theta > 0)) invalid(llm + "rope_theta", "must be positive");
   const auto& scaling = l.rope_scaling;
-  if (scaling.type != "none" && scaling.type != "longrope") {
-    invalid(llm + "rope_scaling.type", "unknown RoPE scaling '" + scaling.type + "' (expected none or longrope)");
+  if (scaling.type != "none" && scaling.type != "longrope" && scaling.type != "dynamic") {
+    invalid(llm + "rope_scaling.type",
+            "unknown RoPE scaling '" + scaling.type + "' (expected none, longrope or dynamic)");
   }
+  if (scaling.type == "dynamic" && !(scaling.factor > 0)) invalid(llm + "rope_scaling.factor", "must be positive");
   if (scaling.type == "longrope") {
     const auto half = static_cast<size_t>(l.head_dim() / 2);
     for (const auto* list : {&scaling.short_factor, &scaling.long_factor}) {

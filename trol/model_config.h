@@ -27,8 +27,13 @@ enum class LlmFamily { Phi3, InternLM2 };
 // per-frequency factor, the short list while the longest position of a forward call is within
 // original_max_position_embeddings and the long list beyond, and cos/sin scaled by
 // sqrt(1 + ln(max_position_embeddings / original) / ln(original)).
+// InternLM2's "dynamic" NTK scaling: while a forward call's key length L (cached plus new tokens,
+// padding included) exceeds max_position_embeddings M, that call's tokens are rotated with the base
+// rope_theta * (factor * L / M - (factor - 1))^(head_dim / (head_dim - 2)); cached keys keep the
+// rotation of the call that cached them (trol/rotary.h).
 struct RopeScaling {
-  std::string type = "none";               // none | longrope
+  std::string type = "none";               // none | longrope | dynamic
+  double factor = 1.0;                     // dynamic: the config's rope_scaling.factor
   std::vector<double> short_factor;        // head_dim / 2 factors
   std::vector<double> long_factor;         // head_dim / 2 factors
   int64_t original_max_position_embeddings = 0;  // the length the model was pretrained at

@@ -45,10 +45,23 @@ RotaryTables rotary_tables(const torch::Tensor& positions, int64_t head_dim, dou
   return scaled_tables(positions, head_dim, theta, {}, 1.0, dtype);
 }
 
+double dynamic_ntk_base(const LlmConfig& llm, int64_t key_length) {
+  const int64_t limit = llm.max_position_embeddings;
+  if (key_length <= limit) return llm.rope_theta;
+  // In double precision, as the authors' Python computes the base before building the float32 table.
+  const double factor = llm.rope_scaling.factor;
+  const auto head_dim = static_cast<double>(llm.head_dim());
+  return llm.rope_theta * std::pow(factor * static_cast<double>(key_length) / static_cast<double>(limit) - (factor - 1.0),
+                                   head_dim / (head_dim - 2.0));
+}
+
 RotaryTables rotary_tables(const torch::Tensor& positions, const LlmConfig& llm, int64_t length_bound,
                            torch::ScalarType dtype) {
   const auto& scaling = llm.rope_scaling;
   if (scaling.type == "none") return rotary_tables(positions, llm.head_dim(), llm.rope_theta, dtype);
+  if (scaling.type == "dynamic") {
+    return rotary_tables(positions, llm.head_dim(), dynamic_ntk_base(llm, length_bound), dtype);
+  }
   // Phi-3's code (and transformers' longrope): long factors once max(position_ids) + 1 exceeds
   // the original length, per forward call, so a cached decode switches lists at that step.
   const int64_t original = scaling.original_max_position_embeddings;

@@ -122,7 +122,33 @@ torch::Tensor VisionEncoderImpl::embed(const torch::Tensor& pixels) {
 
 torch::Tensor VisionEncoderImpl::block(int64_t k, const torch::Tensor& hidden) { return blocks_.at(k).forward(hidden); }
 
-torch::Tensor VisionEncoderImpl::forward(const torch::Tensor& pixels) {
+torch::Tensor VisionEncoderImpl::forward(const torch::Tensor& pixels) { return from_tower_output(tower_output(pixels)); }
+
+bool VisionEncoderImpl::tower_output_has_class_token() const {
+  return config_.architecture == "internvit" || !config_.drop_class_token;
+}
+
+int64_t VisionEncoderImpl::tower_output_tokens() const {
+  return config_.grid_size() * config_.grid_size() + (tower_output_has_class_token() ? 1 : 0);
+}
+
+torch::Tensor VisionEncoderImpl::from_tower_output(const torch::Tensor& tower_output) {
+  if (tower_output.dim() != 3 || tower_output.size(1) != tower_output_tokens() ||
+      tower_output.size(2) != config_.hidden_size) {
+    const auto grid = std::to_string(config_.grid_size());
+    throw std::invalid_argument(
+        "the vision tower's output must be [images, " + std::to_string(tower_output_tokens()) + ", " +
+        std::to_string(config_.hidden_size) + "] (" + (tower_output_has_class_token() ? "the class token and " : "") +
+        grid + "x" + grid + " patches of width " + std::to_string(config_.hidden_size) + ", " + config_.architecture +
+        " at " + std::to_string(config_.image_size) + " px), got " + c10::str(tower_output.sizes()));
+  }
+  auto h = tower_output;
+  if (config_.drop_class_token && tower_output_has_class_token()) h = h.narrow(1, 1, h.size(1) - 1);
+  if (config_.downsample_ratio != 1.0) h = pixel_shuffle(h, config_.downsample_ratio);
+  return h;
+}
+
+torch::Tensor VisionEncoderImpl::tower_output(const torch::Tensor& pixels) {
   const int64_t size = config_.image_size;
   if (pixels.dim() != 4 || pixels.size(1) != config_.num_channels || pixels.size(2) != size || pixels.size(3) != size) {
     throw std::invalid_argument("vision encoder expects pixels [images, " + std::to_string(config_.num_channels) + ", " +
@@ -134,8 +160,7 @@ torch::Tensor VisionEncoderImpl::forward(const torch::Tensor& pixels) {
   const int64_t wanted = config_.select_layer >= 0 ? config_.select_layer : n + 1 + config_.select_layer;
   auto h = embed(pixels);
   for (int64_t k = 0; k < wanted; ++k) h = block(k, h);  // later blocks cannot affect the output
-  if (config_.drop_class_token) h = h.narrow(1, 1, h.size(1) - 1);
-  if (config_.downsample_ratio != 1.0) h = pixel_shuffle(h, config_.downsample_ratio);
+  if (config_.drop_class_token && !tower_output_has_class_token()) h = h.narrow(1, 1, h.size(1) - 1);
   return h;
 }
 

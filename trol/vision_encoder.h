@@ -57,8 +57,22 @@ class VisionEncoderImpl : public torch::nn::Module {
  public:
   explicit VisionEncoderImpl(const VisionConfig& config);
 
-  // pixels [images, channels, size, size] -> features [images, tokens_per_image, feature_size]
+  // pixels [images, channels, size, size] -> features [images, tokens_per_image, feature_size];
+  // the same as from_tower_output(tower_output(pixels)).
   torch::Tensor forward(const torch::Tensor& pixels);
+
+  // What the authors' code takes from the tower, so that another implementation's tower can be
+  // fed to the rest of trol's model (trol forward --image-features):
+  //   InternViT: the selected hidden state with its class token [images, 1 + g*g, hidden]
+  //              (InternVL's extract_feature reads last_hidden_state and drops the class token after);
+  //   CLIP:      the selected hidden state as LLaVA's feature_select returns it, the class token
+  //              already dropped when drop_class_token ("patch"): [images, g*g, hidden].
+  torch::Tensor tower_output(const torch::Tensor& pixels);
+  // [images, tower_output_tokens(), hidden] -> features; throws std::invalid_argument naming the
+  // expected and the given shape.
+  torch::Tensor from_tower_output(const torch::Tensor& tower_output);
+  bool tower_output_has_class_token() const;
+  int64_t tower_output_tokens() const;
 
   // Hidden state 0 (the input of block 0: CLIP's after its pre_layrnorm), and block k's output
   // for its input: forward() is these, then the selection, class-token drop and pixel shuffle.
