@@ -120,8 +120,9 @@ class Backbone:
     def name(self, i, phi3_name, internlm2_name):
         return f"model.layers.{i}." + (phi3_name if self.family == "phi3" else internlm2_name) + ".weight"
 
-    def layer(self, i, x, rotary, position_ids, past):
-        """One decoder layer on new tokens x [1, t, h] after `past` (keys, values) or None."""
+    def layer(self, i, x, rotary, position_ids, past, mask):
+        """One decoder layer on new tokens x [b, t, h] after `past` (keys, values) or None;
+        `mask` [b, past + t] marks real tokens (left padding: 0)."""
         w, eps, d = self.w, self.c["rms_norm_eps"], self.d
         b, t, _ = x.shape
         y = rms_norm(x, w[self.name(i, "input_layernorm", "attention_norm")], eps)
@@ -142,8 +143,9 @@ class Backbone:
         cache = (k, v)
         repeat = self.heads // self.kv_heads
         scores = q @ k.repeat_interleave(repeat, 1).transpose(-1, -2) / math.sqrt(d)
-        allowed = torch.ones(t, past_length + t, dtype=torch.bool).tril(past_length)
-        scores = scores.masked_fill(~allowed, float("-inf"))
+        allowed = torch.ones(t, past_length + t, dtype=torch.bool).tril(past_length)[None, None] & \
+            mask.bool()[:, None, None, :]
+        scores = scores.masked_fill(~allowed, torch.finfo(scores.dtype).min)
         attended = (scores.softmax(-1) @ v.repeat_interleave(repeat, 1)).transpose(1, 2).reshape(b, t, -1)
         x = x + attended @ w[self.name(i, "self_attn.o_proj", "attention.wo")].T
         y = rms_norm(x, w[self.name(i, "post_attention_layernorm", "ffn_norm")], eps)
@@ -156,24 +158,24 @@ class Backbone:
             down = w[f"model.layers.{i}.feed_forward.w2.weight"]
         return x + (F.silu(gate) * up) @ down.T, cache
 
-    def call(self, ids, rotaries, caches, mode):
-        """The authors' TroL model on new token ids [1, t]: a call with more than one token (the
-        prompt) traverses each layer; a single token traverses only in `exact` mode."""
+    def call(self, ids, rotaries, caches, mode, mask):
+        """The authors' TroL model on new token ids [b, t] (`mask` [b, cached + t]): a call with more
+        than one token (the prompt) traverses each layer; a single token traverses only in `exact`
+        mode. Positions as their prepare_inputs_for_generation makes them: cumsum(mask) - 1, 1 on padding."""
         embed = self.w["model.embed_tokens.weight" if self.family == "phi3" else "model.tok_embeddings.weight"]
         x = embed[ids]
-        past_length = 0 if caches[0] is None else caches[0][0][0].shape[2]
-        position_ids = torch.arange(past_length, past_length + ids.shape[1])[None]
+        position_ids = (mask.cumsum(-1) - 1).masked_fill(mask == 0, 1)[:, -ids.shape[1]:]
         for i in range(self.c["num_hidden_layers"]):
             first = None if caches[i] is None else caches[i][0]
             second = None if caches[i] is None or len(caches[i]) < 2 else caches[i][1]
             if ids.shape[1] > 1 or mode == "exact":
-                h1, kv1 = self.layer(i, x, rotaries[i], position_ids, first)
-                h2, kv2 = self.layer(i, h1, rotaries[i], position_ids, second if mode == "exact" else None)
+                h1, kv1 = self.layer(i, x, rotaries[i], position_ids, first, mask)
+                h2, kv2 = self.layer(i, h1, rotaries[i], position_ids, second if mode == "exact" else None, mask)
                 ratio = 0.5 * torch.tanh(h1 @ self.gates[i][0].T + self.gates[i][1]) + 0.5
                 x = h1 * (1 - ratio) + h2 * ratio
                 caches[i] = (kv1, kv2) if mode == "exact" else (kv1,)
             else:
-                x, kv1 = self.layer(i, x, rotaries[i], position_ids, first)
+                x, kv1 = self.layer(i, x, rotaries[i], position_ids, first, mask)
                 caches[i] = (kv1,)
         x = rms_norm(x, self.w["model.norm.weight"], self.c["rms_norm_eps"])
         return x @ self.w["lm_head.weight" if self.family == "phi3" else "output.weight"].T
@@ -183,17 +185,25 @@ class Backbone:
 
     def logits(self, ids):
         """One forward over the whole sequence, a freshly loaded model's."""
-        return self.call(torch.tensor([ids]), self.fresh(), [None] * self.c["num_hidden_layers"], "exact")[0]
+        return self.call(torch.tensor([ids]), self.fresh(), [None] * self.c["num_hidden_layers"], "exact",
+                         torch.ones(1, len(ids), dtype=torch.long))[0]
 
-    def greedy(self, prompt, new_tokens, mode):
+    def greedy(self, prompts, new_tokens, mode):
+        """Greedy ids of each prompt, decoded together, left-padded (pad id 0), as one batch."""
+        longest = max(len(p) for p in prompts)
+        ids = torch.tensor([[0] * (longest - len(p)) + p for p in prompts])
+        mask = torch.tensor([[0] * (longest - len(p)) + [1] * len(p) for p in prompts])
         rotaries, caches = self.fresh(), [None] * self.c["num_hidden_layers"]
-        ids, generated, margins = torch.tensor([prompt]), [], []
+        generated, margins = [[] for _ in prompts], []
         for _ in range(new_tokens):
-            last = self.call(ids, rotaries, caches, mode)[0, -1]
-            top = last.topk(2).values
-            margins.append(float(top[0] - top[1]))
-            generated.append(int(last.argmax()))
-            ids = torch.tensor([[generated[-1]]])
+            last = self.call(ids, rotaries, caches, mode, mask)[:, -1]
+            top = last.topk(2, dim=-1).values
+            margins.append(float((top[:, 0] - top[:, 1]).min()))
+            chosen = last.argmax(-1)
+            for row, token in enumerate(chosen.tolist()):
+                generated[row].append(token)
+            ids = chosen[:, None]
+            mask = torch.cat([mask, torch.ones(len(prompts), 1, dtype=torch.long)], dim=1)
         return generated, min(margins)
 
 
@@ -243,12 +253,11 @@ def trol_checkpoint(label, family, config):
     return checkpoint, weights, gates
 
 
-def trol_generate(checkpoint, prompt, new_tokens, mode, *overrides):
-    path = f"{work}/prompt.json"
-    json.dump([prompt], open(path, "w"))
-    out = run("generate", "--model", checkpoint, "--input-ids", path, "--max-new-tokens", str(new_tokens),
-              "--decode", mode, *overrides)
-    return json.loads(out)[0]
+def trol_generate(checkpoint, prompts, new_tokens, mode):
+    path = f"{work}/prompts.json"
+    json.dump(prompts, open(path, "w"))
+    return json.loads(run("generate", "--model", checkpoint, "--input-ids", path, "--max-new-tokens", str(new_tokens),
+                          "--decode", mode))
 
 
 def trol_logits(checkpoint, ids, *overrides):
@@ -263,20 +272,25 @@ def check_family(label, family, config, rotary_factory, plain_factory, prompts, 
     reference = Backbone(family, config, weights, gates, rotary_factory)
     plain = Backbone(family, config, weights, gates, plain_factory)
     limit = config.get("original_max_position_embeddings", config["max_position_embeddings"])
-    for prompt in prompts:
-        assert len(prompt) + new_tokens > limit + 2, "the decoding must cross the limit"
+    # Each prompt alone, then both as one left-padded batch: the authors' key length counts the
+    # padding, so the shorter prompt's rotation there differs from its rotation alone.
+    for batch in [[prompt] for prompt in prompts] + [prompts]:
+        assert min(len(p) for p in batch) + new_tokens > limit + 2, "the decoding must cross the limit"
+        what = f"{len(batch[0])}-token prompt" if len(batch) == 1 else \
+            f"batch of {' and '.join(str(len(p)) for p in batch)}-token prompts"
         for mode in ("exact", "released"):
-            expected, margin = reference.greedy(prompt, new_tokens, mode)
+            expected, margin = reference.greedy(batch, new_tokens, mode)
             if margin < 1e-4:  # trol and the reference differ by ~1e-5 in the logits
                 sys.exit(f"{label}: the reference's greedy choice is a near tie ({margin}); pick another seed")
-            if plain.greedy(prompt, new_tokens, mode)[0] == expected:
+            if plain.greedy(batch, new_tokens, mode)[0] == expected:
                 sys.exit(f"{label}: plain RoPE gives the same tokens; the check would not see the scaling")
-            got = trol_generate(checkpoint, prompt, new_tokens, mode)
+            got = trol_generate(checkpoint, batch, new_tokens, mode)
             if got != expected:
-                sys.exit(f"{label}, {mode} decoding of a {len(prompt)}-token prompt: trol {got}, "
-                         f"the authors' code {expected}")
-            print(f"{label}, {mode} decoding, {len(prompt)}-token prompt to {len(prompt) + new_tokens} tokens: "
-                  f"trol's greedy ids equal the reference's {expected} (smallest top-2 margin {margin:.3f})")
+                sys.exit(f"{label}, {mode} decoding of a {what}: trol {got}, the authors' code {expected}")
+            print(f"{label}, {mode} decoding of a {what}, {new_tokens} new tokens: trol's greedy ids equal the "
+                  f"reference's {expected} (smallest top-2 margin {margin:.3f})")
+    for prompt in prompts:
+        expected = reference.greedy([prompt], new_tokens, "released")[0][0]
         sequence = prompt + expected
         want = reference.logits(sequence)
         # A text-only model still reads its image token id (default: the last) as an image position.
