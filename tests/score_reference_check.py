@@ -1,7 +1,8 @@
 """Independent check of `trol score` on the benchmark fixtures: POPE, ChartQA, TextVQA, AI2D,
-SEED-IMG, MMStar, MMMU and HallusionBench metrics recomputed here from the official scorers'
-rules (POPE's evaluate.py, pix2struct's relaxed_correctness, the EvalAI/MMF TextVQA accuracy,
-VLMEvalKit's can_infer and YOrN_Extraction, MMMU's eval_utils.py, HallusionBench's utils.py),
+SEED-IMG, MMStar, MMMU, HallusionBench and MathVista metrics recomputed here from the official
+scorers' rules (POPE's evaluate.py, pix2struct's relaxed_correctness, the EvalAI/MMF TextVQA
+accuracy, VLMEvalKit's can_infer and YOrN_Extraction, MMMU's eval_utils.py, HallusionBench's
+utils.py, MathVista's extract_answer.py and calculate_score.py),
 written in Python without looking at the C++, and compared with the JSON `trol score --out`
 writes.
 
@@ -69,7 +70,7 @@ got = trol_score('chartqa', f'{fixtures}/chartqa', f'{fixtures}/chartqa/predicti
 means = []
 for split in ['human', 'augmented']:
     qs = json.load(open(f'{fixtures}/chartqa/test_{split}.json'))
-    acc = sum(relaxed(q['label'], preds[f'{split}/{i}'].strip()) for i, q in enumerate(qs)) / len(qs)
+    acc = sum(relaxed(q['label'], preds[f'{split}/{i}']) for i, q in enumerate(qs)) / len(qs)
     expect(f'chartqa {split}', got[split]['relaxed_accuracy'], acc)
     means.append(acc)
 expect('chartqa mean', got['relaxed_accuracy'], sum(means) / len(means))
@@ -304,7 +305,62 @@ for name, rows, m in [('all', data, got)] + [(c, [r for r in data if r['category
 expect('hallusionbench easy qAcc', got['easy_qAcc'], all_right([r for r in data if r['visual_input'] != '2'], pair))
 expect('hallusionbench hard qAcc', got['hard_qAcc'], all_right([r for r in data if r['visual_input'] == '2'], pair))
 
+# MathVista: the rules extract_answer.py applies before GPT, then normalize_extracted_answer and
+# equality with the answer; Python's own int(), float() and str.strip() (Unicode digits and
+# spaces) are the point. Responses only GPT could extract are wrong; the denominator is every
+# problem of testmini.json.
+def edit_distance(a, b):
+    row = list(range(len(b) + 1))
+    for i, ca in enumerate(a, 1):
+        previous, row[0] = row[0], i
+        for j, cb in enumerate(b, 1):
+            previous, row[j] = row[j], min(row[j] + 1, row[j - 1] + 1, previous + (ca != cb))
+    return row[-1]
+def mathvista_extract(response, p):
+    if response == '':
+        return ''
+    if p['question_type'] == 'multi_choice' and response in p['choices']:
+        return response
+    for kind, read in [('integer', lambda t: str(int(t))), ('float', lambda t: str(float(t)))]:
+        if p['answer_type'] == kind:
+            try:
+                return read(response)
+            except ValueError:
+                pass
+    quoted = re.search(r'The answer is "(.*)"\.', response)
+    return quoted.group(1) if quoted else None
+def mathvista_normalize(extraction, p):
+    try:
+        if p['question_type'] == 'multi_choice':
+            text = extraction.strip()
+            letters = re.findall(r'\(([a-zA-Z])\)', text)
+            text = letters[0].upper() if letters else text
+            if len(text) == 1 and 0 <= ord(text) - ord('A') < len(p['choices']):
+                return p['choices'][ord(text) - ord('A')]
+            distances = [edit_distance(text, c) for c in p['choices']]
+            return p['choices'][distances.index(min(distances))]
+        if p['answer_type'] == 'integer':
+            return str(int(float(extraction)))
+        if p['answer_type'] == 'float':
+            return str(round(float(extraction), int(p['precision'])))
+        return extraction
+    except (ValueError, OverflowError, TypeError):
+        return None
+problems = json.load(open(f'{fixtures}/mathvista/testmini.json'))
+outputs = json.load(open(f'{fixtures}/mathvista/output.json'))
+right = 0
+for pid, p in problems.items():
+    if pid not in outputs:
+        continue
+    extraction = outputs[pid].get('extraction')
+    if not isinstance(extraction, str) or not extraction.strip():
+        extraction = mathvista_extract(outputs[pid]['response'], p)
+    right += extraction is not None and mathvista_normalize(extraction, p) == p['answer']
+got = trol_score('mathvista', f'{fixtures}/mathvista/testmini.json', f'{fixtures}/mathvista/output.json')['metrics']
+expect('mathvista accuracy', got['accuracy'], right / len(problems))
+
 if failures:
     print('\n'.join(failures))
     sys.exit(1)
-print('trol score matches the Python reference on POPE, ChartQA, TextVQA, AI2D, SEED-IMG, MMStar, MMMU and HallusionBench')
+print('trol score matches the Python reference on POPE, ChartQA, TextVQA, AI2D, SEED-IMG, MMStar, MMMU and HallusionBench; '
+      "MathVista's rule-based scoring too")

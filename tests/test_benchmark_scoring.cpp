@@ -146,16 +146,48 @@ TEST_CASE("ChartQA: relaxed accuracy, official and TroL's", "[benchmarks]") {
   CHECK_FALSE(chartqa_correct("yes.", "Yes", Scoring::Official));
 
   const auto official = score("chartqa", "chartqa", "chartqa/predictions.jsonl");
-  // human: 45%, 1,000, 12 million, yes. wrong; "0" against 0 (compared as text) right: 1/5.
-  // augmented: 3.6 (2.9%), 2100 (4.0%), 95 (5.0%) all right.
-  CHECK(metric(official, "human", "relaxed_accuracy") == Approx(0.2));
+  // human: 45%, 1,000, 12 million, yes., "Chad " (against Chad) wrong; "0" against 0 (compared
+  // as text) right: 1/6. augmented: " 3.6 " (float() ignores the spaces: 2.9%), 2100 (4.0%),
+  // 95 (5.0%) all right. (pix2struct's relaxed_correctness run on these files gives the same.)
+  CHECK(metric(official, "human", "relaxed_accuracy") == Approx(1.0 / 6.0));
   CHECK(metric(official, "augmented", "relaxed_accuracy") == Approx(1.0));
-  CHECK(metric(official, "relaxed_accuracy") == Approx(0.6));
+  CHECK(metric(official, "relaxed_accuracy") == Approx(7.0 / 12.0));
+  REQUIRE_FALSE(official.notes.empty());
+  CHECK_THAT(official.notes.back(), ContainsSubstring("2 answer(s) with surrounding whitespace") &&
+                                        ContainsSubstring("1 of them would be right stripped"));
   const auto trol = score("chartqa", "chartqa", "chartqa/predictions.jsonl", Scoring::Trol);
-  // human: 45%, 12 million, 0 right: 3/5. augmented: " 3.6 " cut at its first space to "",
-  // 2100 right (81/2100 = 3.9%), 95 wrong (5/95 = 5.3%): 1/3.
-  CHECK(metric(trol, "human", "relaxed_accuracy") == Approx(0.6));
+  // human: 45%, 12 million, 0 and "Chad " (TroL strips) right: 4/6. augmented: " 3.6 " cut at
+  // its first space to "", 2100 right (81/2100 = 3.9%), 95 wrong (5/95 = 5.3%): 1/3.
+  CHECK(metric(trol, "human", "relaxed_accuracy") == Approx(4.0 / 6.0));
   CHECK(metric(trol, "augmented", "relaxed_accuracy") == Approx(1.0 / 3.0));
+}
+
+TEST_CASE("ChartQA: the official relaxed_correctness reads the answer as written, float() as Python's", "[benchmarks]") {
+  // Each expectation is what pix2struct's relaxed_correctness(label, prediction) returns.
+  CHECK_FALSE(chartqa_correct("Chad ", "Chad", Scoring::Official));  // no strip before the text comparison
+  CHECK(chartqa_correct("Chad", "Chad", Scoring::Official));
+  CHECK(chartqa_correct(" 3.6 ", "3.5", Scoring::Official));         // float() strips
+  CHECK(chartqa_correct("35\u00a0", "35", Scoring::Official));        // no-break space too
+  CHECK(chartqa_correct("\u200335", "35", Scoring::Official));        // em space
+  CHECK_FALSE(chartqa_correct("45% ", "0.45", Scoring::Official));   // does not end with '%': text
+  CHECK(chartqa_correct("\uff13\uff15", "35", Scoring::Official));    // full-width digits are digits to float()
+  CHECK(chartqa_correct("\uff11\uff12%", "0.12", Scoring::Official));
+  CHECK_FALSE(chartqa_correct("\uff11\uff12%", "12", Scoring::Official));
+  CHECK(chartqa_correct("50%%", "0.5", Scoring::Official));          // rstrip('%') drops them all
+  CHECK(chartqa_correct("1e2", "100", Scoring::Official));
+  CHECK_FALSE(chartqa_correct("0.0", "0", Scoring::Official));       // a label of 0 compares as text
+  CHECK_FALSE(chartqa_correct("nan", "nan", Scoring::Official));     // nan <= 0.05 is false
+  CHECK(chartqa_correct("Chad\u3000", "Chad", Scoring::Trol));        // TroL's .strip() knows Unicode spaces
+  // Python's str.lower() on both sides: Unicode's lower case, not ASCII's.
+  CHECK(chartqa_correct("CURA\u00c7AO", "Cura\u00e7ao", Scoring::Official));
+  CHECK(chartqa_correct("\u0391\u0398\u0397\u039d\u0391", "\u03b1\u03b8\u03b7\u03bd\u03b1", Scoring::Official));  // ΑΘΗΝΑ
+  CHECK(chartqa_correct("\u039f\u0394\u039f\u03a3", "\u03bf\u03b4\u03bf\u03c2", Scoring::Official));  // ΟΔΟΣ: final ς
+  CHECK_FALSE(chartqa_correct("\u039f\u0394\u039f\u03a3", "\u03bf\u03b4\u03bf\u03c3", Scoring::Official));
+  CHECK(chartqa_correct("\u01c5", "\u01c6", Scoring::Official));      // title-case Dž
+  CHECK(chartqa_correct("\uff21", "\uff41", Scoring::Official));      // full-width A
+  CHECK_FALSE(chartqa_correct("\u0130stanbul", "istanbul", Scoring::Official));  // İ lowers to i + U+0307
+  CHECK(chartqa_correct("\u0130stanbul", "i\u0307stanbul", Scoring::Official));
+  CHECK_FALSE(chartqa_correct("STRASSE", "stra\u00dfe", Scoring::Official));    // lower(), not casefold()
 }
 
 TEST_CASE("TextVQA: EvalAI normalisation and the leave-one-out VQA accuracy", "[benchmarks]") {
@@ -201,6 +233,28 @@ TEST_CASE("ScienceQA-IMG: the official letter rules and TroL's", "[benchmarks]")
   CHECK(trol.counts.unparsable == 1);
 }
 
+TEST_CASE("ScienceQA-IMG: where trol deliberately differs from eval_science_qa.py, the notes say so", "[benchmarks]") {
+  // Question 5 unanswered, question 4 answered twice ("The answer is A." right, then "B").
+  // LLaVA's eval_science_qa.py on these answers (with prompts) prints IMG-Accuracy 33.33%: 1 of
+  // the 3 answered image questions, the last answer of 4 kept. trol: 2 of all 4.
+  std::random_device random;
+  const auto answers = std::filesystem::temp_directory_path() / ("trol_sqa_" + std::to_string(random()) + ".jsonl");
+  std::ofstream(answers) << "{\"question_id\": \"1\", \"text\": \"B\"}\n{\"question_id\": \"2\", \"text\": \"A cat.\"}\n"
+                            "{\"question_id\": \"4\", \"text\": \"The answer is A.\"}\n{\"question_id\": \"4\", \"text\": \"B\"}\n";
+  ScoreRequest request;
+  request.data = fixture("scienceqa");
+  request.predictions = answers.string();
+  const auto report = score_benchmark("scienceqa", request);
+  std::filesystem::remove(answers);
+  CHECK(metric(report, "accuracy") == Approx(0.5));
+  CHECK(report.counts.missing == 1);
+  std::string notes;
+  for (const auto& note : report.notes) notes += note + "\n";
+  CHECK_THAT(notes, ContainsSubstring("1 image question(s) without an answer are wrong over all 4") &&
+                        ContainsSubstring("divides by 3") && ContainsSubstring("score the last of each duplicated id") &&
+                        ContainsSubstring("1 unparsable answer(s) are wrong, as in LLaVA's eval_science_qa.py"));
+}
+
 TEST_CASE("MathVista: Python's float text, rounding and truncation as the official scorer", "[benchmarks]") {
   CHECK(python_float_repr(1e-5) == "1e-05");
   CHECK(python_float_repr(1e16) == "1e+16");
@@ -230,15 +284,82 @@ TEST_CASE("MathVista: Python's float text, rounding and truncation as the offici
 
   const auto report = score("mathvista", "mathvista/testmini.json", "mathvista/output.json");
   // 1 "5" is a choice; 2 extraction "3.7" -> "3"; 3 "1.246" -> round 2 -> "1.25"; 4 'The answer
-  // is "2".' -> 2.0; 6 "(B) blue" -> blue: right. 5 needs GPT extraction: wrong, unparsable.
-  CHECK(metric(report, "accuracy") == Approx(5.0 / 6.0));
+  // is "2".' -> 2.0; 6 "(B) blue" -> blue; 7 "" -> the nearest choice to "", "9" (the
+  // shortest); 8 "３" -> int() -> "3": right. 5 needs GPT extraction: wrong, unparsable.
+  // (MathVista's extract_answer.py with --quick_extract and calculate_score.py, run on these
+  // files, give the same: 7 of 8, 5 needing GPT.)
+  CHECK(metric(report, "accuracy") == Approx(7.0 / 8.0));
   CHECK(report.metrics["need_gpt_extraction"].get<int64_t>() == 1);
   CHECK(report.counts.unparsable == 1);
 
-  // The same responses as answers JSONL: 1 and 3 right, the other four missing.
+  // The same responses as answers JSONL: 1 and 3 right, the other six missing.
   const auto jsonl = score("mathvista", "mathvista/testmini.json", "mathvista/answers.jsonl");
-  CHECK(metric(jsonl, "accuracy") == Approx(2.0 / 6.0));
-  CHECK(jsonl.counts.missing == 4);
+  CHECK(metric(jsonl, "accuracy") == Approx(2.0 / 8.0));
+  CHECK(jsonl.counts.missing == 6);
+  CHECK_THAT(jsonl.notes.at(0), ContainsSubstring("calculate_score.py divides by the problems in its output file only: 2/2"));
+}
+
+TEST_CASE("MathVista: int() and float() read text as Python does, Unicode digits and spaces included", "[benchmarks]") {
+  // Each expectation is what Python 3.11's int() / float() / str.strip() give.
+  std::string decimal;
+  const auto int_of = [&](const std::string& text) { return python_int(text, decimal) ? decimal : std::string("error"); };
+  CHECK(int_of("\uff13") == "3");            // full-width
+  CHECK(int_of("\u0663") == "3");            // Arabic-Indic
+  CHECK(int_of(" 7\u3000") == "7");          // ideographic space
+  CHECK(int_of("1_000") == "1000");
+  CHECK(int_of("-0") == "0");
+  CHECK(int_of("+5") == "5");
+  CHECK(int_of("007") == "7");
+  CHECK(int_of("0_0") == "0");
+  CHECK(int_of("1__0") == "error");
+  CHECK(int_of("_1") == "error");
+  CHECK(int_of("1_") == "error");
+  CHECK(int_of("- 5") == "error");
+  CHECK(int_of("\u00b2") == "error");        // superscript two is a digit, not a decimal
+  CHECK(int_of("") == "error");
+  double value = 0;
+  CHECK(python_float("\uff13.\uff15", value));
+  CHECK(value == 3.5);
+  CHECK(python_float("\u20031.5\u2029", value));
+  CHECK(value == 1.5);
+  CHECK(python_float("1_0.2_5", value));
+  CHECK(value == 10.25);
+  CHECK_FALSE(python_float("1._5", value));
+  CHECK_FALSE(python_float("\u00b2", value));
+  CHECK(python_strip("\u3000 B\u2003\n") == "B");
+  CHECK(python_strip("\u200bB") == "\u200bB");  // zero-width space is not whitespace
+
+  // extract_answer.py's rules (--quick_extract, GPT never asked).
+  MathVistaProblem integer{"free_form", "integer", "3", {}, false, 0};
+  MathVistaProblem real{"free_form", "float", "1.5", {}, true, 2};
+  std::string extraction;
+  CHECK(mathvista_rule_extract("\uff13", integer, extraction));
+  CHECK(extraction == "3");
+  CHECK(mathvista_rule_extract(" 7\u3000", integer, extraction));
+  CHECK(extraction == "7");
+  CHECK_FALSE(mathvista_rule_extract("1__0", integer, extraction));  // would need GPT
+  CHECK(mathvista_rule_extract("-Infinity", real, extraction));
+  CHECK(extraction == "-inf");
+  CHECK(mathvista_rule_extract("1_0.2_5", real, extraction));
+  CHECK(extraction == "10.25");
+
+  // calculate_score.py's normalize_extracted_answer.
+  std::string prediction;
+  CHECK(mathvista_normalize("\uff13.\uff17", integer, prediction));
+  CHECK(prediction == "3");
+  CHECK(mathvista_normalize("1e3", integer, prediction));
+  CHECK(prediction == "1000");
+  CHECK(mathvista_normalize("-0.5", integer, prediction));
+  CHECK(prediction == "0");
+  CHECK_FALSE(mathvista_normalize("inf", integer, prediction));  // int(inf) raises: None
+  CHECK(mathvista_normalize("\uff12.\uff16\uff17\uff15", real, prediction));
+  CHECK(prediction == "2.67");
+  MathVistaProblem colours{"multi_choice", "text", "red", {"red", "blue"}, false, 0};
+  CHECK(mathvista_normalize("", colours, prediction));
+  CHECK(prediction == "red");  // nearest to "": the shortest choice
+  MathVistaProblem numbers{"multi_choice", "text", "22", {"1", "22"}, false, 0};
+  CHECK(mathvista_normalize("B\u2003", numbers, prediction));
+  CHECK(prediction == "22");   // .strip() drops the em space: the letter B
 }
 
 TEST_CASE("GPT-judged benchmarks are never scored, only converted", "[benchmarks]") {

@@ -10,47 +10,13 @@ namespace trol::bench {
 
 namespace {
 
-// Python's int(text) for a str: whitespace, sign, digits with single '_' between them.
-bool python_int(const std::string& input, std::string& value) {
-  const auto text = strip(input);
-  size_t i = 0;
-  bool negative = false;
-  if (i < text.size() && (text[i] == '+' || text[i] == '-')) negative = text[i++] == '-';
-  std::string digits;
-  for (; i < text.size(); ++i) {
-    const char c = text[i];
-    if (std::isdigit(static_cast<unsigned char>(c))) {
-      digits += c;
-    } else if (c == '_' && !digits.empty() && i + 1 < text.size() && std::isdigit(static_cast<unsigned char>(text[i + 1])) &&
-               std::isdigit(static_cast<unsigned char>(text[i - 1]))) {
-      continue;
-    } else {
-      return false;
-    }
-  }
-  if (digits.empty()) return false;
-  digits.erase(0, std::min(digits.find_first_not_of('0'), digits.size() - 1));
-  value = (negative && digits != "0" ? "-" : "") + digits;
-  return true;
-}
-
-std::vector<uint32_t> code_points(const std::string& text) {
-  std::vector<uint32_t> out;
-  for (size_t i = 0; i < text.size();) {
-    const auto c = static_cast<unsigned char>(text[i]);
-    const int length = c < 0x80 ? 1 : c < 0xE0 ? 2 : c < 0xF0 ? 3 : 4;
-    uint32_t point = length == 1 ? c : c & (0xFF >> (length + 1));
-    for (int k = 1; k < length && i + k < text.size(); ++k) point = (point << 6) | (text[i + k] & 0x3F);
-    out.push_back(point);
-    i += length;
-  }
-  return out;
-}
-
 // Of characters, as Python's Levenshtein package counts. (trol_model's edit_distance counts
 // bytes, and this scoring library stays free of LibTorch.)
 size_t levenshtein(const std::string& a_text, const std::string& b_text) {
-  const auto a = code_points(a_text), b = code_points(b_text);
+  std::vector<uint32_t> a, b;
+  // A Python str is never invalid UTF-8; bytes that are not UTF-8 count one by one.
+  if (!utf8_code_points(a_text, a)) a.assign(a_text.begin(), a_text.end());
+  if (!utf8_code_points(b_text, b)) b.assign(b_text.begin(), b_text.end());
   std::vector<size_t> row(b.size() + 1);
   for (size_t j = 0; j <= b.size(); ++j) row[j] = j;
   for (size_t i = 1; i <= a.size(); ++i) {
@@ -116,7 +82,7 @@ bool mathvista_rule_extract(const std::string& response, const MathVistaProblem&
 
 bool mathvista_normalize(const std::string& raw, const MathVistaProblem& problem, std::string& prediction) {
   if (problem.question_type == "multi_choice") {
-    std::string extraction = strip(raw);
+    std::string extraction = python_strip(raw);
     for (size_t i = 0; i + 2 < extraction.size(); ++i) {
       if (extraction[i] == '(' && std::isalpha(static_cast<unsigned char>(extraction[i + 1])) && extraction[i + 2] == ')') {
         extraction = std::string(1, static_cast<char>(std::toupper(static_cast<unsigned char>(extraction[i + 1]))));
@@ -199,7 +165,7 @@ ScoreReport score_mathvista(const ScoreRequest& request) {
   }
   const auto predictions = index_predictions_by_id(records, known, report.counts, report.notes);
 
-  int64_t correct = 0, need_gpt = 0;
+  int64_t correct = 0, need_gpt = 0, empty_choice_extractions = 0;
   std::map<std::string, std::pair<int64_t, int64_t>> by_type;  // question_type -> (correct, total)
   for (const auto& [pid, problem] : problems) {
     auto& type = by_type[problem.question_type];
@@ -211,19 +177,23 @@ ScoreReport score_mathvista(const ScoreRequest& request) {
     }
     std::string extraction;
     const auto& object = it->second->object;
-    if (object.contains("extraction") && object["extraction"].is_string() && !is_blank(object["extraction"].get<std::string>())) {
+    // extract_answer.py keeps an extraction that is not blank after .strip() and extracts the
+    // others again from the response.
+    if (object.contains("extraction") && object["extraction"].is_string() &&
+        !python_strip(object["extraction"].get<std::string>()).empty()) {
       extraction = object["extraction"].get<std::string>();
     } else if (!mathvista_rule_extract(it->second->text, problem, extraction)) {
       ++need_gpt;
       ++report.counts.unparsable;
       continue;
     }
+    // An empty extraction (an empty response) is normalized like any other: a multi-choice one
+    // becomes the choice nearest to "" by edit distance, the shortest.
+    if (problem.question_type == "multi_choice" && python_strip(extraction).empty()) ++empty_choice_extractions;
     std::string prediction;
-    if (is_blank(extraction)) {
+    if (!mathvista_normalize(extraction, problem, prediction)) {
       ++report.counts.unparsable;
-      continue;
-    }
-    if (mathvista_normalize(extraction, problem, prediction) && prediction == problem.answer) {
+    } else if (prediction == problem.answer) {
       ++correct;
       ++type.first;
     }
@@ -240,6 +210,19 @@ ScoreReport score_mathvista(const ScoreRequest& request) {
     report.notes.push_back(std::to_string(need_gpt) + " response(s) need MathVista's GPT-4 answer extraction, which trol "
                            "does not run: scored wrong here, so this accuracy is a lower bound; --export FILE writes the "
                            "output JSON for MathVista's extract_answer.py");
+  }
+  if (empty_choice_extractions > 0) {
+    report.notes.push_back(std::to_string(empty_choice_extractions) + " multi-choice answer(s) with an empty extraction "
+                           "took the choice nearest to \"\" by edit distance (the shortest, the first of equals), as "
+                           "calculate_score.py's normalize_extracted_answer does");
+  }
+  if (report.counts.missing > 0) {
+    // A deliberate difference: a partial output file must not look like a better model.
+    const auto answered = static_cast<int64_t>(problems.size()) - report.counts.missing;
+    report.notes.push_back(std::to_string(report.counts.missing) + " problem(s) without a response are scored wrong over "
+                           "all " + std::to_string(problems.size()) + " problems of --data; calculate_score.py divides "
+                           "by the problems in its output file only: " + std::to_string(correct) + "/" +
+                           std::to_string(answered) + " here");
   }
   if (!request.export_path.empty()) {
     nlohmann::ordered_json out = nlohmann::ordered_json::object();

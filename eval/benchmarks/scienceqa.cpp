@@ -97,7 +97,18 @@ ScoreReport score_scienceqa(const ScoreRequest& request) {
   report.metrics["accuracy"] = questions.empty() ? 0.0 : static_cast<double>(correct) / static_cast<double>(questions.size());
   report.metrics["questions"] = questions.size();
   if (request.scoring == Scoring::Official && report.counts.unparsable > 0) {
-    report.notes.push_back("unparsable answers are wrong here; the official script would pick a random choice for them");
+    report.notes.push_back(std::to_string(report.counts.unparsable) + " unparsable answer(s) are wrong, as in LLaVA's "
+                           "eval_science_qa.py since its v1.5 scripts (its first release picked a random choice)");
+  }
+  if (report.counts.missing > 0) {
+    // Deliberate: a partial predictions file must not score higher than a complete one.
+    report.notes.push_back(std::to_string(report.counts.missing) + " image question(s) without an answer are wrong over "
+                           "all " + std::to_string(questions.size()) + "; eval_science_qa.py's IMG-Accuracy leaves them out "
+                           "(their prompt is unknown, so not multimodal) and divides by " +
+                           std::to_string(static_cast<int64_t>(questions.size()) - report.counts.missing));
+  }
+  if (report.counts.duplicates > 0) {
+    report.notes.push_back("eval_science_qa.py would score the last of each duplicated id; trol scores the first");
   }
   if (request.scoring == Scoring::Trol) {
     report.notes.push_back("trol scoring: TroL eval/utils.py convert_to_choice (first letter when the answer has a '.')");

@@ -10,8 +10,20 @@
 // Official rule (LLaVA's eval_science_qa.py, after ScienceQA's own): with options A-E, the
 // letter is the whole answer if it is a letter, else its first character when followed by
 // ". " ("B. cat"), else the one match of "The answer is ([A-Z])." (any character after the
-// letter; two or no matches fail). A letter beyond the question's choices, or a failure, makes
-// the official script pick a random choice; here it is wrong and counted as unparsable.
+// letter; two or no matches fail). A letter beyond the question's choices, or a failure, is
+// wrong and counted as unparsable (LLaVA's get_pred_idx returns -1 since the v1.5 scripts,
+// October 2023; its first release picked a random choice).
+//
+// Where trol differs from eval_science_qa.py, deliberately and said in the printed notes:
+//   - a test question with an image but no answer is wrong and stays in the denominator; the
+//     official IMG-Accuracy counts only answered questions (it decides "image" by '<image>' in
+//     the answer's prompt, and a missing answer has none), so a partial file scores higher
+//     there (its overall Accuracy does count missing answers wrong, over all test questions);
+//   - "image" comes from problems.json ("image" not null), which is the same set on LLaVA's
+//     question file, whose image questions carry '<image>';
+//   - of duplicated ids the first answer is scored; the official dict keeps the last;
+//   - an integer question_id is matched to its pid; the official compares it with the
+//     string pid, finds nothing, and scores the question as a failure.
 //
 // --scoring trol (TroL eval/utils.py convert_to_choice): the first character counts when it
 // is a letter and the answer has a '.' anywhere ("A cat." -> A, "B, because x." -> B); a

@@ -1,5 +1,6 @@
 #include "eval/benchmarks/score_common.h"
 
+#include <algorithm>
 #include <cctype>
 #include <cmath>
 #include <cstdio>
@@ -183,9 +184,128 @@ std::vector<std::string> split_on_whitespace(const std::string& text) {
   return words;
 }
 
+namespace {
+
+// The code point of the UTF-8 sequence at `at` and its length in bytes; 0 when the bytes there
+// are not UTF-8.
+size_t decode_utf8(const std::string& text, size_t at, uint32_t& point) {
+  const auto lead = static_cast<unsigned char>(text[at]);
+  const size_t length = lead < 0x80 ? 1 : (lead >> 5) == 0x6 ? 2 : (lead >> 4) == 0xE ? 3 : (lead >> 3) == 0x1E ? 4 : 0;
+  if (length == 0 || at + length > text.size()) return 0;
+  point = length == 1 ? lead : lead & (0xFFu >> (length + 1));
+  for (size_t k = 1; k < length; ++k) {
+    const auto next = static_cast<unsigned char>(text[at + k]);
+    if ((next & 0xC0) != 0x80) return 0;
+    point = (point << 6) | (next & 0x3Fu);
+  }
+  return length;
+}
+
+}  // namespace
+
+bool utf8_code_points(const std::string& text, std::vector<uint32_t>& points) {
+  points.clear();
+  uint32_t point = 0;
+  for (size_t at = 0, length = 0; at < text.size(); at += length) {
+    length = decode_utf8(text, at, point);
+    if (length == 0) return false;
+    points.push_back(point);
+  }
+  return true;
+}
+
+bool python_isspace(uint32_t point) {
+  return (point >= 0x09 && point <= 0x0D) || (point >= 0x1C && point <= 0x20) || point == 0x85 || point == 0xA0 ||
+         point == 0x1680 || (point >= 0x2000 && point <= 0x200A) || point == 0x2028 || point == 0x2029 ||
+         point == 0x202F || point == 0x205F || point == 0x3000;
+}
+
+int python_decimal(uint32_t point) {
+  // The digit zero of every run of ten Nd digits in Unicode 14 (Python 3.11's unicodedata:
+  // [c for c in range(0x110000) if unicodedata.decimal(chr(c), -1) == 0]); each run holds
+  // 0-9 in order.
+  static constexpr uint32_t zeros[] = {
+      0x30,    0x660,   0x6F0,   0x7C0,   0x966,   0x9E6,   0xA66,   0xAE6,   0xB66,   0xBE6,   0xC66,
+      0xCE6,   0xD66,   0xDE6,   0xE50,   0xED0,   0xF20,   0x1040,  0x1090,  0x17E0,  0x1810,  0x1946,
+      0x19D0,  0x1A80,  0x1A90,  0x1B50,  0x1BB0,  0x1C40,  0x1C50,  0xA620,  0xA8D0,  0xA900,  0xA9D0,
+      0xA9F0,  0xAA50,  0xABF0,  0xFF10,  0x104A0, 0x10D30, 0x11066, 0x110F0, 0x11136, 0x111D0, 0x112F0,
+      0x11450, 0x114D0, 0x11650, 0x116C0, 0x11730, 0x118E0, 0x11950, 0x11C50, 0x11D50, 0x11DA0, 0x16A60,
+      0x16AC0, 0x16B50, 0x1D7CE, 0x1D7D8, 0x1D7E2, 0x1D7EC, 0x1D7F6, 0x1E140, 0x1E2F0, 0x1E950, 0x1FBF0};
+  for (const uint32_t zero : zeros) {
+    if (point >= zero && point < zero + 10) return static_cast<int>(point - zero);
+  }
+  return -1;
+}
+
+std::string python_strip(const std::string& text) {
+  // Byte offsets of the first non-whitespace code point and of the end of the last one.
+  size_t begin = std::string::npos, end = 0;
+  uint32_t point = 0;
+  for (size_t at = 0, length = 0; at < text.size(); at += length) {
+    length = decode_utf8(text, at, point);
+    if (length == 0) return strip(text);  // not UTF-8: no Python str; ASCII whitespace only
+    if (python_isspace(point)) continue;
+    if (begin == std::string::npos) begin = at;
+    end = at + length;
+  }
+  return begin == std::string::npos ? "" : text.substr(begin, end - begin);
+}
+
+namespace {
+
+// What CPython does before parsing int() and float() text
+// (_PyUnicode_TransformDecimalAndSpaceToASCII): every Unicode whitespace becomes ' ', every
+// decimal digit its ASCII digit; any other non-ASCII character makes the text unparsable.
+// Then the surrounding ASCII whitespace goes.
+bool python_number_text(const std::string& text, std::string& ascii) {
+  std::vector<uint32_t> points;
+  if (!utf8_code_points(text, points)) return false;
+  ascii.clear();
+  for (const uint32_t point : points) {
+    const int digit = python_decimal(point);
+    if (python_isspace(point)) {
+      ascii += ' ';
+    } else if (digit >= 0) {
+      ascii += static_cast<char>('0' + digit);
+    } else if (point < 0x80) {
+      ascii += static_cast<char>(point);
+    } else {
+      return false;
+    }
+  }
+  ascii = strip(ascii);
+  return true;
+}
+
+}  // namespace
+
+bool python_int(const std::string& input, std::string& decimal) {
+  std::string text;
+  if (!python_number_text(input, text)) return false;
+  size_t i = 0;
+  bool negative = false;
+  if (i < text.size() && (text[i] == '+' || text[i] == '-')) negative = text[i++] == '-';
+  std::string digits;
+  for (; i < text.size(); ++i) {
+    const char c = text[i];
+    if (std::isdigit(static_cast<unsigned char>(c))) {
+      digits += c;
+    } else if (c == '_' && !digits.empty() && std::isdigit(static_cast<unsigned char>(text[i - 1])) &&
+               i + 1 < text.size() && std::isdigit(static_cast<unsigned char>(text[i + 1]))) {
+      continue;
+    } else {
+      return false;
+    }
+  }
+  if (digits.empty()) return false;
+  digits.erase(0, std::min(digits.find_first_not_of('0'), digits.size() - 1));
+  decimal = (negative && digits != "0" ? "-" : "") + digits;
+  return true;
+}
+
 bool python_float(const std::string& input, double& value) {
-  const std::string text = strip(input);
-  if (text.empty()) return false;
+  std::string text;
+  if (!python_number_text(input, text) || text.empty()) return false;
   size_t i = 0;
   std::string clean;
   if (text[i] == '+' || text[i] == '-') clean += text[i++];

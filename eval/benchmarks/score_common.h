@@ -96,9 +96,29 @@ bool is_blank(const std::string& text);
 // Python's text.split() for ASCII whitespace: the words between runs of whitespace.
 std::vector<std::string> split_on_whitespace(const std::string& text);
 
-// Python's float(text): optional surrounding whitespace, sign, digits with an optional
-// fraction and exponent, "inf"/"infinity"/"nan" (any case), '_' between digits. false if
-// Python would raise ValueError.
+// The Unicode code points of UTF-8 `text`; false for bytes that are not UTF-8 (a Python str
+// never holds those).
+bool utf8_code_points(const std::string& text, std::vector<uint32_t>& points);
+
+// Python's str.isspace() for one code point (Python 3.11, Unicode 14): ASCII \t\n\v\f\r,
+// \x1c-\x1f and ' ', and U+0085, U+00A0, U+1680, U+2000-U+200A, U+2028, U+2029, U+202F,
+// U+205F, U+3000.
+bool python_isspace(uint32_t point);
+// The value of a Unicode decimal digit (category Nd: ASCII, Arabic-Indic, full-width "３",
+// ...), as unicodedata.decimal gives it; -1 for anything else ("²" is not decimal).
+int python_decimal(uint32_t point);
+// Python's text.strip() with no argument: every Unicode whitespace of python_isspace.
+std::string python_strip(const std::string& text);
+
+// Python's int(text) for a str, written back as str(int(text)) into `decimal`: surrounding
+// (Unicode) whitespace, one sign, Unicode decimal digits with single '_' between two digits
+// ("３" -> "3", "1_000" -> "1000", "-0" -> "0", "007" -> "7"). false if Python would raise
+// ValueError. (Python 3.11+ also refuses more than 4300 digits; not reproduced.)
+bool python_int(const std::string& text, std::string& decimal);
+
+// Python's float(text): optional surrounding (Unicode) whitespace, sign, (Unicode decimal)
+// digits with an optional fraction and exponent, "inf"/"infinity"/"nan" (any case), '_'
+// between digits. false if Python would raise ValueError.
 bool python_float(const std::string& text, double& value);
 
 // Python's repr(float) (also str()): the shortest text that reads back to the same double,
