@@ -84,6 +84,7 @@ nlohmann::ordered_json model_summary(const ModelConfig& m) {
                              {"rms_norm_eps", m.llm.rms_norm_eps},
                              {"tie_word_embeddings", m.llm.tie_word_embeddings},
                              {"attention_bias", m.llm.attention_bias},
+                             {"sliding_window", m.llm.sliding_window},
                              {"traversal", m.trol.traversal},
                              {"shared_gate", m.trol.shared_gate},
                              {"vision", m.vision.enabled}};

@@ -8,7 +8,8 @@
 
 namespace trol {
 
-torch::Tensor causal_padding_mask(const torch::Tensor& attention_mask, torch::ScalarType dtype, int64_t queries) {
+torch::Tensor causal_padding_mask(const torch::Tensor& attention_mask, torch::ScalarType dtype, int64_t queries,
+                                  int64_t sliding_window) {
   const int64_t seq = attention_mask.size(1);
   if (queries < 0) queries = seq;
   if (queries > seq) {
@@ -16,9 +17,9 @@ torch::Tensor causal_padding_mask(const torch::Tensor& attention_mask, torch::Sc
                                 std::to_string(seq) + " positions");
   }
   const auto device = attention_mask.device();
-  // Query i sits at position seq - queries + i and sees keys up to it.
-  const auto causal =
-      torch::ones({queries, seq}, torch::TensorOptions().dtype(torch::kBool).device(device)).tril(seq - queries);
+  // Query i sits at position seq - queries + i and sees keys up to it (and, under a window,
+  // from W before it on).
+  const auto causal = compat::causal_allowed(queries, seq, sliding_window, torch::TensorOptions().device(device));
   const auto keys = attention_mask.to(torch::kBool).unsqueeze(1).unsqueeze(2);  // [B, 1, 1, T]
   const auto allowed = causal.unsqueeze(0).unsqueeze(0).logical_and(keys);     // [B, 1, Q, T]
   auto mask = torch::zeros(allowed.sizes(), torch::TensorOptions().dtype(dtype).device(device));
@@ -32,7 +33,8 @@ AttentionImpl::AttentionImpl(const LlmConfig& config)
     : layout_(config.layout()),
       num_heads_(config.num_heads),
       num_kv_heads_(config.num_kv_heads),
-      head_dim_(config.head_dim()) {
+      head_dim_(config.head_dim()),
+      sliding_window_(config.sliding_window) {
   const int64_t qkv_rows = (num_heads_ + 2 * num_kv_heads_) * head_dim_;
   auto qkv_options = torch::nn::LinearOptions(config.hidden_size, qkv_rows).bias(config.attention_bias);
   auto out_options = torch::nn::LinearOptions(num_heads_ * head_dim_, config.hidden_size).bias(config.attention_bias);
@@ -70,6 +72,7 @@ torch::Tensor AttentionImpl::forward(const torch::Tensor& x, const RotaryTables&
   const auto q = apply_rotary(p.q, rotary);
   auto k = apply_rotary(p.k, rotary);
   auto v = p.v;
+  auto mask = additive_mask;
   if (cache) {
     const int64_t end = cache->length + t;
     if (end > cache->keys.size(2)) {
@@ -78,12 +81,17 @@ torch::Tensor AttentionImpl::forward(const torch::Tensor& x, const RotaryTables&
     }
     cache->keys.narrow(2, cache->length, t).copy_(k);
     cache->values.narrow(2, cache->length, t).copy_(v);
-    k = cache->keys.narrow(2, 0, end);
-    v = cache->values.narrow(2, 0, end);
+    // Keys that slid out of the window are masked for every query of this step: they are left
+    // out, so a decoding step past the window reads W + 1 keys, not the whole cache.
+    const int64_t first = cache->first_visible(sliding_window_);
+    k = cache->keys.narrow(2, first, end - first);
+    v = cache->values.narrow(2, first, end - first);
+    if (mask.defined() && first > 0) mask = mask.narrow(-1, first, end - first);
   }
-  // The decoder's attention is causal; an undefined mask means causality is all there is to mask.
-  const auto attended =
-      compat::scaled_dot_product_attention(q, k, v, additive_mask, /*causal=*/!additive_mask.defined());  // [B, H, T, d]
+  // The decoder's attention is causal; an undefined mask means causality (and the window) is all
+  // there is to mask.
+  const auto attended = compat::scaled_dot_product_attention(q, k, v, mask, /*causal=*/!mask.defined(),
+                                                             sliding_window_);  // [B, H, T, d]
   return out(attended.transpose(1, 2).reshape({b, t, num_heads_ * head_dim_}), adapter_mask);
 }
 

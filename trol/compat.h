@@ -101,9 +101,28 @@ inline void fused_adamw(const FusedAdamWLists&, double, double, double, double, 
 // takes `is_causal` to its flash kernels; 1.13's kernels take a mask anyway.
 constexpr bool kCausalAttentionWithoutMask = TROL_TORCH_AT_LEAST(2, 0);
 
-// The additive causal mask [q_len, k_len] of queries at the last q_len of k_len positions.
-inline torch::Tensor causal_additive_mask(int64_t q_len, int64_t k_len, const torch::TensorOptions& options) {
-  const auto allowed = torch::ones({q_len, k_len}, options.dtype(torch::kBool)).tril(k_len - q_len);
+// Which keys causal attention lets its queries see: bool [q_len, k_len], the queries being the
+// last q_len of k_len positions. With a sliding window W > 0 (LlmConfig::sliding_window) the
+// query at position p sees the keys at p - W .. p.
+inline torch::Tensor causal_allowed(int64_t q_len, int64_t k_len, int64_t sliding_window,
+                                    const torch::TensorOptions& options) {
+  const auto ones = torch::ones({q_len, k_len}, options.dtype(torch::kBool));
+  auto allowed = ones.tril(k_len - q_len);
+  if (sliding_window > 0) allowed.logical_and_(ones.triu(k_len - q_len - sliding_window));
+  return allowed;
+}
+
+// Whether a sliding window hides any of k_len keys from the queries at their end: the last
+// query is k_len - 1 positions after the first key.
+inline bool window_hides_keys(int64_t k_len, int64_t sliding_window) {
+  return sliding_window > 0 && k_len - 1 > sliding_window;
+}
+
+// The additive causal mask [q_len, k_len] of queries at the last q_len of k_len positions,
+// windowed as causal_allowed. Every query sees itself, so no row is fully masked.
+inline torch::Tensor causal_additive_mask(int64_t q_len, int64_t k_len, const torch::TensorOptions& options,
+                                          int64_t sliding_window = 0) {
+  const auto allowed = causal_allowed(q_len, k_len, sliding_window, options);
   return torch::zeros({q_len, k_len}, options).masked_fill_(allowed.logical_not(), -std::numeric_limits<float>::infinity());
 }
 
@@ -112,22 +131,26 @@ inline torch::Tensor causal_additive_mask(int64_t q_len, int64_t k_len, const to
 // `additive_mask` broadcasts to [batch, heads, q_len, k_len] and holds 0 or a large negative
 // number; undefined means no mask (which lets 2.x pick its flash kernel on CUDA), or with
 // `causal` that a query at position p (the queries are the last q_len of k_len positions)
-// sees the keys up to p. LibTorch 2.x has fused kernels (flash / memory-efficient on CUDA,
+// sees the keys up to p, and with `sliding_window` W > 0 only those from p - W on (a defined
+// mask holds the window itself). LibTorch 2.x has fused kernels (flash / memory-efficient on CUDA,
 // flash on CPU), from 2.5 on with grouped-query heads inside; 1.13 does not, so trol brings
-// its own for float32 CPU tensors (trol/fused_attention_cpu.h).
+// its own for float32 CPU tensors (trol/fused_attention_cpu.h). Neither has a windowed kernel
+// (SDPA takes no window), so a window that hides keys travels as an explicit mask.
 inline torch::Tensor scaled_dot_product_attention(const torch::Tensor& q, const torch::Tensor& k_in,
                                                   const torch::Tensor& v_in, const torch::Tensor& additive_mask,
-                                                  bool causal = false) {
+                                                  bool causal = false, int64_t sliding_window = 0) {
   const int64_t q_len = q.size(2), k_len = k_in.size(2), groups = q.size(1) / k_in.size(1);
   // SDPA's is_causal aligns its triangle top-left, which is trol's causality only for as many
-  // queries as keys; one query at the end sees every key and needs no mask at all.
+  // queries as keys; one query at the end sees every key and needs no mask at all, unless the
+  // window hides some. A sequence within the window keeps the maskless fast path.
   auto mask = additive_mask;
   [[maybe_unused]] bool is_causal = false;  // 1.13 takes the mask instead
-  if (!mask.defined() && causal && q_len > 1) {
-    if (q_len == k_len && TROL_TORCH_AT_LEAST(2, 0)) {
+  const bool windowed = window_hides_keys(k_len, sliding_window);
+  if (!mask.defined() && causal && (q_len > 1 || windowed)) {
+    if (q_len == k_len && !windowed && TROL_TORCH_AT_LEAST(2, 0)) {
       is_causal = true;
     } else {
-      mask = causal_additive_mask(q_len, k_len, q.options());
+      mask = causal_additive_mask(q_len, k_len, q.options(), sliding_window);
     }
   }
 #if TROL_TORCH_AT_LEAST(2, 5)

@@ -36,10 +36,12 @@ DecoderOutput DecoderImpl::forward(const torch::Tensor& inputs_embeds, const tor
                                    bool collect_gate_ratios, const torch::Tensor& adapter_mask, bool right_padded) {
   const auto dtype = inputs_embeds.scalar_type();
   const auto rotary = rotary_tables(positions_from_mask(attention_mask), llm_, attention_mask.size(1), dtype);
-  // Without a mask the attention is causal only (AttentionImpl): no [B, 1, T, T] tensor to build
-  // and keep for backward, and LibTorch 2.x's flash kernels. 1.13 keeps the mask its kernels take.
-  const auto mask = right_padded && compat::kCausalAttentionWithoutMask ? torch::Tensor()
-                                                                        : causal_padding_mask(attention_mask, dtype);
+  // Without a mask the attention is causal only (AttentionImpl, which adds the sliding window):
+  // no [B, 1, T, T] tensor to build and keep for backward, and LibTorch 2.x's flash kernels.
+  // 1.13 keeps the mask its kernels take.
+  const auto mask = right_padded && compat::kCausalAttentionWithoutMask
+                        ? torch::Tensor()
+                        : causal_padding_mask(attention_mask, dtype, -1, llm_.sliding_window);
 
   std::vector<torch::Tensor> ratios;
   torch::Tensor h = inputs_embeds;
@@ -102,7 +104,7 @@ DecoderOutput DecoderImpl::forward_cached(const torch::Tensor& new_embeds, const
   const auto dtype = new_embeds.scalar_type();
   const auto positions = positions_from_mask(attention_mask).narrow(1, past, n);
   const auto rotary = rotary_tables(positions, llm_, attention_mask.size(1), dtype);
-  const auto mask = causal_padding_mask(attention_mask, dtype, n);
+  const auto mask = causal_padding_mask(attention_mask, dtype, n, llm_.sliding_window);
   // Released decoding traverses the prompt only; its second pass attends over the prompt with
   // its own keys, so it needs no cache (and the prompt is the first call: past == 0).
   const bool traverse = trol_.traversal && (mode == DecodeMode::exact || past == 0);

@@ -101,10 +101,20 @@ YAML::Node llm_yaml(const ConfigFile& file, std::vector<std::string>& notes) {
                                "'dynamic' are");
     }
   }
+  // Phi-3's sliding window W (mini-4k: 2047). Which keys it keeps differs between readings of
+  // the key: flash-attention's window_size=(W, W) and transformers 4.41's eager mask (the
+  // releases of Phi-3 and TroL) keep the keys at i - W .. i, W + 1 of them; transformers 5
+  // (masking_utils: kv_idx > q_idx - W, flash window_size W - 1) keeps W. trol follows the
+  // former: the authors' Phi3Model forces flash-attention with window_size=(W, W), so that is
+  // the attention the released TroL-3.8B was trained and is run with.
   if (type == "phi3" && c.contains("sliding_window") && !c["sliding_window"].is_null()) {
-    notes.push_back(file.path + ": sliding_window " + c["sliding_window"].dump() +
-                    ": trol attends over the whole sequence, the same for sequences of up to " +
-                    std::to_string(file.get<int64_t>(c, "sliding_window", 0) + 1) + " tokens");
+    const auto window = file.get<int64_t>(c, "sliding_window", 0);
+    if (window < 1) throw std::runtime_error(file.path + ": sliding_window " + std::to_string(window) + " must be positive");
+    llm["sliding_window"] = window;
+    notes.push_back(file.path + ": sliding_window " + std::to_string(window) + ": each token attends to itself and the " +
+                    std::to_string(window) + " tokens before it, as flash-attention's window_size=(" +
+                    std::to_string(window) + ", " + std::to_string(window) +
+                    ") in the authors' Phi-3 code (transformers 5 reads the key as one token fewer)");
   }
   return llm;
 }
@@ -258,6 +268,7 @@ nlohmann::json hf_llm_config_json(const LlmConfig& l, const std::string& torch_d
   c["max_position_embeddings"] = l.max_position_embeddings;
   c["tie_word_embeddings"] = l.tie_word_embeddings;
   c[phi3 ? "attention_bias" : "bias"] = l.attention_bias;
+  if (phi3) c["sliding_window"] = l.sliding_window > 0 ? nlohmann::json(l.sliding_window) : nlohmann::json(nullptr);
   c["torch_dtype"] = torch_dtype;
   return c;
 }

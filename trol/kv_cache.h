@@ -36,6 +36,14 @@ struct KvSlot {
   torch::Tensor keys;    // [batch, kv_heads, capacity, head_dim], rotary applied
   torch::Tensor values;  // [batch, kv_heads, capacity, head_dim]
   int64_t length = 0;    // tokens cached before this step; new ones are written at [length, length + n)
+
+  // The first cached position this step's queries (at length and after) can see under a
+  // sliding window of W (0: full attention, position 0). What lies before it stays in the
+  // buffers, unread: the cache is sized for the whole generation anyway, and beam search's
+  // reorder and the two traversal passes keep one layout.
+  int64_t first_visible(int64_t sliding_window) const {
+    return sliding_window > 0 && length > sliding_window ? length - sliding_window : 0;
+  }
 };
 
 class KvCache {

@@ -49,6 +49,7 @@ ModelConfig read_model_config(ConfigReader& reader) {
     r.read("tie_word_embeddings", l.tie_word_embeddings);
     r.read("attention_bias", l.attention_bias);
     r.finish();
+    r.read("sliding_window", l.sliding_window);
   }
   {
     auto r = reader.section("trol");
@@ -210,6 +211,12 @@ void validate(const ModelConfig& c, const std::string& path) {
 
   if (c.vision.enabled) validate_vision(c.vision, path);
   if (c.quantize != "none" && c.quantize != "nf4" && c.quantize != "int8") {
+  if (l.sliding_window < 0) {
+    invalid(llm + "sliding_window", "must be 0 (full attention) or positive, got " + std::to_string(l.sliding_window));
+  }
+  if (l.sliding_window > 0 && l.family != "phi3") {
+    invalid(llm + "sliding_window", "is Phi-3's setting; " + l.family + " attends over the whole sequence (set 0)");
+  }
     invalid(path + ".quantize", "expected none, nf4 or int8, got '" + c.quantize + "'");
   }
   if (c.lora.rank < 0) invalid(path + ".lora.rank", "must be 0 (no adapters) or positive");

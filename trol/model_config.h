@@ -56,6 +56,8 @@ struct LlmConfig {
 
   LlmFamily layout() const;
   int64_t head_dim() const { return hidden_size / num_heads; }
+  int64_t sliding_window = 0;         // Phi-3's config key: the query at position i sees the keys at
+                                      // i - W .. i (W + 1 of them); 0 = full causal attention
 };
 
 // TroL: traversal of layers and the TroL-Mixer (DESIGN.md section 1).
