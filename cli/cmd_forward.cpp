@@ -37,7 +37,7 @@ void add_forward_command(CLI::App& app) {
     model->to(device, parse_dtype(config.runtime.dtype));
     model->eval();
     auto [ids, mask] = read_input_ids(args->input_ids);
-    const auto vocab = config.model.llm.vocab_size;
+    const auto vocab = config.model.llm.embedding_rows();  // the image token may be past the logits
     if (ids.min().item<int64_t>() < 0 || ids.max().item<int64_t>() >= vocab) {
       throw std::runtime_error(args->input_ids + ": token ids must lie in [0, " + std::to_string(vocab) + ")");
     }

@@ -57,7 +57,7 @@ struct GenerateArgs {
 // --num-return-sequences N, [[[ids], ...N], ...]).
 void generate_from_ids(const RunConfig& config, TrolModel& model, const GenerateArgs& args, GenerateOptions options) {
   const auto prompts = read_token_rows(args.input_ids);
-  check_token_ids(prompts, config.model.llm.vocab_size, args.input_ids);
+  check_token_ids(prompts, config.model.llm.embedding_rows(), args.input_ids);
   const auto device = parse_device(config.runtime.device);
   const auto dtype = parse_dtype(config.runtime.dtype);
   model->to(device, dtype);

@@ -27,6 +27,37 @@ bool not_needed(const std::string& name) {
          name == "logit_scale" || starts_with(name, "text_projection.") || starts_with(name, "visual_projection.");
 }
 
+// The vocabulary as the tables hold it. Some checkpoints pad the embedding and the head past
+// config.json's vocab_size (added tokens): the tables decide. The TroL InternLM2 code builds its
+// embedding with vocab_size + 1 rows, the last the image token's, and the head with vocab_size:
+// rows of the embedding past the head's are read but never predicted (llm.extra_embedding_rows).
+void adopt_vocabulary_of_tables(const std::map<std::string, torch::Tensor>& source, HfModelConfig& hf) {
+  auto rows_of = [&](std::initializer_list<const char*> names) -> std::pair<std::string, int64_t> {
+    for (const auto* name : names) {
+      const auto it = source.find(name);
+      if (it != source.end() && it->second.dim() == 2) return {name, it->second.size(0)};
+    }
+    return {"", 0};
+  };
+  const auto [embedding, table_rows] = rows_of({"model.embed_tokens.weight", "model.tok_embeddings.weight"});
+  const auto [head, head_rows] = rows_of({"lm_head.weight", "output.weight"});
+  auto llm = hf.model["llm"];
+  const auto vocab = llm["vocab_size"].as<int64_t>();
+  if (!head.empty() && table_rows > head_rows) {
+    hf.notes.push_back(embedding + " has " + std::to_string(table_rows) + " rows, " + head + " " + std::to_string(head_rows) +
+                       " (config.json's vocab_size " + std::to_string(vocab) + "): logits over " +
+                       std::to_string(head_rows) + " tokens, the last " + std::to_string(table_rows - head_rows) +
+                       " embedding row(s) read but never predicted (llm.extra_embedding_rows), as the TroL InternLM2 code "
+                       "builds them for the image token");
+    llm["vocab_size"] = head_rows;
+    llm["extra_embedding_rows"] = table_rows - head_rows;
+  } else if (!embedding.empty() && table_rows != vocab) {
+    hf.notes.push_back(embedding + " has " + std::to_string(table_rows) + " rows, config.json says vocab_size " +
+                       std::to_string(vocab) + ": the table decides");
+    llm["vocab_size"] = table_rows;
+  }
+}
+
 }  // namespace
 
 bool is_hf_model_dir(const std::string& dir) {
@@ -77,16 +108,7 @@ ImportedModel import_hf_model(const std::string& llm_dir, const std::string& vis
     for (auto& [name, tensor] : load_trol_gating(gating, hf.model)) source[name] = tensor;
     hf.notes.push_back("TroL gates from " + gating + (hf.model["trol"]["shared_gate"].as<bool>() ? " (one gate shared by all layers)" : ""));
   }
-  // Some checkpoints pad the embedding table past config.json's vocab_size (added tokens).
-  for (const auto* name : {"model.embed_tokens.weight", "model.tok_embeddings.weight"}) {
-    const auto it = source.find(name);
-    const auto vocab = hf.model["llm"]["vocab_size"].as<int64_t>();
-    if (it != source.end() && it->second.dim() == 2 && it->second.size(0) != vocab) {
-      hf.notes.push_back(std::string(name) + " has " + std::to_string(it->second.size(0)) + " rows, config.json says vocab_size " +
-                         std::to_string(vocab) + ": the table decides");
-      hf.model["llm"]["vocab_size"] = it->second.size(0);
-    }
-  }
+  adopt_vocabulary_of_tables(source, hf);
 
   YAML::Node root;
   root["model"] = hf.model;

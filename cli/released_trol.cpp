@@ -12,6 +12,7 @@
 #include "trol/hf_config.h"
 #include "trol/safetensors.h"
 #include "trol/string_affixes.h"
+#include "trol/torch_save.h"
 
 namespace trol::cli {
 namespace {
@@ -144,25 +145,7 @@ std::map<std::string, torch::Tensor> load_trol_gating(const std::string& file, Y
   if (file.size() > 12 && file.compare(file.size() - 12, 12, ".safetensors") == 0) {
     state = load_safetensors(file).tensors;
   } else {
-    std::ifstream in(file, std::ios::binary);
-    if (!in) throw std::runtime_error(file + ": cannot be read");
-    const std::vector<char> bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-    c10::IValue value;
-    try {
-      value = torch::pickle_load(bytes);
-    } catch (const c10::Error&) {
-      value = c10::IValue();
-    }
-    if (!value.isGenericDict()) {
-      throw std::runtime_error(
-          file + ": LibTorch cannot read this pickle (torch.save of a state_dict() is an OrderedDict with metadata); "
-                 "convert it once with: python -c \"import torch; torch.save(dict(torch.load('" + file +
-          "')), 'trol_gating_plain.pt')\"");
-    }
-    for (const auto& entry : value.toGenericDict()) {
-      if (!entry.key().isString() || !entry.value().isTensor()) throw std::runtime_error(file + ": not a dict of tensors");
-      state[entry.key().toStringRef()] = entry.value().toTensor();
-    }
+    state = load_torch_state_dict(file);  // the released trol_gating.pt: torch.save(model.trol_gating.state_dict())
   }
   static const std::regex key(R"(^(?:model\.trol_gating\.|trol_gating\.)?(\d+)\.(weight|bias)$)");
   std::map<int64_t, std::pair<torch::Tensor, torch::Tensor>> gates;
@@ -255,6 +238,10 @@ void to_released_phi3(const ModelConfig& config, std::map<std::string, torch::Te
                 "the " + kTrol38b + " layout holds an InternViT tower");
   }
   expect_implied(source, "model.projector.type", config.projector.type, std::string("ln_mlp2x_gelu"), kTrol38b);
+  if (config.llm.extra_embedding_rows != 0) {
+    cannot_hold(source, "model.llm.extra_embedding_rows is " + std::to_string(config.llm.extra_embedding_rows),
+                "the authors' Phi-3 code builds the embedding and the head with vocab_size rows");
+  }
   if (config.lora.rank > 0) {
     cannot_hold(source, "model.lora.rank is " + std::to_string(config.lora.rank),
                 "the " + kTrol38b + " layout has no adapters", "--format hf --merge-lora folds plain LoRA into the weights");
@@ -319,6 +306,11 @@ void to_released_internlm2(const ModelConfig& config, std::map<std::string, torc
                 "--format hf --merge-lora folds plain LoRA into the weights");
   }
   expect_implied(source, "model.lora.alpha", lora.alpha, 256.0, kTrol18b, keep);
+  if (config.llm.extra_embedding_rows != 1) {
+    cannot_hold(source, "model.llm.extra_embedding_rows is " + std::to_string(config.llm.extra_embedding_rows),
+                "the authors' InternLM2 code builds the embedding with vocab_size + 1 rows (the image token's last) "
+                "and the head with vocab_size");
+  }
 
   static const std::regex linear(R"(^(model\.layers\.\d+\.\w+\.\w+)\.(weight|bias|lora_A|lora_B)$)");
   for (const auto& [name, tensor] : weights) {

@@ -39,10 +39,13 @@ Tokenizer load_tokenizer(const DataConfig& data) {
 }
 
 void check_tokenizer_matches_model(const Tokenizer& tokenizer, const DataConfig& data, const ModelConfig& model) {
-  if (tokenizer.vocab_size() > model.llm.vocab_size) {
+  if (tokenizer.vocab_size() > model.llm.embedding_rows()) {
     throw std::invalid_argument("the tokenizer " + tokenizer.model_file() + " has " +
                                 std::to_string(tokenizer.vocab_size()) + " tokens but model.llm.vocab_size is " +
-                                std::to_string(model.llm.vocab_size));
+                                std::to_string(model.llm.vocab_size) +
+                                (model.llm.extra_embedding_rows > 0
+                                     ? " + extra_embedding_rows " + std::to_string(model.llm.extra_embedding_rows)
+                                     : std::string()));
   }
   if (!model.vision.enabled) return;
   const auto image_token = chat_template(data.template_name).image_token();

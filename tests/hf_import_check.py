@@ -270,9 +270,19 @@ if imported.keys() != again.keys() or any(not torch.equal(imported[k], again[k])
     sys.exit("import -> export --format hf -> import changed the InternViT checkpoint")
 print("InternViT imports from its own layout, runs as the reference computes it, and round-trips")
 
+
+def same_checkpoint(first_dir, second_dir):
+    first = safetensors_io.load(f"{first_dir}/model.safetensors")
+    second = safetensors_io.load(f"{second_dir}/model.safetensors")
+    return first.keys() == second.keys() and all(
+        first[k].dtype == second[k].dtype and torch.equal(first[k], second[k]) for k in first)
+
+
 # A released TroL-1.8B folder in miniature (the authors' arch_internlm2 layout): Partial-LoRA
 # linears (<linear>.ffn.weight + lora_A/lora_B), the CLIP tower under vit.vision_tower, the
-# projector, '<image>' among the tokenizer's added tokens, and the shared gate in trol_gating.pt
+# projector, the embedding with vocab_size + 1 rows (nn.Embedding(config.vocab_size + 1)), the last
+# for '<image>', the tokenizer's added token after the vocabulary, the head with vocab_size rows,
+# and the shared gate in trol_gating.pt as the authors save it: torch.save(trol_gating.state_dict())
 released = {}
 for name, tensor in internlm2.items():
     if any(part in name for part in (".wqkv.", ".wo.", ".w1.", ".w2.", ".w3.")):
@@ -287,20 +297,22 @@ for name, tensor in clip.items():
         released["vit.vision_tower." + name] = tensor
 released["vision_proj.0.weight"], released["vision_proj.0.bias"] = randn(48, 16), randn(48)
 released["vision_proj.2.weight"], released["vision_proj.2.bias"] = randn(48, 48), randn(48)
+released["model.tok_embeddings.weight"] = torch.cat([internlm2["model.tok_embeddings.weight"], randn(1, 48, scale=1.0)])
 write_folder(f"{work}/trol18b", dict(internlm2_config, architectures=["TroLForCausalLM"]), released)
-json.dump({"added_tokens_decoder": {"95": {"content": "<image>", "special": True}}},
+json.dump({"added_tokens_decoder": {"96": {"content": "<image>", "special": True}}},
           open(f"{work}/trol18b/tokenizer_config.json", "w"))
 gate = torch.nn.Linear(48, 1)
 with torch.no_grad():
     gate.weight.copy_(randn(1, 48)), gate.bias.fill_(0.3)
 torch.save(torch.nn.ModuleList([gate] * 2).state_dict(), f"{work}/trol18b/trol_gating.pt")
-run("import", "--llm", f"{work}/trol18b", "--out", f"{work}/bad", expect_failure="convert it once with")
-torch.save(dict(torch.nn.ModuleList([gate] * 2).state_dict()), f"{work}/gating_plain.pt")
-run("import", "--llm", f"{work}/trol18b", "--gating", f"{work}/gating_plain.pt", "--out", f"{work}/trol18b_trol",
-    "model.vision.num_heads=2")
+output = run("import", "--llm", f"{work}/trol18b", "--out", f"{work}/trol18b_trol", "model.vision.num_heads=2")
+if "TroL gates from " + f"{work}/trol18b/trol_gating.pt" not in output or "extra_embedding_rows" not in output:
+    sys.exit(f"the import does not say that it read trol_gating.pt and the image token's extra embedding row:\n{output}")
 run("forward", "--model", f"{work}/trol18b_trol", "--input-ids", f"{work}/ids.json", "--out", f"{work}/trol18b.out")
-# text tokens only: Partial LoRA leaves them alone, so the base weights and the shared gate decide
+# text tokens only: Partial LoRA leaves them alone, so the base weights and the shared gate decide;
+# the logits have the head's 96 columns, not the embedding's 97 rows
 w = {n: t for n, t in internlm2.items()}
+w["model.tok_embeddings.weight"] = released["model.tok_embeddings.weight"]
 w["model.trol_gating.0.weight"], w["model.trol_gating.0.bias"] = gate.weight.detach(), gate.bias.detach()
 cfg = {"family": "internlm2", "hidden_size": 48, "num_layers": 2, "num_heads": 6, "num_kv_heads": 2,
        "rope_theta": 1e6, "rms_norm_eps": 1e-5, "tie_word_embeddings": False, "traversal": True,
@@ -314,9 +326,42 @@ for stem in ("model.layers.1.attention.wo", "model.layers.0.feed_forward.w3"):
         if not torch.equal(imported[f"{stem}.{part}"], released[f"{stem}.{part}.weight"]):
             sys.exit(f"{stem}.{part} was not imported as it is")
 config_yaml = open(f"{work}/trol18b_trol/config.yaml").read()
-for line in ("partial: true", "image_token_id: 95", "shared_gate: true", "select_layer: -1", "image_size: 32", "rank: 4"):
+for line in ("partial: true", "image_token_id: 96", "vocab_size: 96", "extra_embedding_rows: 1", "shared_gate: true",
+             "select_layer: -1", "image_size: 32", "rank: 4"):
     if line not in config_yaml:
         sys.exit(f"the released model's config.yaml lacks '{line}':\n{config_yaml}")
+# The gates' file as torch.save writes it elsewhere: by another torch (the pip one, when this
+# machine has it), in the legacy format; and what is not a state dict is refused by name
+gating_writers = [sys.executable] + [python for python in (
+    os.environ.get("TROL_OTHER_TORCH_PYTHON"), os.path.expanduser("~/.cache/trol/venv-torch-2.11.0/bin/python"))
+    if python and os.path.exists(python) and os.path.abspath(python) != os.path.abspath(sys.executable)][:1]
+safetensors_io.save(f"{work}/gate.safetensors", {"weight": gate.weight.detach(), "bias": gate.bias.detach()})
+for writer in gating_writers:
+    for legacy in (False, True):
+        subprocess.run([writer, "-c", f"""
+import sys, torch
+sys.path.insert(0, {os.path.join(source, "scripts", "reference")!r})
+import safetensors_io
+gate = torch.nn.Linear(48, 1)
+gate.load_state_dict(safetensors_io.load({work + "/gate.safetensors"!r}))
+torch.save(torch.nn.ModuleList([gate] * 2).state_dict(), {work + "/gating_other.pt"!r},
+           _use_new_zipfile_serialization={not legacy})
+print(torch.__version__)"""], check=True, capture_output=True)
+        run("import", "--llm", f"{work}/trol18b", "--gating", f"{work}/gating_other.pt", "--out", f"{work}/trol18b_other",
+            "model.vision.num_heads=2")
+        if not same_checkpoint(f"{work}/trol18b_trol", f"{work}/trol18b_other"):
+            sys.exit(f"the gates saved by {writer} ({'legacy' if legacy else 'zip'} format) import to another checkpoint")
+print("trol_gating.pt imports as torch.save wrote it:", ", ".join(
+    subprocess.run([writer, "-c", "import torch; print('torch', torch.__version__)"], capture_output=True,
+                   text=True).stdout.strip() for writer in gating_writers), "(zip and legacy formats)")
+torch.save(gate, f"{work}/gating_module.pt")
+run("import", "--llm", f"{work}/trol18b", "--gating", f"{work}/gating_module.pt", "--out", f"{work}/bad",
+    expect_failure=f"{work}/gating_module.pt: the pickle refers to torch.nn.modules.linear.Linear; trol reads torch.save "
+                   "files of a state dict (a dict of tensors): save module.state_dict(), not the module")
+whole = open(f"{work}/trol18b/trol_gating.pt", "rb").read()
+open(f"{work}/gating_truncated.pt", "wb").write(whole[: len(whole) - 40])
+run("import", "--llm", f"{work}/trol18b", "--gating", f"{work}/gating_truncated.pt", "--out", f"{work}/bad",
+    expect_failure=f"{work}/gating_truncated.pt: not a zip archive that torch.save could have written")
 print("a released TroL folder imports: base weights, Partial-LoRA adapters, CLIP tower, shared gate, image token")
 
 # A released TroL-3.8B folder in miniature (the authors' arch_phi3 layout, after InternVL): a
@@ -361,13 +406,6 @@ print("a released TroL-3.8B folder imports: Phi-3 under language_model, InternVi
 # trol export --format released, the inverse of importing a released folder: exported again, the
 # folder's tensors come back bit for bit, its gates in trol_gating.safetensors; imported again, the
 # same checkpoint and config
-def same_checkpoint(first_dir, second_dir):
-    first = safetensors_io.load(f"{first_dir}/model.safetensors")
-    second = safetensors_io.load(f"{second_dir}/model.safetensors")
-    return first.keys() == second.keys() and all(
-        first[k].dtype == second[k].dtype and torch.equal(first[k], second[k]) for k in first)
-
-
 def config_lines(checkpoint_dir):
     # an imported config.yaml but the comment naming the folder it came from
     return [line for line in open(f"{checkpoint_dir}/config.yaml") if not line.startswith("#")]
@@ -406,7 +444,7 @@ def check_released_export(label, original_dir, original_gates, checkpoint_dir, s
 # TroL-1.8B: CLIP's final LayerNorm and position ids are skipped on import (the model never reads
 # them), so they are the only tensors not written back; the head count is not in the layout either
 trol18b_released, output = check_released_export(
-    "released TroL-1.8B", f"{work}/trol18b", torch.load(f"{work}/gating_plain.pt"), f"{work}/trol18b_trol",
+    "released TroL-1.8B", f"{work}/trol18b", dict(torch.load(f"{work}/trol18b/trol_gating.pt")), f"{work}/trol18b_trol",
     lambda name: ".post_layernorm." in name or name.endswith(".position_ids"), ["model.vision.num_heads=2"])
 if "import it with model.vision.num_heads=2" not in output:
     sys.exit(f"the export does not say that the head count must be given on import:\n{output}")
@@ -541,6 +579,33 @@ if json.load(open(f"{work}/longrope_hf/config.json"))["rope_scaling"]["long_fact
 yarn = dict(scaled, rope_scaling={"type": "yarn", "short_factor": [1.0] * 4, "long_factor": [2.0] * 4})
 write_folder(f"{work}/yarn", yarn, phi3)
 run("import", "--llm", f"{work}/yarn", "--out", f"{work}/bad", expect_failure="rope_scaling type 'yarn'")
+# An InternLM2 folder in the TroL InternLM2 code's shapes without the rest of the released layout
+# (the embedding a row longer than the head): logits over the head's rows, and through
+# export --format hf and import again the same checkpoint
+extra_row = dict(internlm2, **{"model.tok_embeddings.weight": torch.cat(
+    [internlm2["model.tok_embeddings.weight"], randn(1, 48, scale=1.0)])})
+write_folder(f"{work}/extra_row", internlm2_config, extra_row)
+run("import", "--llm", f"{work}/extra_row", "--out", f"{work}/extra_row_trol")
+run("forward", "--model", f"{work}/extra_row_trol", "--input-ids", f"{work}/ids.json", "--out", f"{work}/extra_row.out")
+check_logits("internlm2 with the image token's extra embedding row", f"{work}/extra_row.out",
+             reference_logits(extra_row, "internlm2", internlm2_config, True, ids))
+run("export", "--model", f"{work}/extra_row_trol", "--out", f"{work}/extra_row_hf", "--format", "hf")
+run("import", "--llm", f"{work}/extra_row_hf", "--out", f"{work}/extra_row_again")
+if not same_checkpoint(f"{work}/extra_row_trol", f"{work}/extra_row_again"):
+    sys.exit("import -> export --format hf -> import changed the checkpoint with an extra embedding row")
+# with CLIP, the image token the extra row's id (96, past the logits), filled with the image features
+run("import", "--llm", f"{work}/extra_row", "--vision", f"{work}/clip", "--out", f"{work}/extra_row_clip",
+    "model.image_token_id=96", "model.vision.select_layer=-1")
+row_ids = [[t if t != 95 else 96 for t in row] for row in image_ids]
+json.dump(row_ids, open(f"{work}/extra_row_ids.json", "w"))
+run("forward", "--model", f"{work}/extra_row_clip", "--input-ids", f"{work}/extra_row_ids.json", "--pixel-values",
+    f"{work}/pixels.safetensors", "--out", f"{work}/extra_row_clip.out")
+cfg = {"family": "internlm2", "hidden_size": 48, "num_layers": 2, "num_heads": 6, "num_kv_heads": 2, "rope_theta": 1e6,
+       "rms_norm_eps": 1e-5, "tie_word_embeddings": False, "traversal": True, "shared_gate": False, "vision": True,
+       "image_token_id": 96, "projector": "mlp2x_gelu", "vision_config": clip_vision}
+check_logits("internlm2 + CLIP, the image token in the extra embedding row", f"{work}/extra_row_clip.out",
+             reference_with_images(f"{work}/extra_row_clip", cfg, row_ids,
+                                   safetensors_io.load(f"{work}/pixels.safetensors")["pixel_values"]))
 wider = dict(internlm2_config, intermediate_size=96)
 write_folder(f"{work}/wider", wider, internlm2)
 run("import", "--llm", f"{work}/wider", "--out", f"{work}/bad", expect_failure="shape of model.layers.0.feed_forward.w1.weight")

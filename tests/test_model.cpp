@@ -6,6 +6,7 @@
 #include "data/synthetic_batch.h"
 #include "test_helpers.h"
 #include "train/run_config.h"
+#include "trol/generate.h"
 #include "trol/image_merge.h"
 #include "trol/param_groups.h"
 #include "trol/parameter_count.h"
@@ -130,6 +131,58 @@ TEST_CASE("tied embeddings: no separate head, logits use the embedding matrix", 
   const auto out = model->forward(test::text_only(ids), false);
   const auto hidden = model->model->forward(model->model->embed(ids), torch::ones_like(ids)).hidden;
   CHECK(torch::allclose(out.logits, torch::matmul(hidden, model->model->embed->weight.t()), 1e-6, 1e-6));
+}
+
+TEST_CASE("the TroL InternLM2 vocabulary: the image token's embedding row past the head's", "[model]") {
+  auto config = test::tiny_config("internlm2");
+  config.llm.extra_embedding_rows = 1;  // nn.Embedding(vocab_size + 1), nn.Linear(hidden, vocab_size)
+  validate(config);
+  const auto image = config.llm.vocab_size;  // the default image token: the embedding's last row
+  CHECK(config.resolved_image_token_id() == image);
+  TrolModel model(config);
+  auto parameters = model->named_parameters();
+  CHECK(parameters["model.tok_embeddings.weight"].sizes() == torch::IntArrayRef({config.llm.vocab_size + 1, 16}));
+  CHECK(parameters["output.weight"].sizes() == torch::IntArrayRef({config.llm.vocab_size, 16}));
+  CHECK(count_parameters(config).llm == ParameterGroups().count(*model).at("llm").first);
+
+  const auto per_image = config.vision.tokens_per_image();
+  auto ids = torch::tensor({int64_t{3}, int64_t{5}}, torch::kLong);
+  ids = torch::cat({ids, torch::full({per_image}, image, torch::kLong), torch::tensor({int64_t{7}, int64_t{36}})}).unsqueeze(0);
+  auto labels = ids.masked_fill(ids.eq(image), -100);
+  const auto pixels = torch::randn({1, 3, 8, 8});
+  ModelInputs inputs{ids, torch::ones_like(ids), pixels, labels};
+  const auto out = model->forward(inputs, false);
+  CHECK(out.logits.sizes() == torch::IntArrayRef({1, ids.size(1), config.llm.vocab_size}));
+  CHECK(std::isfinite(out.loss.sum.item<double>()));
+
+  // Generation reads the image token from the prompt, penalises repeats among the logits only,
+  // and generates only ids the head predicts.
+  model->eval();
+  GenerateOptions options;
+  options.max_new_tokens = 4;
+  options.repetition_penalty = 1.5;
+  const std::vector<int64_t> prompt(ids.data_ptr<int64_t>(), ids.data_ptr<int64_t>() + ids.numel());
+  const auto generated = generate_greedy(model, {prompt}, pixels, options);
+  REQUIRE(generated.size() == 1);
+  CHECK(generated[0].size() == 4);
+  for (const auto id : generated[0]) CHECK(id < config.llm.vocab_size);
+}
+
+TEST_CASE("extra embedding rows are validated against the head and the image token", "[config]") {
+  auto config = test::tiny_config("internlm2");
+  config.llm.extra_embedding_rows = -1;
+  CHECK_THROWS_WITH(validate(config), ContainsSubstring("model.llm.extra_embedding_rows: must be 0 or positive, got -1"));
+  config.llm.extra_embedding_rows = 1;
+  config.llm.tie_word_embeddings = true;
+  CHECK_THROWS_WITH(validate(config), ContainsSubstring("model.llm.tie_word_embeddings: a tied LM head is the embedding itself"));
+  config.llm.tie_word_embeddings = false;
+  config.image_token_id = config.llm.vocab_size + 1;
+  CHECK_THROWS_WITH(validate(config), ContainsSubstring("model.image_token_id: (38) must be below model.llm.vocab_size (37) + "
+                                                        "model.llm.extra_embedding_rows (1)"));
+  config.image_token_id = config.llm.vocab_size;
+  CHECK_NOTHROW(validate(config));
+  config.llm.extra_embedding_rows = 0;
+  CHECK_THROWS_WITH(validate(config), ContainsSubstring("model.image_token_id: (37) must be below model.llm.vocab_size (37)"));
 }
 
 TEST_CASE("parameter groups freeze and unfreeze the paper's training stages", "[model]") {

@@ -14,7 +14,7 @@ namespace trol {
 
 DecoderImpl::DecoderImpl(const LlmConfig& llm, const TrolConfig& trol) : llm_(llm), trol_(trol) {
   const bool phi3 = llm.layout() == LlmFamily::Phi3;
-  embed = register_module(phi3 ? "embed_tokens" : "tok_embeddings", torch::nn::Embedding(llm.vocab_size, llm.hidden_size));
+  embed = register_module(phi3 ? "embed_tokens" : "tok_embeddings", torch::nn::Embedding(llm.embedding_rows(), llm.hidden_size));
   layers = register_module("layers", torch::nn::ModuleList());
   for (int64_t i = 0; i < llm.num_layers; ++i) {
     layer_list_.push_back(DecoderLayer(llm));

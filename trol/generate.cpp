@@ -78,7 +78,10 @@ class Decoding {
       seen_ = torch::zeros({batch, config.llm.vocab_size}, torch::kBool);
       auto seen = seen_.accessor<bool, 2>();
       for (int64_t b = 0; b < batch; ++b) {
-        for (const int64_t id : prompts[b]) seen[b][id] = true;
+        // The penalty is on logits; ids past them (the image token's extra embedding row) have none.
+        for (const int64_t id : prompts[b]) {
+          if (id < config.llm.vocab_size) seen[b][id] = true;
+        }
       }
       seen_ = seen_.to(device_);
     }
@@ -453,7 +456,7 @@ std::vector<std::vector<GeneratedSequence>> generate(TrolModel& model, const std
     throw std::invalid_argument("generate: pad_id " + std::to_string(options.pad_id) +
                                 " is the image token id; choose another pad id");
   }
-  check_prompts(prompts, config.llm.vocab_size);
+  check_prompts(prompts, config.llm.embedding_rows());
   if (prompts.empty()) return {};
   if (options.max_new_tokens == 0) {
     return std::vector<std::vector<GeneratedSequence>>(prompts.size(), std::vector<GeneratedSequence>(1));

@@ -29,6 +29,7 @@ ModelConfig read_model_config(ConfigReader& reader) {
     auto& l = c.llm;
     r.read("family", l.family);
     r.read("vocab_size", l.vocab_size);
+    r.read("extra_embedding_rows", l.extra_embedding_rows);
     r.read("hidden_size", l.hidden_size);
     r.read("num_layers", l.num_layers);
     r.read("num_heads", l.num_heads);
@@ -48,8 +49,8 @@ ModelConfig read_model_config(ConfigReader& reader) {
     }
     r.read("tie_word_embeddings", l.tie_word_embeddings);
     r.read("attention_bias", l.attention_bias);
-    r.finish();
     r.read("sliding_window", l.sliding_window);
+    r.finish();
   }
   {
     auto r = reader.section("trol");
@@ -161,6 +162,14 @@ void validate(const ModelConfig& c, const std::string& path) {
     invalid(llm + "family", "unknown family '" + l.family + "' (expected phi3 or internlm2)");
   }
   require_positive(llm + "vocab_size", l.vocab_size);
+  if (l.extra_embedding_rows < 0) {
+    invalid(llm + "extra_embedding_rows", "must be 0 or positive, got " + std::to_string(l.extra_embedding_rows));
+  }
+  if (l.extra_embedding_rows > 0 && l.tie_word_embeddings) {
+    invalid(llm + "tie_word_embeddings", "a tied LM head is the embedding itself, so it cannot have fewer rows (" + llm +
+                                             "extra_embedding_rows is " + std::to_string(l.extra_embedding_rows) +
+                                             "): set one of them to false / 0");
+  }
   require_positive(llm + "hidden_size", l.hidden_size);
   require_positive(llm + "num_layers", l.num_layers);
   require_positive(llm + "num_heads", l.num_heads);
@@ -202,21 +211,24 @@ void validate(const ModelConfig& c, const std::string& path) {
     }
   }
   if (!(l.rms_norm_eps > 0)) invalid(llm + "rms_norm_eps", "must be positive");
-
-  const auto token = c.resolved_image_token_id();
-  if (token >= l.vocab_size) {
-    invalid(path + ".image_token_id", "(" + std::to_string(token) + ") must be below " + llm + "vocab_size (" +
-                                          std::to_string(l.vocab_size) + ")");
-  }
-
-  if (c.vision.enabled) validate_vision(c.vision, path);
-  if (c.quantize != "none" && c.quantize != "nf4" && c.quantize != "int8") {
   if (l.sliding_window < 0) {
     invalid(llm + "sliding_window", "must be 0 (full attention) or positive, got " + std::to_string(l.sliding_window));
   }
   if (l.sliding_window > 0 && l.family != "phi3") {
     invalid(llm + "sliding_window", "is Phi-3's setting; " + l.family + " attends over the whole sequence (set 0)");
   }
+
+  const auto token = c.resolved_image_token_id();
+  if (token >= l.embedding_rows()) {
+    invalid(path + ".image_token_id", "(" + std::to_string(token) + ") must be below " + llm + "vocab_size (" +
+                                          std::to_string(l.vocab_size) + ")" +
+                                          (l.extra_embedding_rows > 0 ? " + " + llm + "extra_embedding_rows (" +
+                                                                            std::to_string(l.extra_embedding_rows) + ")"
+                                                                      : std::string()));
+  }
+
+  if (c.vision.enabled) validate_vision(c.vision, path);
+  if (c.quantize != "none" && c.quantize != "nf4" && c.quantize != "int8") {
     invalid(path + ".quantize", "expected none, nf4 or int8, got '" + c.quantize + "'");
   }
   if (c.lora.rank < 0) invalid(path + ".lora.rank", "must be 0 (no adapters) or positive");

@@ -41,7 +41,10 @@ struct RopeScaling {
 
 struct LlmConfig {
   std::string family = "phi3";        // phi3 | internlm2: fused layout and weight names
-  int64_t vocab_size = 512;           // rows of the token embedding and the LM head
+  int64_t vocab_size = 512;           // tokens the LM head predicts (its rows, the logits' columns)
+  int64_t extra_embedding_rows = 0;   // rows of the token embedding past vocab_size that no logit
+                                      // predicts: 1 in the TroL InternLM2 code (TroL-1.8B/7B), whose
+                                      // nn.Embedding(vocab_size + 1) holds the image token last
   int64_t hidden_size = 128;          // model width
   int64_t num_layers = 4;             // decoder layers (each traversed twice under TroL)
   int64_t num_heads = 4;              // query heads; head_dim = hidden_size / num_heads
@@ -53,11 +56,13 @@ struct LlmConfig {
   int64_t max_position_embeddings = 2048;  // longest sequence the rotary tables cover
   bool tie_word_embeddings = false;   // LM head shares the embedding matrix
   bool attention_bias = false;        // biases on the attention projections
+  int64_t sliding_window = 0;         // Phi-3's config key: the query at position i sees the keys at
+                                      // i - W .. i (W + 1 of them); 0 = full causal attention
 
   LlmFamily layout() const;
   int64_t head_dim() const { return hidden_size / num_heads; }
-  int64_t sliding_window = 0;         // Phi-3's config key: the query at position i sees the keys at
-                                      // i - W .. i (W + 1 of them); 0 = full causal attention
+  // Token ids the model reads: the embedding's rows.
+  int64_t embedding_rows() const { return vocab_size + extra_embedding_rows; }
 };
 
 // TroL: traversal of layers and the TroL-Mixer (DESIGN.md section 1).
@@ -122,9 +127,10 @@ struct ModelConfig {
   LoraConfig lora;
   std::string quantize = "none";  // none | nf4 | int8: the decoder projections' frozen weights stored in
                                   // 4 or 8 bits (QLoRA; trol/quantize.h); they cannot train
-  int64_t image_token_id = -1;  // token id marking image positions in input_ids (-1: vocab_size - 1)
+  int64_t image_token_id = -1;  // token id marking image positions in input_ids (-1: the embedding's last
+                                // row, llm.vocab_size - 1 without extra_embedding_rows)
 
-  int64_t resolved_image_token_id() const { return image_token_id >= 0 ? image_token_id : llm.vocab_size - 1; }
+  int64_t resolved_image_token_id() const { return image_token_id >= 0 ? image_token_id : llm.embedding_rows() - 1; }
 };
 
 // Reads a `model:` section. Unknown keys and wrong types throw ConfigError naming the key.

@@ -63,7 +63,8 @@ ParameterCount count_parameters(const ModelConfig& config) {
     // Attention biases (InternLM2's "bias", Phi-3's attention_bias) are on qkv and output only.
     layer += linear(projections[p].in, projections[p].out, l.attention_bias && p < 2);
   }
-  count.llm = l.vocab_size * h * (l.tie_word_embeddings ? 1 : 2) + l.num_layers * layer + h /* final norm */;
+  const int64_t head = l.tie_word_embeddings ? 0 : l.vocab_size * h;
+  count.llm = l.embedding_rows() * h + head + l.num_layers * layer + h /* final norm */;
   count.mixer = (config.trol.shared_gate ? 1 : l.num_layers) * linear(h, 1);
   if (config.lora.rank > 0) {
     for (int64_t i = 0; i < l.num_layers; ++i) {
