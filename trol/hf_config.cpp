@@ -62,7 +62,17 @@ YAML::Node llm_yaml(const ConfigFile& file, std::vector<std::string>& notes) {
   llm["num_heads"] = heads;
   llm["num_kv_heads"] = file.get<int64_t>(c, "num_key_value_heads", heads);
   llm["intermediate_size"] = file.require<int64_t>(c, "intermediate_size");
-  llm["rope_theta"] = file.get<double>(c, "rope_theta", 10000.0);
+  // transformers 5 saves RoPE's settings in rope_parameters (rope_theta, rope_type and the
+  // scaling's own keys) in place of the top-level rope_theta and rope_scaling of earlier configs.
+  const Json no_parameters = Json::object();
+  const Json& rope_parameters =
+      c.contains("rope_parameters") && c["rope_parameters"].is_object() ? c["rope_parameters"] : no_parameters;
+  llm["rope_theta"] = file.get<double>(rope_parameters, "rope_theta", file.get<double>(c, "rope_theta", 10000.0));
+  const auto rotary_share = file.get<double>(rope_parameters, "partial_rotary_factor", file.get<double>(c, "partial_rotary_factor", 1.0));
+  if (rotary_share != 1.0) {
+    throw std::runtime_error(file.path + ": partial_rotary_factor " + std::to_string(rotary_share) +
+                             " is not implemented in trol (its RoPE rotates every dimension of a head)");
+  }
   llm["rms_norm_eps"] = file.get<double>(c, "rms_norm_eps", type == "phi3" ? 1e-5 : 1e-6);
   const auto max_positions = file.get<int64_t>(c, "max_position_embeddings", 2048);
   llm["max_position_embeddings"] = max_positions;
@@ -70,8 +80,9 @@ YAML::Node llm_yaml(const ConfigFile& file, std::vector<std::string>& notes) {
   // InternLM2 calls its attention-bias switch "bias"; Phi-3 has none.
   llm["attention_bias"] = type == "internlm2" ? file.get<bool>(c, "bias", true) : file.get<bool>(c, "attention_bias", false);
 
-  if (c.contains("rope_scaling") && !c["rope_scaling"].is_null()) {
-    const auto& scaling = c["rope_scaling"];
+  const bool scaled_parameters = file.get<std::string>(rope_parameters, "rope_type", "default") != "default";
+  if ((c.contains("rope_scaling") && !c["rope_scaling"].is_null()) || scaled_parameters) {
+    const auto& scaling = scaled_parameters ? rope_parameters : c["rope_scaling"];
     const auto kind = file.get<std::string>(scaling, "type", file.get<std::string>(scaling, "rope_type", ""));
     // InternLM2's dynamic NTK scaling changes the rotary base only for sequences longer than
     // max_position_embeddings, as the authors' InternLM2DynamicNTKScalingRotaryEmbedding does.
@@ -89,7 +100,9 @@ YAML::Node llm_yaml(const ConfigFile& file, std::vector<std::string>& notes) {
       rope["type"] = "longrope";
       rope["short_factor"] = file.require<std::vector<double>>(scaling, "short_factor");
       rope["long_factor"] = file.require<std::vector<double>>(scaling, "long_factor");
-      rope["original_max_position_embeddings"] = file.require<int64_t>(c, "original_max_position_embeddings");
+      rope["original_max_position_embeddings"] =
+          c.contains("original_max_position_embeddings") ? file.require<int64_t>(c, "original_max_position_embeddings")
+                                                          : file.require<int64_t>(scaling, "original_max_position_embeddings");
       if (scaling.contains("attention_factor") || scaling.contains("short_mscale") || scaling.contains("long_mscale")) {
         throw std::runtime_error(file.path + ": rope_scaling with attention_factor / mscale (" + scaling.dump() +
                                  ") is not implemented in trol; the default scale is");
