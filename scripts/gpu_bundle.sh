@@ -17,11 +17,13 @@
 # tools it lacks (dpkg-dev, nasm, patch), fetches the sources with `apt-get source`, and builds:
 #   zlib, libpng1.6, libjpeg-turbo  (OpenCV's codecs: Debian's opencv +dfsg tarball has no 3rdparty/)
 #   opencv (core, imgproc, imgcodecs; PNG and JPEG only; CMake config)
-#   yaml-cpp, fmtlib, spdlog (against that fmt), sentencepiece (its own protobuf-lite)
+#   yaml-cpp, fmtlib, spdlog (against that fmt), sentencepiece (its own protobuf-lite), utf8proc
 #   cli11, nlohmann-json3, catch2 (v2, with Catch.cmake): headers and CMake configs
 #   pkgconf (a static bin/pkg-config, for machines that have none)
 #   gloo: the headers of Debian's binary libgloo-dev (LibTorch carries Gloo's code)
-# A second run with the bundle present returns at once.
+# A second run with the bundle present returns at once; one whose MANIFEST.txt lacks a library
+# this script now builds (a bundle from an older version of it) builds just that library (the
+# work folder's stamps say what is built) and rewrites the manifest.
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -40,9 +42,16 @@ done
 mkdir -p "$bundle"
 bundle=$(cd "$bundle" && pwd)
 manifest=$bundle/MANIFEST.txt
+built_from_source=(zlib libpng1.6 libjpeg-turbo yaml-cpp fmtlib spdlog sentencepiece utf8proc opencv cli11 nlohmann-json3
+                   catch2 pkgconf)
 if [ -f "$manifest" ] && [ "$force" = 0 ]; then
-  echo "gpu_bundle.sh: $bundle is complete ($(du -sm "$bundle" | cut -f1) MiB; --force rebuilds)"
-  exit 0
+  lacking=()
+  for pkg in "${built_from_source[@]}"; do grep -q "^$pkg " "$manifest" || lacking+=("$pkg"); done
+  if [ ${#lacking[@]} -eq 0 ]; then
+    echo "gpu_bundle.sh: $bundle is complete ($(du -sm "$bundle" | cut -f1) MiB; --force rebuilds)"
+    exit 0
+  fi
+  echo "gpu_bundle.sh: $bundle lacks ${lacking[*]}: building what is not built yet"
 fi
 if [ "$force" = 1 ]; then rm -rf "$bundle" "$work/build" "$work/stamps"; mkdir -p "$bundle"; fi
 start=$(date +%s)
@@ -168,6 +177,9 @@ build_sentencepiece() {
   sed -i 's/-lsentencepiece -lsentencepiece_train/-lsentencepiece_train -lsentencepiece/' \
     "$bundle/lib/pkgconfig/sentencepiece.pc"
 }
+build_utf8proc() {
+  cmake_build utf8proc -DUTF8PROC_ENABLE_TESTING=OFF
+}
 build_opencv() {
   local off=() o
   for o in GTK QT VTK FFMPEG GSTREAMER V4L 1394 TIFF WEBP OPENEXR JASPER OPENJPEG GDAL GDCM ITT IPP OPENCL \
@@ -236,6 +248,7 @@ step yaml-cpp build_yaml_cpp
 step fmtlib build_fmt
 step spdlog build_spdlog
 step sentencepiece build_sentencepiece
+step utf8proc build_utf8proc
 step cli11 build_cli11
 step nlohmann-json3 build_nlohmann_json
 step catch2 build_catch2
@@ -271,7 +284,7 @@ fi
 {
   echo "# trol GPU dependency bundle: static (-fPIC) builds from Debian 12 source packages"
   echo "# built $(date -u +%Y-%m-%dT%H:%M:%SZ) by scripts/gpu_bundle.sh with $(g++ --version | head -n 1), $(ldd --version | head -n 1)"
-  for pkg in zlib libpng1.6 libjpeg-turbo yaml-cpp fmtlib spdlog sentencepiece opencv cli11 nlohmann-json3 catch2 pkgconf; do
+  for pkg in "${built_from_source[@]}"; do
     printf '%-16s %s\n' "$pkg" "${version[$pkg]}"
   done
   printf '%-16s %s (binary package libgloo-dev: headers only)\n' gloo "$gloo_version"

@@ -15,6 +15,7 @@ packages=(
   libyaml-cpp-dev libspdlog-dev libfmt-dev catch2 nlohmann-json3-dev libcli11-dev
   libopencv-core-dev libopencv-imgproc-dev libopencv-imgcodecs-dev
   libsentencepiece-dev sentencepiece
+  libutf8proc-dev         # Unicode case mapping and properties: scorers lower text as Python does
   zlib1g-dev              # CRC-32 checksums of checkpoint files
   libgoogle-perftools-dev # tcmalloc: glibc's malloc re-faults large tensors every step (BENCHMARKS.md)
   python3-numpy           # the independent Python reference used by tests and benchmarks

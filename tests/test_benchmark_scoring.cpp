@@ -190,6 +190,24 @@ TEST_CASE("ChartQA: the official relaxed_correctness reads the answer as written
   CHECK_FALSE(chartqa_correct("STRASSE", "stra\u00dfe", Scoring::Official));    // lower(), not casefold()
 }
 
+TEST_CASE("ChartQA: Python's final-sigma rule in every script, from Unicode's Cased and Case_Ignorable", "[benchmarks]") {
+  // Expected values: Python 3.11's str.lower() of the same text.
+  // A word joiner (Cf) is case-ignorable: the Α after it makes Σ non-final.
+  CHECK(chartqa_correct("\u039f\u0394\u039f\u03a3\u2060\u0391", "\u03bf\u03b4\u03bf\u03c3\u2060\u03b1", Scoring::Official));
+  CHECK(chartqa_correct("\u039f\u0394\u039f\u03a3\u2060", "\u03bf\u03b4\u03bf\u03c2\u2060", Scoring::Official));
+  // A combining arrow (Mn, beyond the Latin/Greek/Cyrillic blocks) is skipped too.
+  CHECK(chartqa_correct("\u0391\u03a3\u20d7\u0392", "\u03b1\u03c3\u20d7\u03b2", Scoring::Official));
+  // Cased without a case partner: small capital ᴀ (Ll), squared 🄰 (So, Other_Uppercase), ª (Lo, Other_Lowercase).
+  CHECK(chartqa_correct("\u1d00\u03a3", "\u1d00\u03c2", Scoring::Official));
+  CHECK(chartqa_correct("\u0391\u03a3\U0001F130", "\u03b1\u03c3\U0001F130", Scoring::Official));
+  CHECK(chartqa_correct("\u0391\u00aa\u03a3", "\u03b1\u00aa\u03c2", Scoring::Official));
+  // ’ (Word_Break MidNumLet) is case-ignorable; the Roman numeral ⅰ (Nl) is cased.
+  CHECK(python_lower("\u0391\u03a3\u2019\u0392") == "\u03b1\u03c3\u2019\u03b2");
+  CHECK(python_lower("\u0391\u03a3\u2170") == "\u03b1\u03c3\u2170");
+  CHECK(python_lower("\u03a3") == "\u03c3");  // nothing cased before it
+  CHECK(python_lower("A\xff") == "a\xff");    // not UTF-8: ASCII letters only
+}
+
 TEST_CASE("TextVQA: EvalAI normalisation and the leave-one-out VQA accuracy", "[benchmarks]") {
   CHECK(textvqa_normalize("Coca Cola.") == "coca cola");
   CHECK(textvqa_normalize("1,000") == "1000");            // commas go before anything else

@@ -20,9 +20,8 @@
 // answers with surrounding whitespace and how many of them stripping would make right.
 // Where trol differs from the official script: a question without an answer is scored wrong
 // over all questions of the split, deliberately and said in a note (the official scores the
-// answers it is given: a partial file would divide by fewer); and Python's final-sigma rule
-// for a capital "Σ" is reproduced exactly only next to Latin, IPA, Greek and Cyrillic letters
-// (see chartqa.cpp).
+// answers it is given: a partial file would divide by fewer). The lower case is
+// python_lower (score_common.h), Python's own to the code point where Unicode versions agree.
 //
 // --scoring trol (TroL eval/create_evaluator.py evaluate_chartqa, eval/utils.py): (1) an
 // answer containing a digit is cut to its first space-separated word ("12 million" -> "12",

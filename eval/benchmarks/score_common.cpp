@@ -6,8 +6,11 @@
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
+#include <iterator>
 #include <sstream>
 #include <stdexcept>
+
+#include <utf8proc.h>
 
 #include "eval/builtin_benchmarks.h"
 
@@ -249,6 +252,90 @@ std::string python_strip(const std::string& text) {
     end = at + length;
   }
   return begin == std::string::npos ? "" : text.substr(begin, end - begin);
+}
+
+namespace {
+
+// Unicode's Case_Ignorable (DerivedCoreProperties.txt): general category Mn, Me, Cf, Lm or Sk,
+// or Word_Break MidLetter, MidNumLet or Single_Quote. utf8proc knows the categories but not
+// Word_Break, so those punctuation marks are listed (WordBreakProperty.txt, Unicode 14 and 15).
+bool case_ignorable(utf8proc_int32_t point) {
+  switch (utf8proc_category(point)) {
+    case UTF8PROC_CATEGORY_MN:
+    case UTF8PROC_CATEGORY_ME:
+    case UTF8PROC_CATEGORY_CF:
+    case UTF8PROC_CATEGORY_LM:
+    case UTF8PROC_CATEGORY_SK:
+      return true;
+    default:
+      break;
+  }
+  // ' . : · · ՟ ״ ‘ ’ ․ ‧ ︓ ﹒ ﹕ ＇ ． ：
+  static constexpr utf8proc_int32_t word_break_mid[] = {0x27,   0x2E,   0x3A,   0xB7,   0x387,  0x55F,
+                                                        0x5F4,  0x2018, 0x2019, 0x2024, 0x2027, 0xFE13,
+                                                        0xFE52, 0xFE55, 0xFF07, 0xFF0E, 0xFF1A};
+  return std::find(std::begin(word_break_mid), std::end(word_break_mid), point) != std::end(word_break_mid);
+}
+
+// Unicode's Cased (Lowercase, Uppercase or category Lt) for a code point that is not
+// Case_Ignorable, the only ones the final-sigma rule asks about. Beyond categories Lu, Ll and Lt,
+// Cased takes PropList's Other_Lowercase and Other_Uppercase, which utf8proc does not carry;
+// those not Case_Ignorable have a case partner (Roman numerals, circled letters) or are
+// ª, º and the squared letters of U+1F130-U+1F189.
+bool cased_unless_ignorable(utf8proc_int32_t point) {
+  switch (utf8proc_category(point)) {
+    case UTF8PROC_CATEGORY_LU:
+    case UTF8PROC_CATEGORY_LL:
+    case UTF8PROC_CATEGORY_LT:
+      return true;
+    default:
+      break;
+  }
+  if (utf8proc_tolower(point) != point || utf8proc_toupper(point) != point) return true;
+  return point == 0xAA || point == 0xBA || (point >= 0x1F130 && point <= 0x1F149) ||
+         (point >= 0x1F150 && point <= 0x1F169) || (point >= 0x1F170 && point <= 0x1F189);
+}
+
+// Python's choice for a capital sigma at `at` (CPython's handle_capital_sigma): final ς when
+// a cased letter precedes it and none follows, case-ignorable characters skipped both ways.
+utf8proc_int32_t lower_capital_sigma(const std::vector<utf8proc_int32_t>& points, size_t at) {
+  const auto cased_neighbour = [&](int direction) {
+    for (auto j = static_cast<int64_t>(at) + direction; j >= 0 && j < static_cast<int64_t>(points.size()); j += direction) {
+      const auto point = points[static_cast<size_t>(j)];
+      if (!case_ignorable(point)) return cased_unless_ignorable(point);
+    }
+    return false;
+  };
+  return cased_neighbour(-1) && !cased_neighbour(+1) ? 0x3C2 : 0x3C3;
+}
+
+}  // namespace
+
+std::string python_lower(const std::string& text) {
+  std::vector<utf8proc_int32_t> points;
+  const auto* bytes = reinterpret_cast<const utf8proc_uint8_t*>(text.data());
+  for (size_t at = 0; at < text.size();) {
+    utf8proc_int32_t point = 0;
+    const auto length = utf8proc_iterate(bytes + at, static_cast<utf8proc_ssize_t>(text.size() - at), &point);
+    if (length <= 0) return lowercase(text);  // not UTF-8: no Python str; ASCII letters only
+    points.push_back(point);
+    at += static_cast<size_t>(length);
+  }
+  std::string out;
+  out.reserve(text.size());
+  utf8proc_uint8_t encoded[4];
+  for (size_t i = 0; i < points.size(); ++i) {
+    // Python lowers with the full mapping (SpecialCasing.txt), utf8proc with the simple one
+    // (UnicodeData.txt); the two differ in İ, whose full lower case is two code points, and in
+    // Σ, whose full lower case depends on its neighbours.
+    if (points[i] == 0x130) {
+      out += "i\xCC\x87";  // i + U+0307 combining dot above
+      continue;
+    }
+    const auto lower = points[i] == 0x3A3 ? lower_capital_sigma(points, i) : utf8proc_tolower(points[i]);
+    out.append(reinterpret_cast<const char*>(encoded), static_cast<size_t>(utf8proc_encode_char(lower, encoded)));
+  }
+  return out;
 }
 
 namespace {

@@ -109,6 +109,14 @@ bool python_isspace(uint32_t point);
 int python_decimal(uint32_t point);
 // Python's text.strip() with no argument: every Unicode whitespace of python_isspace.
 std::string python_strip(const std::string& text);
+// Python's text.lower(): Unicode's full lower case ("CURAÇAO" -> "curaçao", "ΟΔΟΣ" -> "οδος"
+// with the final-sigma rule, "İ" -> "i" + U+0307; not casefold(): "ß" stays), from utf8proc's
+// Unicode data. With Debian 12's utf8proc 2.8.0 (Unicode 15.0) it gives Python 3.11's
+// (Unicode 14.0) lower() for every code point; next to a "Σ" the two differ only at the 111
+// code points Unicode 15 assigned (marks and letters Python 3.11 calls unassigned). A newer
+// utf8proc follows a newer Unicode, as a newer Python does. Text that is not UTF-8 (no Python
+// str) has its ASCII letters lowered.
+std::string python_lower(const std::string& text);
 
 // Python's int(text) for a str, written back as str(int(text)) into `decimal`: surrounding
 // (Unicode) whitespace, one sign, Unicode decimal digits with single '_' between two digits
