@@ -16,6 +16,9 @@
 // is wrong and counted as unparsable (VLMEvalKit then asks GPT to match it; we never do).
 // Also reported: vanilla_accuracy, the plain accuracy of the original rows (index < 1000000).
 //
+// LLaVA prints no MMBench score (convert_mmbench_for_submission.py writes the xlsx for
+// OpenCompass's server); its answers, keyed by index, are read here as they are.
+//
 // --scoring trol (TroL eval/create_evaluator.py evaluate_mmbench_dev): the prediction is the
 // answer's first character, compared with the answer letter, averaged over every row
 // (rotations counted separately, no circular grouping, no letter extraction).

@@ -25,6 +25,9 @@
 // subtasks' scores. The official script pairs consecutive lines as one image's two questions;
 // we group by image, so a reordered or incomplete file cannot misalign.
 //
+// `trol score --questions llava_mme.jsonl` gives LLaVA's pipeline's number instead (consecutive
+// answers paired, as calculation.py does): eval/benchmarks/llava_answers.h.
+//
 // --scoring trol: TroL eval/utils.py MMEEvaluator is the same rule and the same sums (its
 // changes are to how the result files are written: duplicates dropped), so both scorings
 // give the same numbers.

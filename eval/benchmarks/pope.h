@@ -19,6 +19,9 @@
 //   F1 and yes_ratio are over the answered questions (the official script has no notion of a
 //   missing answer: it zips answers with labels in file order and silently misaligns).
 //
+// LLaVA's answers to llava_pope_test.jsonl (ids renumbered per split, no category in the
+// answers): `trol score --questions`, eval/benchmarks/llava_answers.h.
+//
 // --scoring trol (TroL eval/utils.py eval_pope): the same rule on the lowercased answer, so
 //   "NO." and "Not at all" read as no. The authors report accuracy only.
 #pragma once

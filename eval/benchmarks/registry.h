@@ -8,6 +8,7 @@
 //   mmstar     eval/benchmarks/mmstar.h      mmmu       eval/benchmarks/mmmu.h
 //   hallusionbench  eval/benchmarks/hallusionbench.h
 // The multiple-choice ones share eval/benchmarks/multiple_choice.h (VLMEvalKit TSVs, can_infer).
+// LLaVA's answer files, scored by LLaVA's scripts' rules (--questions): eval/benchmarks/llava_answers.h.
 #pragma once
 
 #include <string>

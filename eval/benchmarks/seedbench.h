@@ -20,6 +20,9 @@
 // vlmevalkit_can_infer (eval/benchmarks/multiple_choice.h). Answers it cannot read are wrong
 // and counted unparsable.
 //
+// LLaVA's convert_seed_for_submission.py scores differently (the exact letter, image and video
+// questions): `trol score --questions llava-seed-bench.jsonl`, eval/benchmarks/llava_answers.h.
+//
 // --scoring trol (TroL eval/create_evaluator.py evaluate_seed): the answer's first character
 // compared with the letter (case-sensitive, no stripping: " B" and "b" are wrong); an empty
 // answer (an IndexError in TroL's script) is wrong and unparsable.

@@ -10,6 +10,9 @@
 // prediction and the human ones, is normalised by textvqa_normalize; a prediction scores,
 // averaged over the 10 ways to leave one human answer out, min(1, matching others / 3).
 //
+// LLaVA's answers to llava_textvqa_val_v051_ocr.jsonl (question_id = the image id, joined by
+// the question text): `trol score --questions`, eval/benchmarks/llava_answers.h.
+//
 // --scoring trol: TroL eval/utils.py carries the same processor and evaluator, so both
 // scorings give the same numbers.
 #pragma once
