@@ -17,6 +17,8 @@ import sys
 
 import torch
 
+from trol_check import run_trol, seeded_randn
+
 trol, source, work = sys.argv[1:4]
 sys.path.insert(0, os.path.join(source, "scripts", "reference"))
 import reference_model  # noqa: E402
@@ -24,24 +26,11 @@ import safetensors_io  # noqa: E402
 
 shutil.rmtree(work, ignore_errors=True)
 os.makedirs(work)
-generator = torch.Generator().manual_seed(7)
-
-
-def randn(*shape, scale=0.2):
-    return torch.randn(*shape, generator=generator) * scale
+randn = seeded_randn(7, scale=0.2)
 
 
 def run(*args, expect_failure=None):
-    result = subprocess.run([trol, *args], capture_output=True, text=True)
-    output = result.stdout + result.stderr
-    if expect_failure is None and result.returncode != 0:
-        sys.exit(f"trol {' '.join(args)} failed:\n{output}")
-    if expect_failure is not None:
-        if result.returncode == 0:
-            sys.exit(f"trol {' '.join(args)} should have failed ({expect_failure})")
-        if expect_failure not in output:
-            sys.exit(f"trol {' '.join(args)}: expected {expect_failure!r} in:\n{output}")
-    return output
+    return "".join(run_trol(trol, args, expect_failure))
 
 
 def llm_weights(family, hidden, layers, heads, kv_heads, ffn, vocab):

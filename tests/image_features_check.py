@@ -15,10 +15,11 @@ Wrong shapes must fail naming the file, the expected and the given shape.
 import json
 import os
 import shutil
-import subprocess
 import sys
 
 import torch
+
+from trol_check import run_trol, seeded_randn
 
 trol, source, work = sys.argv[1:4]
 sys.path.insert(0, os.path.join(source, "scripts", "reference"))
@@ -27,25 +28,11 @@ import safetensors_io  # noqa: E402
 
 shutil.rmtree(work, ignore_errors=True)
 os.makedirs(work)
-generator = torch.Generator().manual_seed(5)
-
-
-def randn(*shape, scale=0.2):
-    return torch.randn(*shape, generator=generator) * scale
+randn = seeded_randn(5, scale=0.2)
 
 
 def run(*args, expect_failure=None):
-    result = subprocess.run([trol, *args], capture_output=True, text=True)
-    output = result.stdout + result.stderr
-    if expect_failure is None and result.returncode != 0:
-        sys.exit(f"trol {' '.join(args)} failed:\n{output}")
-    if expect_failure is not None:
-        if result.returncode == 0:
-            sys.exit(f"trol {' '.join(args)} should have failed ({expect_failure})")
-        for part in expect_failure:
-            if part not in output:
-                sys.exit(f"trol {' '.join(args)}: expected {part!r} in:\n{output}")
-    return result.stdout
+    return run_trol(trol, args, expect_failure)[0]
 
 
 def write_folder(folder, config, weights):

@@ -18,12 +18,13 @@ neither full attention nor transformers 5's reading of W.
 import json
 import os
 import shutil
-import subprocess
 import sys
 
 import torch
 from safetensors.torch import load_file
 from transformers import Phi3Config, Phi3ForCausalLM
+
+from trol_check import run_trol
 
 trol, work = sys.argv[1:3]
 shutil.rmtree(work, ignore_errors=True)
@@ -37,10 +38,7 @@ ROPE_THETA = 500.0  # not the default: transformers 5 saves it only inside rope_
 
 def run(*args):
     """trol's standard output and standard error."""
-    result = subprocess.run([trol, *args], capture_output=True, text=True)
-    if result.returncode != 0:
-        sys.exit(f"trol {' '.join(args)} failed:\n{result.stdout}{result.stderr}")
-    return result.stdout, result.stderr
+    return run_trol(trol, args)
 
 
 def phi3(sliding_window):

@@ -22,11 +22,12 @@ import json
 import math
 import os
 import shutil
-import subprocess
 import sys
 
 import torch
 import torch.nn.functional as F
+
+from trol_check import run_trol, seeded_randn
 
 trol, source, work = sys.argv[1:4]
 sys.path.insert(0, os.path.join(source, "scripts", "reference"))
@@ -34,18 +35,11 @@ import safetensors_io  # noqa: E402
 
 shutil.rmtree(work, ignore_errors=True)
 os.makedirs(work)
-generator = torch.Generator().manual_seed(11)
-
-
-def randn(*shape, scale=0.3):
-    return torch.randn(*shape, generator=generator) * scale
+randn = seeded_randn(11, scale=0.3)
 
 
 def run(*args):
-    result = subprocess.run([trol, *args], capture_output=True, text=True)
-    if result.returncode != 0:
-        sys.exit(f"trol {' '.join(args)} failed:\n{result.stdout}{result.stderr}")
-    return result.stdout
+    return run_trol(trol, args)[0]
 
 
 class InternLM2DynamicRotary:
