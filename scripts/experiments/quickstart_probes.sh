@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Probes of what the quickstart's tiny TroL model can learn in a stage of its own (README,
+# Probes of what the quickstart's tiny TroL model can learn in a stage of its own (docs/quickstart.md,
 # "What it does not learn in this budget"): the main job's data, backbone and stages up to
 # step2_counting, then each probe stage alone from that checkpoint, one core each, two side
 # by side, evaluated on held-out questions; then the option-letter lookup alone, text only, from
