@@ -6,7 +6,7 @@
 // section, so the result is a plain model that `trol eval`, `trol generate` and Hugging Face
 // loaders read without knowing about LoRA. Weights stored quantized (model.quantize) are
 // written dequantized, in float32. --format released writes the TroL authors' layout of the
-// model's family (cli/released_trol.h), the inverse of `trol import` of a released folder.
+// model's family (trol/released_layout.h), the inverse of `trol import` of a released folder.
 #include <spdlog/spdlog.h>
 #include <yaml-cpp/yaml.h>
 
@@ -16,13 +16,13 @@
 #include <set>
 
 #include "cli/commands.h"
-#include "cli/released_trol.h"
 #include "train/checkpoint.h"
 #include "train/run_config.h"
 #include "train/runtime.h"
 #include "trol/hf_config.h"
 #include "trol/lora_linear.h"
 #include "trol/model.h"
+#include "trol/released_layout.h"
 #include "trol/safetensors.h"
 
 namespace trol::cli {

@@ -7,7 +7,7 @@
 #include <filesystem>
 
 #include "cli/commands.h"
-#include "cli/hf_import.h"
+#include "train/model_import.h"
 #include "trol/safetensors.h"
 
 namespace trol::cli {

@@ -7,9 +7,10 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 
-#include "cli/hf_import.h"
 #include "data/image_ops.h"
 #include "train/checkpoint.h"
+#include "train/model_import.h"
+#include "trol/hf_import.h"
 #include "trol/safetensors.h"
 
 namespace trol::cli {

@@ -5,7 +5,7 @@
 #include <stdexcept>
 #include <utility>
 
-#include "data/hf_added_tokens.h"
+#include "trol/hf_added_tokens.h"
 #include "data/sentencepiece_api.h"
 
 namespace trol {

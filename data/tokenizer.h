@@ -11,7 +11,7 @@
 // (a user-defined symbol such as `<|end|>`, a control symbol such as `<s>`); one the model
 // lacks is appended after the model's vocabulary (id = model size + k, in list order). When the
 // model file sits in a Hugging Face tokenizer folder, the folder's added tokens
-// (data/hf_added_tokens.h: Phi-3's <|user|> = 32010, ...) are special tokens with their ids,
+// (trol/hf_added_tokens.h: Phi-3's <|user|> = 32010, ...) are special tokens with their ids,
 // and tokens the folder lacks are appended after the largest of them.
 //
 // A loaded Tokenizer is immutable and cheap to copy (the model is shared); encode and decode

@@ -1,22 +1,18 @@
-#include "cli/hf_import.h"
-
-#include <yaml-cpp/yaml.h>
+#include "trol/hf_import.h"
 
 #include <algorithm>
 #include <filesystem>
 #include <map>
 
-#include "cli/released_trol.h"
 #include "trol/config_reader.h"
 #include "trol/hf_checkpoint.h"
 #include "trol/hf_config.h"
 #include "trol/param_groups.h"
-#include "trol/safetensors.h"
+#include "trol/released_layout.h"
 #include "trol/string_affixes.h"
 
-namespace trol::cli {
+namespace trol {
 namespace {
-
 
 // Tensors of a checkpoint that a trol model has no place for, by design: rotary tables some
 // checkpoints store (trol computes them), and in a full CLIP checkpoint the text tower, the
@@ -65,9 +61,8 @@ bool is_hf_model_dir(const std::string& dir) {
   return fs::exists(fs::path(dir) / "config.json") && !fs::exists(fs::path(dir) / "config.yaml");
 }
 
-ImportedModel import_hf_model(const std::string& llm_dir, const std::string& vision_dir,
-                              const std::vector<std::string>& overrides, const std::string& config_file,
-                              const std::string& gating_file) {
+HfModelFolders read_hf_model_folders(const std::string& llm_dir, const std::string& vision_dir,
+                                     const std::string& gating_file) {
   namespace fs = std::filesystem;
   std::map<std::string, torch::Tensor> source;
   size_t skipped = 0;
@@ -110,23 +105,15 @@ ImportedModel import_hf_model(const std::string& llm_dir, const std::string& vis
   }
   adopt_vocabulary_of_tables(source, hf);
 
-  YAML::Node root;
-  root["model"] = hf.model;
-  YAML::Emitter emitter;
-  emitter << root;
-  write_file_atomically(config_file, "# imported by trol import from " + llm_dir +
-                                         (vision_dir.empty() ? "" : " and " + vision_dir) + "\n" + emitter.c_str() + "\n");
-  ImportedModel out;
-  out.config = load_run_config(config_file, overrides);
-  if (!overrides.empty()) write_file_atomically(config_file, out.config.effective_yaml);
+  HfModelFolders out;
+  out.model = hf.model;
+  out.weights = std::move(source);
   out.notes = std::move(hf.notes);
-  if (out.config.model.quantize != "none") {
-    throw ConfigError("model.quantize: an import keeps full-precision weights; quantize in the training config "
-                      "(train.init_from quantizes the weights as they load)");
-  }
+  out.skipped = skipped;
+  return out;
+}
 
-  torch::manual_seed(out.config.runtime.seed);  // the fresh gates and projector
-  out.model = TrolModel(out.config.model);
+int64_t load_hf_weights_into(TrolModel& model, std::map<std::string, torch::Tensor> weights, const std::string& source) {
   const ParameterGroups groups;
   std::vector<std::string> expected;
   std::string problems;
@@ -134,8 +121,8 @@ ImportedModel import_hf_model(const std::string& llm_dir, const std::string& vis
   torch::NoGradGuard no_grad;
   auto assign = [&](const std::string& name, torch::Tensor& target) {
     expected.push_back(name);
-    const auto found = source.find(name);
-    if (found == source.end()) {
+    const auto found = weights.find(name);
+    if (found == weights.end()) {
       const auto& group = groups.group_of(name);
       if (group == "mixer" || group == "projector" || group == "lora") {
         fresh += target.numel();
@@ -150,22 +137,18 @@ ImportedModel import_hf_model(const std::string& llm_dir, const std::string& vis
     } else {
       target.copy_(found->second);
     }
-    source.erase(found);
+    weights.erase(found);
   };
-  for (auto& p : out.model->named_parameters()) assign(p.key(), p.value());
-  for (auto& b : out.model->named_buffers()) assign(b.key(), b.value());
-  for (const auto& extra : source) {
+  for (auto& p : model->named_parameters()) assign(p.key(), p.value());
+  for (auto& b : model->named_buffers()) assign(b.key(), b.value());
+  for (const auto& extra : weights) {
     const auto near = closest_match(extra.first, expected);
     problems += "\n  unexpected: " + extra.first + (near.empty() ? "" : " (closest expected: " + near + ")");
   }
   if (!problems.empty()) {
-    throw std::runtime_error(llm_dir + (vision_dir.empty() ? "" : " + " + vision_dir) +
-                             ": the weights do not fit the config read from config.json:" + problems);
+    throw std::runtime_error(source + ": the weights do not fit the config read from config.json:" + problems);
   }
-  out.notes.push_back(std::to_string(fresh) + " parameters start fresh (TroL gates, projector, adapters), seed " +
-                      std::to_string(out.config.runtime.seed));
-  if (skipped > 0) out.notes.push_back(std::to_string(skipped) + " checkpoint tensors trol does not use were skipped");
-  return out;
+  return fresh;
 }
 
-}  // namespace trol::cli
+}  // namespace trol

@@ -1,4 +1,4 @@
-#include "data/hf_added_tokens.h"
+#include "trol/hf_added_tokens.h"
 
 #include <filesystem>
 #include <fstream>
@@ -61,6 +61,13 @@ std::map<std::string, int64_t> read_hf_added_tokens(const std::string& dir) {
     }
   }
   return tokens;
+}
+
+std::optional<int64_t> added_token_id(const std::string& dir, const std::string& token) {
+  const auto tokens = read_hf_added_tokens(dir);
+  const auto it = tokens.find(token);
+  if (it == tokens.end()) return std::nullopt;
+  return it->second;
 }
 
 }  // namespace trol

@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <string>
 
 namespace trol {
@@ -13,5 +14,8 @@ namespace trol {
 // token -> id; empty when the folder has none of the files. Throws std::runtime_error naming
 // the file for malformed JSON, and for one token given two different ids.
 std::map<std::string, int64_t> read_hf_added_tokens(const std::string& dir);
+
+// The id of one added token (e.g. "<image>") of the folder's tokenizer; nullopt when absent.
+std::optional<int64_t> added_token_id(const std::string& dir, const std::string& token);
 
 }  // namespace trol

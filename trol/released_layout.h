@@ -8,6 +8,9 @@
 // table already interpolated to 490 px, read at its last layer (select_layer -1); the gates ship
 // apart, as `trol_gating.pt` (a torch.save of a ModuleList's state dict, built as [Linear]*n:
 // one gate shared by all layers).
+// Both directions live here, beside trol/hf_config.h and trol/safetensors.h, so that C++ code
+// converts without the CLI: trol/hf_import.h reads a released folder, `trol export --format
+// released` writes one (released_trol_folder).
 #pragma once
 
 #include <torch/torch.h>
@@ -22,7 +25,7 @@
 #include "trol/model_config.h"
 #include "trol/safetensors.h"
 
-namespace trol::cli {
+namespace trol {
 
 bool is_released_trol_layout(const std::map<std::string, torch::Tensor>& weights);
 
@@ -65,7 +68,4 @@ struct ReleasedTrolFolder {
 ReleasedTrolFolder released_trol_folder(const ModelConfig& config, std::map<std::string, torch::Tensor> weights,
                                         std::optional<torch::ScalarType> dtype, const std::string& source);
 
-// The id of an added token (e.g. "<image>") of the folder's tokenizer (data/hf_added_tokens.h).
-std::optional<int64_t> added_token_id(const std::string& dir, const std::string& token);
-
-}  // namespace trol::cli
+}  // namespace trol

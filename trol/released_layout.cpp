@@ -1,4 +1,4 @@
-#include "cli/released_trol.h"
+#include "trol/released_layout.h"
 
 #include <algorithm>
 #include <cmath>
@@ -8,13 +8,13 @@
 #include <regex>
 #include <type_traits>
 
-#include "data/hf_added_tokens.h"
+#include "trol/hf_added_tokens.h"
 #include "trol/hf_config.h"
 #include "trol/safetensors.h"
 #include "trol/string_affixes.h"
 #include "trol/torch_save.h"
 
-namespace trol::cli {
+namespace trol {
 namespace {
 
 // The authors' CLIPVisionTower holds the Hugging Face CLIPVisionModel (vision_model.*) as vision_tower.
@@ -23,7 +23,7 @@ const std::string kVisionPrefix = kVisionTowerPrefix + "vision_model.";
 
 
 // `holder` says whose tensors these are in the message ("DIR: a released TroL checkpoint").
-const torch::Tensor& require(const std::map<std::string, torch::Tensor>& weights, const std::string& name,
+const torch::Tensor& require_tensor(const std::map<std::string, torch::Tensor>& weights, const std::string& name,
                              const std::string& holder) {
   const auto it = weights.find(name);
   if (it == weights.end()) throw std::runtime_error(holder + " should hold " + name);
@@ -93,8 +93,8 @@ void adopt_released_trol_layout(const std::string& dir, std::map<std::string, to
 
   // The vision tower's shape from its tensors (the released config.json does not describe it).
   const auto holder = dir + ": a released TroL checkpoint";
-  const auto& patch = require(weights, "vision_model.embeddings.patch_embedding.weight", holder);  // [hidden, 3, p, p]
-  const auto& positions = require(weights, "vision_model.embeddings.position_embedding.weight", holder);
+  const auto& patch = require_tensor(weights, "vision_model.embeddings.patch_embedding.weight", holder);  // [hidden, 3, p, p]
+  const auto& positions = require_tensor(weights, "vision_model.embeddings.position_embedding.weight", holder);
   const int64_t hidden = patch.size(0), patch_size = patch.size(2);
   const auto grid = static_cast<int64_t>(std::llround(std::sqrt(static_cast<double>(positions.size(0) - 1))));
   if (grid * grid + 1 != positions.size(0)) {
@@ -112,7 +112,7 @@ void adopt_released_trol_layout(const std::string& dir, std::map<std::string, to
   v["hidden_size"] = hidden;
   v["num_layers"] = layers;
   v["num_heads"] = assumed_clip_heads(hidden);
-  v["intermediate_size"] = require(weights, "vision_model.encoder.layers.0.mlp.fc1.weight", holder).size(0);
+  v["intermediate_size"] = require_tensor(weights, "vision_model.encoder.layers.0.mlp.fc1.weight", holder).size(0);
   v["activation"] = "quick_gelu";
   v["select_layer"] = -1;  // the authors' CLIPVisionTower reads the last layer, not LLaVA's penultimate
   v["drop_class_token"] = true;
@@ -220,7 +220,7 @@ NamedTensors released_gates(const ModelConfig& config, std::map<std::string, tor
   for (int64_t layer = 0; layer < config.llm.num_layers; ++layer) {
     const auto stored = "model.trol_gating." + std::to_string(config.trol.shared_gate ? 0 : layer) + ".";
     for (const std::string part : {"weight", "bias"}) {
-      gating.emplace_back(std::to_string(layer) + "." + part, require(weights, stored + part, holder));
+      gating.emplace_back(std::to_string(layer) + "." + part, require_tensor(weights, stored + part, holder));
     }
   }
   for (auto it = weights.begin(); it != weights.end();) {
@@ -368,7 +368,7 @@ ReleasedTrolFolder released_trol_folder(const ModelConfig& config, std::map<std:
                 "the released TroL models are vision-language models");
   }
   const auto holder = source + "/model.safetensors";
-  const auto& embedding = require(weights, phi3 ? "model.embed_tokens.weight" : "model.tok_embeddings.weight", holder);
+  const auto& embedding = require_tensor(weights, phi3 ? "model.embed_tokens.weight" : "model.tok_embeddings.weight", holder);
   const auto torch_dtype = torch_dtype_name(dtype.value_or(embedding.scalar_type()));
 
   ReleasedTrolFolder out;
@@ -393,11 +393,4 @@ ReleasedTrolFolder released_trol_folder(const ModelConfig& config, std::map<std:
   return out;
 }
 
-std::optional<int64_t> added_token_id(const std::string& dir, const std::string& token) {
-  const auto tokens = read_hf_added_tokens(dir);
-  const auto it = tokens.find(token);
-  if (it == tokens.end()) return std::nullopt;
-  return it->second;
-}
-
-}  // namespace trol::cli
+}  // namespace trol

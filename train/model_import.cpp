@@ -1,0 +1,42 @@
+#include "train/model_import.h"
+
+#include <yaml-cpp/yaml.h>
+
+#include "trol/config_reader.h"
+#include "trol/hf_import.h"
+#include "trol/safetensors.h"
+
+namespace trol {
+
+ImportedModel import_hf_model(const std::string& llm_dir, const std::string& vision_dir,
+                              const std::vector<std::string>& overrides, const std::string& config_file,
+                              const std::string& gating_file) {
+  auto folders = read_hf_model_folders(llm_dir, vision_dir, gating_file);
+  YAML::Node root;
+  root["model"] = folders.model;
+  YAML::Emitter emitter;
+  emitter << root;
+  write_file_atomically(config_file, "# imported by trol import from " + llm_dir +
+                                         (vision_dir.empty() ? "" : " and " + vision_dir) + "\n" + emitter.c_str() + "\n");
+  ImportedModel out;
+  out.config = load_run_config(config_file, overrides);
+  if (!overrides.empty()) write_file_atomically(config_file, out.config.effective_yaml);
+  out.notes = std::move(folders.notes);
+  if (out.config.model.quantize != "none") {
+    throw ConfigError("model.quantize: an import keeps full-precision weights; quantize in the training config "
+                      "(train.init_from quantizes the weights as they load)");
+  }
+
+  torch::manual_seed(out.config.runtime.seed);  // the fresh gates and projector
+  out.model = TrolModel(out.config.model);
+  const auto fresh = load_hf_weights_into(out.model, std::move(folders.weights),
+                                          llm_dir + (vision_dir.empty() ? "" : " + " + vision_dir));
+  out.notes.push_back(std::to_string(fresh) + " parameters start fresh (TroL gates, projector, adapters), seed " +
+                      std::to_string(out.config.runtime.seed));
+  if (folders.skipped > 0) {
+    out.notes.push_back(std::to_string(folders.skipped) + " checkpoint tensors trol does not use were skipped");
+  }
+  return out;
+}
+
+}  // namespace trol

@@ -1,0 +1,32 @@
+// `trol import`'s whole job as a call: Hugging Face (or released TroL) folders read by
+// trol/hf_import.h, their `model:` section written as a trol config file with overrides applied
+// (the run config lives here in train/, hence the split), and the model built from it with the
+// folders' weights and fresh TroL gates and projector. Shared by `trol import` (which saves
+// it) and `trol forward` (which runs it).
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "train/run_config.h"
+#include "trol/model.h"
+
+namespace trol {
+
+struct ImportedModel {
+  RunConfig config;
+  TrolModel model{nullptr};
+  std::vector<std::string> notes;  // settings read as equivalent, fresh parts, skipped tensors
+};
+
+// Writes the model's config to `config_file` (a `model:` section, with `overrides` applied)
+// and builds the model from it, seeded with runtime.seed for its fresh parts. `llm_dir` may
+// also be a released TroL folder (trol/released_layout.h); its gates come from `gating_file`,
+// or from a trol_gating.pt / trol_gating.safetensors in it. Throws std::runtime_error naming
+// the folder and tensors when the weights do not fit (missing, unexpected with the closest
+// expected name, wrong shape), and ConfigError for model.quantize (imports keep full precision).
+ImportedModel import_hf_model(const std::string& llm_dir, const std::string& vision_dir,
+                              const std::vector<std::string>& overrides, const std::string& config_file,
+                              const std::string& gating_file = "");
+
+}  // namespace trol
