@@ -51,9 +51,35 @@ void yaml_differences(const YAML::Node& a, const YAML::Node& b, const std::strin
 // results moves them to previous/<time>/: the new run neither overwrites nor deletes them
 // (checkpoint retention would), and its curves do not continue the old ones. (A resumed run
 // appends to the logs: its steps after the checkpoint repeat the killed run's, same values.)
+const std::vector<std::string>& previous_run_files() {
+  static const std::vector<std::string> files{"checkpoints", "metrics.jsonl", "tensorboard", "results.json",
+                                              "eval",        "metrics",       "report.md"};
+  return files;
+}
+
+// A stage started from the checkpoint of an earlier run in the same folder (a stage-2 config
+// reusing stage 1's output_dir) would set aside the weights it starts from: it could start, but
+// never resume, since a resumed run rebuilds what its checkpoints do not hold from
+// train.init_from. Refused before anything moves, on every rank.
+void check_init_from_outside_previous_run(const std::string& output_dir, const std::string& init_from) {
+  namespace fs = std::filesystem;
+  if (init_from.empty()) return;
+  const auto weights = fs::weakly_canonical(init_from);
+  for (const auto& file : previous_run_files()) {
+    const auto moved = fs::weakly_canonical(output_dir + "/" + file);
+    if (!fs::exists(moved)) continue;
+    if (std::mismatch(moved.begin(), moved.end(), weights.begin(), weights.end()).first == moved.end()) {
+      throw ConfigError(fmt::format(
+          "train.init_from: {} is inside {}, which this fresh run in train.output_dir {} would move to previous/ "
+          "(and a resumed run reads train.init_from again): give this run its own train.output_dir",
+          init_from, moved.string(), output_dir));
+    }
+  }
+}
+
 void set_aside_previous_run(const std::string& output_dir) {
   namespace fs = std::filesystem;
-  const std::vector<std::string> logs{"checkpoints", "metrics.jsonl", "tensorboard", "results.json", "eval", "metrics", "report.md"};
+  const auto& logs = previous_run_files();
   const bool any = std::any_of(logs.begin(), logs.end(), [&](const auto& l) { return fs::exists(output_dir + "/" + l); });
   if (!any) return;
   const auto stamp = fmt::format("{:%Y%m%d-%H%M%S}", fmt::gmtime(std::time(nullptr)));
@@ -177,8 +203,9 @@ std::vector<StageResult> Trainer::train() {
                  resume->stage_step, config_.train.stages[static_cast<size_t>(resume->stage_index)].steps,
                  resume->global_step);
     completed_ = resume->completed;
-  } else if (main_rank()) {
-    set_aside_previous_run(config_.train.output_dir);
+  } else {
+    check_init_from_outside_previous_run(config_.train.output_dir, config_.train.init_from);
+    if (main_rank()) set_aside_previous_run(config_.train.output_dir);
   }
   if (group_) group_->barrier("start of training");
 
