@@ -41,7 +41,7 @@ void add_score_command(CLI::App& app) {
   for (const auto& name : bench::benchmark_names()) names += (names.empty() ? "" : ", ") + name;
   auto* cmd = app.add_subcommand("score", "Score a predictions file on a benchmark by its official rules, without a model");
   cmd->add_option("--benchmark", args->benchmark, "benchmark: " + names)->required();
-  cmd->add_option("--data", args->data, "the benchmark's files (folder or file; README lists each layout)");
+  cmd->add_option("--data", args->data, "the benchmark's files (folder or file; docs/evaluation.md lists each layout)");
   cmd->add_option("--predictions", args->predictions, "answers JSONL {\"question_id\", \"text\"} or the benchmark's own format")
       ->required();
   cmd->add_option("--scoring", args->scoring, "official (default) or trol (the TroL authors' evaluation)")

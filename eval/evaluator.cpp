@@ -54,7 +54,7 @@ EvalSuite read_eval_suite(ConfigReader& reader) {
     const auto what = suite.source.benchmark.empty() ? std::string("missing") : "unknown benchmark '" + suite.source.benchmark + "'";
     reader.fail("benchmark", what + (near.empty() ? "" : " (did you mean '" + near + "'?)") + "; known: " + known);
   }
-  if (suite.source.data.empty()) reader.fail("data", "missing: the benchmark's files, as `trol score --data` takes them (README)");
+  if (suite.source.data.empty()) reader.fail("data", "missing: the benchmark's files, as `trol score --data` takes them (docs/evaluation.md)");
   if (suite.max_new_tokens < 0) reader.fail("max_new_tokens", "must be 0 (the authors' length) or positive");
   if (suite.name.empty()) suite.name = suite.source.benchmark;
   if (suite.max_new_tokens == 0) suite.max_new_tokens = authors_max_new_tokens(suite.source.benchmark);

@@ -5,7 +5,7 @@
 // CRC-32C of the Event], the first Event holding file_version "brain.Event:2", the others a
 // Summary of scalar values. Written by hand: Debian ships no C++ TensorBoard writer, and the
 // three protobuf messages needed (Event, Summary, Summary.Value) are a few fields each, not
-// worth a protobuf dependency (whose Debian build also clashes with LibTorch's, see README).
+// worth a protobuf dependency (whose Debian build also clashes with LibTorch's, see docs/data.md).
 #pragma once
 
 #include <cstdint>

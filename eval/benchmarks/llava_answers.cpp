@@ -690,7 +690,7 @@ LlavaScore score_llava_answers(const std::string& benchmark, const ScoreRequest&
         "OpenCompass's server scores); LLaVA's MMBench answers are keyed by the TSV's index, so score them without "
         "--questions (VLMEvalKit's circular rule)");
   }
-  if (request.data.empty()) throw std::invalid_argument(benchmark + " needs --data (its files; see README)");
+  if (request.data.empty()) throw std::invalid_argument(benchmark + " needs --data (its files; see docs/evaluation.md)");
   LlavaScore result;
   if (benchmark == "pope") result = score_pope(request, questions_file);
   else if (benchmark == "textvqa") result = score_textvqa(request, questions_file);

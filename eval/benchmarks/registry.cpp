@@ -58,7 +58,7 @@ ScoreReport score_benchmark(const std::string& name, const ScoreRequest& request
     throw std::invalid_argument("unknown benchmark '" + name + "' (known: " + known + ")");
   }
   const bool needs_data = name != "mm-vet" && name != "llava-w";
-  if (needs_data && request.data.empty()) throw std::invalid_argument(name + " needs --data (its files; see README)");
+  if (needs_data && request.data.empty()) throw std::invalid_argument(name + " needs --data (its files; see docs/evaluation.md)");
   return it->second(request);
 }
 
