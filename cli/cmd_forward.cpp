@@ -10,6 +10,7 @@
 
 #include "cli/commands.h"
 #include "cli/model_inputs.h"
+#include "train/model_import.h"
 #include "train/runtime.h"
 #include "trol/safetensors.h"
 
@@ -18,7 +19,7 @@ namespace trol::cli {
 void add_forward_command(CLI::App& app) {
   struct Args {
     std::string model, input_ids, out;
-    ImageArgs images;
+    ImageFiles images;
     std::vector<std::string> overrides;
   };
   auto args = std::make_shared<Args>();
@@ -42,7 +43,7 @@ void add_forward_command(CLI::App& app) {
       throw std::runtime_error(args->input_ids + ": token ids must lie in [0, " + std::to_string(vocab) + ")");
     }
     torch::NoGradGuard no_grad;
-    const auto images = read_images(args->images, config, model);
+    const auto images = read_images(args->images, config.model, config.data, model);
     ModelInputs inputs{ids, mask, images.pixel_values, {}};
     inputs.image_tower_output = images.tower_output;
     const auto output =

@@ -24,6 +24,7 @@
 #include "data/training_set.h"
 #include "eval/evaluator.h"
 #include "train/checkpoint.h"
+#include "train/model_import.h"
 #include "train/run_config.h"
 #include "train/runtime.h"
 
@@ -36,7 +37,7 @@ struct GenerateArgs {
   std::string config;
   std::string prompt;
   std::string input_ids;
-  ImageArgs images;
+  ImageFiles images;
   std::vector<int64_t> stop_ids;
   std::vector<std::string> overrides;
   int64_t max_new_tokens = 32;
@@ -61,7 +62,7 @@ void generate_from_ids(const RunConfig& config, TrolModel& model, const Generate
   const auto device = parse_device(config.runtime.device);
   const auto dtype = parse_dtype(config.runtime.dtype);
   model->to(device, dtype);
-  const auto images = read_images(args.images, config, model);
+  const auto images = read_images(args.images, config.model, config.data, model);
   options.stop_ids = args.stop_ids;
   options.image_tower_output = images.tower_output;
   // The pad fills the left padding of shorter prompts; it must not read as an image position.

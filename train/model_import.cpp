@@ -1,7 +1,12 @@
 #include "train/model_import.h"
 
+#include <spdlog/spdlog.h>
+#include <unistd.h>
 #include <yaml-cpp/yaml.h>
 
+#include <filesystem>
+
+#include "train/checkpoint.h"
 #include "trol/config_reader.h"
 #include "trol/hf_import.h"
 #include "trol/safetensors.h"
@@ -37,6 +42,30 @@ ImportedModel import_hf_model(const std::string& llm_dir, const std::string& vis
     out.notes.push_back(std::to_string(folders.skipped) + " checkpoint tensors trol does not use were skipped");
   }
   return out;
+}
+
+LoadedModel load_model_folder(const std::string& dir, const std::vector<std::string>& overrides) {
+  namespace fs = std::filesystem;
+  LoadedModel loaded;
+  if (is_hf_model_dir(dir)) {
+    const auto scratch = fs::temp_directory_path() / ("trol_forward_" + std::to_string(::getpid()));
+    fs::create_directories(scratch);
+    try {
+      auto imported = import_hf_model(dir, "", overrides, (scratch / "config.yaml").string());
+      for (const auto& note : imported.notes) spdlog::info("{}", note);
+      loaded.config = std::move(imported.config);
+      loaded.model = imported.model;
+    } catch (...) {
+      fs::remove_all(scratch);
+      throw;
+    }
+    fs::remove_all(scratch);
+    return loaded;
+  }
+  loaded.config = load_run_config(dir + "/config.yaml", overrides);
+  loaded.model = TrolModel(loaded.config.model);
+  load_model_weights(dir + "/model.safetensors", *loaded.model);
+  return loaded;
 }
 
 }  // namespace trol

@@ -2,7 +2,7 @@
 // trol/hf_import.h, their `model:` section written as a trol config file with overrides applied
 // (the run config lives here in train/, hence the split), and the model built from it with the
 // folders' weights and fresh TroL gates and projector. Shared by `trol import` (which saves
-// it) and `trol forward` (which runs it).
+// it) and `trol forward` (which runs it). load_model_folder takes either kind of folder.
 #pragma once
 
 #include <string>
@@ -28,5 +28,15 @@ struct ImportedModel {
 ImportedModel import_hf_model(const std::string& llm_dir, const std::string& vision_dir,
                               const std::vector<std::string>& overrides, const std::string& config_file,
                               const std::string& gating_file = "");
+
+struct LoadedModel {
+  RunConfig config;
+  TrolModel model{nullptr};
+};
+
+// A trol checkpoint folder (config.yaml + model.safetensors), or a Hugging Face backbone folder
+// (trol/hf_import.h's is_hf_model_dir) imported on the fly with fresh gates, its notes logged;
+// `overrides` are key.path=value settings of the config.
+LoadedModel load_model_folder(const std::string& dir, const std::vector<std::string>& overrides);
 
 }  // namespace trol
