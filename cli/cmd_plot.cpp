@@ -1,54 +1,15 @@
 // trol plot RUN_DIR [--out DIR]: the training curves of a run from its metrics.jsonl:
-// loss.png and lr.png (one point per logged step, stage changes marked) and gates.png, the
+// loss.png and lr.png (the logged steps against the global step, each stage's start marked) and gates.png, the
 // mean TroL mixing ratio of every layer along training (rows = layers, columns = logged steps).
 #include <spdlog/spdlog.h>
 
 #include <filesystem>
-#include <fstream>
-#include <map>
-
-#include <nlohmann/json.hpp>
 
 #include "cli/commands.h"
 #include "eval/plots.h"
+#include "eval/training_curves.h"
 
 namespace trol::cli {
-namespace {
-
-struct LoggedStep {
-  std::string stage;
-  double loss = 0, lr = 0;
-  std::vector<double> gate_mean;
-};
-
-// The logged steps in order. A resumed run logs again the steps after its checkpoint, with the
-// same values: the last record of a step wins.
-std::vector<LoggedStep> read_metrics(const std::string& file) {
-  std::ifstream in(file);
-  if (!in) throw std::runtime_error(file + " is missing (is the folder a trol train output_dir?)");
-  std::map<int64_t, LoggedStep> steps;
-  std::string line;
-  for (int64_t number = 1, order = 0; std::getline(in, line); ++number) {
-    if (line.empty()) continue;
-    try {
-      const auto row = nlohmann::json::parse(line);
-      LoggedStep step;
-      step.stage = row.at("stage").get<std::string>();
-      step.loss = row.at("loss").get<double>();
-      step.lr = row.at("lr").get<double>();
-      if (row.contains("gate_mean")) step.gate_mean = row["gate_mean"].get<std::vector<double>>();
-      steps[row.contains("global_step") ? row["global_step"].get<int64_t>() : order++] = step;
-    } catch (const nlohmann::json::exception& e) {
-      throw std::runtime_error(file + ":" + std::to_string(number) + ": " + e.what());
-    }
-  }
-  std::vector<LoggedStep> ordered;
-  for (auto& [index, step] : steps) ordered.push_back(std::move(step));
-  if (ordered.empty()) throw std::runtime_error(file + " holds no logged steps");
-  return ordered;
-}
-
-}  // namespace
 
 void add_plot_command(CLI::App& app) {
   struct Args {
@@ -59,19 +20,20 @@ void add_plot_command(CLI::App& app) {
   cmd->add_option("run", args->run, "the run folder (train.output_dir)")->required();
   cmd->add_option("--out", args->out, "folder for the PNGs (default: RUN/plots)");
   cmd->callback([args] {
-    const auto steps = read_metrics(args->run + "/metrics.jsonl");
+    const auto steps = read_training_log(args->run + "/metrics.jsonl");
     const auto out = args->out.empty() ? args->run + "/plots" : args->out;
     std::filesystem::create_directories(out);
 
-    Series loss{"loss", {}}, lr{"learning rate", {}};
-    std::vector<double> boundaries;  // between the last point of a stage and the first of the next
-    for (size_t i = 0; i < steps.size(); ++i) {
-      loss.values.push_back(steps[i].loss);
-      lr.values.push_back(steps[i].lr);
-      if (i > 0 && steps[i].stage != steps[i - 1].stage) boundaries.push_back(static_cast<double>(i) + 0.5);
+    Series loss{"loss", {}, {}}, lr{"learning rate", {}, {}};
+    for (const auto& step : steps) {
+      loss.values.push_back(step.loss);
+      lr.values.push_back(step.lr);
+      loss.steps.push_back(static_cast<double>(step.global_step));
     }
-    write_line_plot(out + "/loss.png", "training loss (per logged step)", {loss}, boundaries);
-    write_line_plot(out + "/lr.png", "learning rate (per logged step)", {lr}, boundaries);
+    lr.steps = loss.steps;
+    const auto starts = stage_starts(steps);
+    write_line_plot(out + "/loss.png", "training loss (logged steps)", {loss}, starts);
+    write_line_plot(out + "/lr.png", "learning rate (logged steps)", {lr}, starts);
     std::vector<std::string> written{out + "/loss.png", out + "/lr.png"};
 
     // Only the steps that logged gates (traversal on) form the heat-map's columns.

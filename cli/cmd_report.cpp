@@ -10,7 +10,7 @@
 #include "cli/commands.h"
 #include <nlohmann/json.hpp>
 
-#include "eval/plots.h"
+#include "eval/training_curves.h"
 
 namespace trol::cli {
 
@@ -75,7 +75,7 @@ void add_report_command(CLI::App& app) {
     if (args->out.empty()) return;
     std::filesystem::create_directories(args->out);
     nlohmann::ordered_json combined = nlohmann::ordered_json::array();
-    std::vector<Series> curves;
+    std::vector<LossCurve> curves;
     for (size_t i = 0; i < results.size(); ++i) {
       nlohmann::ordered_json entry{{"variant", results[i]["variant"]}, {"run", args->runs[i]}};
       for (const auto& [label, key] : rows) {
@@ -83,14 +83,10 @@ void add_report_command(CLI::App& app) {
         if (m.contains(key.first) && m[key.first].contains(key.second)) entry[label] = m[key.first][key.second];
       }
       combined.push_back(entry);
-      Series curve{results[i]["variant"].get<std::string>(), {}};
-      for (const auto& s : results[i]["training"]) {
-        for (const auto& v : s["losses"]) curve.values.push_back(v.get<double>());
-      }
-      curves.push_back(curve);
+      curves.push_back(run_loss_curve(args->runs[i], results[i]));
     }
     std::ofstream(args->out + "/results.json") << combined.dump(2) << "\n";
-    write_line_plot(args->out + "/loss_curve.png", "training loss, all stages", curves);
+    write_loss_figure(args->out + "/loss_curve.png", "training loss, all stages", curves);
     for (const auto& run : args->runs) {
       if (std::filesystem::exists(run + "/mixing_ratios.png")) {
         std::filesystem::copy_file(run + "/mixing_ratios.png", args->out + "/mixing_ratios.png",

@@ -26,12 +26,13 @@ void evaluate_and_report(TrolModel& model, const RunConfig& config, const std::v
   results["eval_unparsable"] = report.unparsable;
   results["eval_seconds"] = report.seconds;
   nlohmann::ordered_json training = nlohmann::ordered_json::array();
-  std::vector<double> losses, boundaries;
+  std::vector<double> losses;
+  std::vector<StageStart> stage_starts;
   for (const auto& s : stages) {
+    stage_starts.push_back({s.name, static_cast<double>(losses.size() + 1)});
     training.push_back({{"stage", s.name}, {"steps", s.losses.size()}, {"seconds", s.seconds},
                         {"final_loss", s.losses.empty() ? 0.0 : s.losses.back()}, {"losses", s.losses}});
     losses.insert(losses.end(), s.losses.begin(), s.losses.end());
-    boundaries.push_back(static_cast<double>(losses.size()));
   }
   results["training"] = training;
   results["mean_gate"] = report.mean_gate;
@@ -43,7 +44,7 @@ void evaluate_and_report(TrolModel& model, const RunConfig& config, const std::v
   }
   std::ofstream(out + "/results.json") << results.dump(2) << "\n";
   if (!losses.empty()) write_line_plot(out + "/loss.png", "training loss (" + results["variant"].get<std::string>() + ")",
-                  {{results["variant"].get<std::string>(), losses}}, boundaries);
+                  {{results["variant"].get<std::string>(), losses, {}}}, stage_starts);
   if (!report.mean_gate.empty()) {
     write_heatmap(out + "/mixing_ratios.png", "mean TroL mixing ratio w per layer and token (POPE prompts)",
                   report.mean_gate);
