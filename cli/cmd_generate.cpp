@@ -9,24 +9,14 @@
 // image token id, as for trol forward), no tokenizer or chat template is involved, and the new
 // ids of each prompt are printed as JSON, [[ids...], ...], so a port's decoding can be compared
 // token for token. DIR may also be a Hugging Face backbone folder (imported with fresh gates).
+// The work is train/prompt_generation.h's; this file parses the arguments.
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 
-#include <filesystem>
-#include <iostream>
-#include <nlohmann/json.hpp>
-
 #include "cli/commands.h"
 #include "cli/model_inputs.h"
-#include "data/chat_template.h"
-#include "data/conversation.h"
-#include "data/image_ops.h"
-#include "data/training_set.h"
-#include "eval/evaluator.h"
-#include "train/checkpoint.h"
-#include "train/model_import.h"
-#include "train/run_config.h"
-#include "train/runtime.h"
+#include "train/prompt_generation.h"
+#include "trol/generate.h"
 
 namespace trol::cli {
 
@@ -53,33 +43,6 @@ struct GenerateArgs {
   uint64_t seed = 0;
   std::vector<std::string> stop;
 };
-
-// --input-ids: the new ids of every prompt as JSON on stdout ([[ids], ...]; with
-// --num-return-sequences N, [[[ids], ...N], ...]).
-void generate_from_ids(const RunConfig& config, TrolModel& model, const GenerateArgs& args, GenerateOptions options) {
-  const auto prompts = read_token_rows(args.input_ids);
-  check_token_ids(prompts, config.model.llm.embedding_rows(), args.input_ids);
-  const auto device = parse_device(config.runtime.device);
-  const auto dtype = parse_dtype(config.runtime.dtype);
-  model->to(device, dtype);
-  const auto images = read_images(args.images, config.model, config.data, model);
-  options.stop_ids = args.stop_ids;
-  options.image_tower_output = images.tower_output;
-  // The pad fills the left padding of shorter prompts; it must not read as an image position.
-  options.pad_id = config.model.resolved_image_token_id() == 0 ? 1 : 0;
-  const auto generated = generate(model, prompts, images.pixel_values, options);
-  nlohmann::json out = nlohmann::json::array();
-  for (const auto& sequences : generated) {
-    if (options.num_return_sequences == 1) {
-      out.push_back(sequences.front().ids);
-      continue;
-    }
-    nlohmann::json row = nlohmann::json::array();
-    for (const auto& sequence : sequences) row.push_back(sequence.ids);
-    out.push_back(row);
-  }
-  std::cout << out.dump() << std::endl;
-}
 
 }  // namespace
 
@@ -173,69 +136,16 @@ void add_generate_command(CLI::App& app) {
     const auto level = spdlog::get_level();
     spdlog::set_default_logger(spdlog::stderr_color_mt("trol_generate"));
     spdlog::set_level(level);
-    namespace fs = std::filesystem;
-    if (token_mode && fs::is_directory(args->model) && args->config.empty()) {
-      auto [config, model] = load_model_folder(args->model, args->overrides);
-      configure_runtime(config.runtime);
-      generate_from_ids(config, model, *args, options);
-      return;
-    }
-    const bool folder = fs::is_directory(args->model);
-    const fs::path weights = folder ? fs::path(args->model) / "model.safetensors" : fs::path(args->model);
-    if (!fs::is_regular_file(weights)) {
-      throw std::runtime_error("generate: no weights at '" + weights.string() +
-                               "' (give a checkpoint folder or its model.safetensors)");
-    }
-    const fs::path config_file = args->config.empty() ? weights.parent_path() / "config.yaml" : fs::path(args->config);
-    if (!fs::is_regular_file(config_file)) {
-      throw std::runtime_error("generate: no config at '" + config_file.string() +
-                               "' (a trol checkpoint folder holds config.yaml; or give --config)");
-    }
-    const auto config = load_run_config(config_file.string(), args->overrides);
-    configure_runtime(config.runtime);
-    const auto& model_config = config.model;
-    if (!args->images.images.empty() && !model_config.vision.enabled) {
-      throw std::invalid_argument("generate: --image given, but this model has no vision encoder");
-    }
-
-    TrolModel model(model_config);
-    load_model_weights(weights.string(), *model);
-    if (token_mode) {
-      generate_from_ids(config, model, *args, options);
-      return;
-    }
-    const auto device = parse_device(config.runtime.device);
-    const auto dtype = parse_dtype(config.runtime.dtype);
-    model->to(device, dtype);
-    const auto tokenizer = load_tokenizer(config.data);
-    check_tokenizer_matches_model(tokenizer, config.data, model_config);
-    const auto chat = chat_template(config.data.template_name);
-
-    Conversation conversation;
-    conversation.id = "prompt";
-    torch::Tensor pixels;
-    std::string text = args->prompt;
-    std::vector<int64_t> image_tokens;
-    if (!args->images.images.empty()) {
-      const auto& image = args->images.images.front();
-      conversation.images = {image};
-      text = kImagePlaceholder + "\n" + text;
-      pixels = image_to_tiles(load_rgb(image), model_config.vision.image_size, config.data).to(device, dtype);
-      image_tokens.push_back(pixels.size(0) * model_config.vision.tokens_per_image());
-    }
-    conversation.turns = {{"human", text}};
-    const auto prompt = encode_prompt(conversation, tokenizer, chat, image_tokens).input_ids;
-    if (options.num_return_sequences == 1) {
-      std::cout << generate_answers(model, {prompt}, pixels, tokenizer, chat, options).front() << std::endl;
-      return;
-    }
-    // Several beams: each answer on its line, best first; scores (sum log-prob / length^penalty) on stderr.
-    options = answer_options(options, tokenizer, chat);
-    const auto sequences = generate(model, {prompt}, pixels, options).front();
-    for (const auto& sequence : sequences) {
-      spdlog::info("score {:.4f}", sequence.score);
-      std::cout << answer_text(tokenizer, sequence.ids, options.stop_strings) << std::endl;
-    }
+    PromptGeneration request;
+    request.model = args->model;
+    request.config = args->config;
+    request.prompt = args->prompt;
+    request.input_ids = args->input_ids;
+    request.images = args->images;
+    request.stop_ids = args->stop_ids;
+    request.overrides = args->overrides;
+    request.options = options;
+    generate_and_print(request);
   });
 }
 

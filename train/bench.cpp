@@ -1,5 +1,6 @@
 #include "train/bench.h"
 
+#include <spdlog/spdlog.h>
 #include <sys/resource.h>
 #include <torch/csrc/autograd/profiler_legacy.h>
 
@@ -25,6 +26,8 @@
 
 namespace trol {
 namespace {
+
+std::string gflops_text(const nlohmann::ordered_json& value) { return fmt::format("{:.1f} GFLOP/s", value.get<double>() / 1e9); }
 
 using Clock = std::chrono::steady_clock;
 
@@ -371,6 +374,40 @@ nlohmann::ordered_json run_bench(const RunConfig& config, const BenchOptions& op
   }
   if (device.is_cpu()) result["peak_rss_bytes"] = peak_rss_bytes();
   return result;
+}
+
+void log_bench_summary(const nlohmann::ordered_json& r) {
+  const auto what = r["what"].get<std::string>();
+  if (what == "data") {
+    const auto& s = r["batch_seconds"];
+    spdlog::info("bench data: {:.1f} batches/s of {} ({:.0f} tokens/s); batch wait median {:.2f} ms (p10 {:.2f}, p90 {:.2f})",
+                 r["batches_per_second"].get<double>(), r["batch_size"].get<int64_t>(), r["tokens_per_second"].get<double>(),
+                 1e3 * s["median"].get<double>(), 1e3 * s["p10"].get<double>(), 1e3 * s["p90"].get<double>());
+    return;
+  }
+  if (what == "decode") {
+    spdlog::info("bench decode ({}): {} x {} prompt tokens, then {} new tokens: {:.2f} ms per token near token 16, "
+                 "{:.2f} ms near token {} ({:.2f}x), {:.0f} tokens/s",
+                 r["decode"].get<std::string>(), r["batch_size"].get<int64_t>(), r["prompt_len"].get<int64_t>(),
+                 r["new_tokens"].get<int64_t>(), 1e3 * r["token_seconds_early"].get<double>(),
+                 1e3 * r["token_seconds_late"].get<double>(), r["new_tokens"].get<int64_t>(),
+                 r["late_over_early"].get<double>(), r["tokens_per_second"].get<double>());
+    spdlog::info("bench decode: recomputing the whole sequence instead takes {:.2f} ms per token there: the cache is {:.1f}x faster",
+                 1e3 * r["recompute_seconds"]["median"].get<double>(), r["speedup_over_recompute"].get<double>());
+    return;
+  }
+  const auto& s = r["step_seconds"];
+  spdlog::info("bench {}: {} x {} tokens, step median {:.1f} ms (p10 {:.1f}, p90 {:.1f}), {:.0f} tokens/s", what,
+               r["batch_size"].get<int64_t>(), r["seq_len"].get<int64_t>(), 1e3 * s["median"].get<double>(),
+               1e3 * s["p10"].get<double>(), 1e3 * s["p90"].get<double>(), r["tokens_per_second"].get<double>());
+  std::string line = fmt::format("bench {}: {:.1f} MFLOP/token, achieved {}", what, r["flops_per_token"].get<double>() / 1e6,
+                                 gflops_text(r["achieved_flops"]));
+  if (r.contains("mfu")) {
+    line += fmt::format(", peak ({} matrix product) {}, MFU {:.3f}", r["peak_dtype"].get<std::string>(),
+                        gflops_text(r["peak_flops"]), r["mfu"].get<double>());
+  }
+  if (r.contains("peak_rss_bytes")) line += fmt::format(", peak RSS {:.0f} MiB", r["peak_rss_bytes"].get<double>() / (1 << 20));
+  spdlog::info("{}", line);
 }
 
 }  // namespace trol

@@ -36,6 +36,10 @@ struct BenchOptions {
 // impossible sizes.
 nlohmann::ordered_json run_bench(const RunConfig& config, const BenchOptions& options);
 
+// Logs run_bench's result as the lines `trol bench` prints (step or token times, tokens/s,
+// FLOP/s, MFU and peak memory where measured).
+void log_bench_summary(const nlohmann::ordered_json& result);
+
 // The best fp32 (bf16 on CUDA) FLOP/s of an n x n matrix product on `device`, best of 10 tries.
 double measure_matmul_peak(int64_t n, torch::Device device, torch::ScalarType dtype);
 
