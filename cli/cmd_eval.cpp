@@ -7,9 +7,9 @@
 
 #include "cli/commands.h"
 #include "cli/evaluation_report.h"
-#include "cli/launched_run.h"
 #include "train/periodic_eval.h"
 #include "train/checkpoint.h"
+#include "train/distributed/launched_run.h"
 #include "train/runtime.h"
 
 namespace trol::cli {

@@ -6,7 +6,7 @@
 
 #include "cli/commands.h"
 #include "cli/evaluation_report.h"
-#include "cli/launched_run.h"
+#include "train/distributed/launched_run.h"
 #include "train/periodic_eval.h"
 #include "train/trainer.h"
 #include "trol/config_reader.h"

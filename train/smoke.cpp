@@ -60,4 +60,17 @@ SmokeReport run_smoke(const RunConfig& config, const SmokeOptions& options) {
   return report;
 }
 
+void log_smoke_report(const SmokeReport& report) {
+  for (const auto& [group, counts] : report.parameters) {
+    spdlog::info("parameters {:<9} {:>12} total {:>12} trainable", group, counts.first, counts.second);
+  }
+  std::string gates;
+  for (double w : report.mean_gate_per_layer) gates += fmt::format(" {:.3f}", w);
+  if (!gates.empty()) spdlog::info("mean mixing ratio per layer:{}", gates);
+  const double first = report.losses.front(), last = report.losses.back();
+  spdlog::info("loss {:.4f} -> {:.4f} in {} steps, {:.1f} ms/step (median, step 1 excluded)", first, last,
+               report.losses.size(), 1e3 * report.seconds_per_step);
+  if (!(last < first)) throw std::runtime_error("smoke: the loss did not decrease; the training path is broken");
+}
+
 }  // namespace trol

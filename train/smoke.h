@@ -28,4 +28,8 @@ struct SmokeReport {
 
 SmokeReport run_smoke(const RunConfig& config, const SmokeOptions& options);
 
+// Logs the report as `trol smoke` prints it (parameters per group, mixing ratios, the loss's
+// first and last value, time per step); throws std::runtime_error when the loss did not fall.
+void log_smoke_report(const SmokeReport& report);
+
 }  // namespace trol

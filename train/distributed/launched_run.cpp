@@ -1,11 +1,11 @@
-#include "cli/launched_run.h"
+#include "train/distributed/launched_run.h"
 
 #include <spdlog/spdlog.h>
 
 #include "train/runtime.h"
 #include "trol/config_reader.h"
 
-namespace trol::cli {
+namespace trol {
 
 LaunchEnv read_launched_env(RunConfig& config) {
   LaunchEnv env;
@@ -42,4 +42,4 @@ std::shared_ptr<ProcessGroup> connect_launched_run(const LaunchEnv& env, const R
   return group;
 }
 
-}  // namespace trol::cli
+}  // namespace trol

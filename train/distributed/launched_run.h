@@ -9,7 +9,7 @@
 #include "train/distributed/process_group.h"
 #include "train/run_config.h"
 
-namespace trol::cli {
+namespace trol {
 
 // Reads the launcher environment (a malformed one is a ConfigError). For several ranks: log
 // lines carry the rank, ranks above 0 log warnings only (rank 0 tells the story), and
@@ -20,4 +20,4 @@ LaunchEnv read_launched_env(RunConfig& config);
 // Call after configure_runtime.
 std::shared_ptr<ProcessGroup> connect_launched_run(const LaunchEnv& env, const RunConfig& config);
 
-}  // namespace trol::cli
+}  // namespace trol
