@@ -3,9 +3,7 @@
 #include <spdlog/spdlog.h>
 
 #include "cli/commands.h"
-#include "data/chat_template.h"
 #include "data/shapes_dataset.h"
-#include "data/tokenizer.h"
 
 namespace trol::cli {
 
@@ -35,25 +33,7 @@ void add_data_command(CLI::App& app) {
   shapes->add_option("--template", *template_name, "chat template whose special tokens the tokenizer keeps whole")
       ->capture_default_str();
   shapes->callback([options, tokenizer_vocab, template_name] {
-    const auto summary = make_shapes_dataset(*options);
-    spdlog::info("shapes dataset in {} ({} px images, seed {}), {:.1f} s:", options->out_dir, options->image_size,
-                 options->seed, summary.seconds);
-    for (const auto& file : summary.files) {
-      std::string kinds;
-      for (const auto& [kind, n] : file.kinds) kinds += fmt::format(" {}={}", kind, n);
-      spdlog::info("  {:<28} {:>7} {:<13}{}", file.path, file.records, file.unit, kinds);
-    }
-    // The image token first, so it gets the first id after <unk> <s> </s> <pad>: id 4.
-    const auto chat = chat_template(*template_name);
-    std::vector<std::string> symbols{chat.image_token()};
-    for (const auto& marker : chat.markers) {
-      if (marker != chat.bos && marker != chat.eos && marker != chat.image_token()) symbols.push_back(marker);
-    }
-    const auto prefix = options->out_dir + "/tokenizer";
-    train_sentencepiece(options->out_dir + "/corpus.txt", prefix, *tokenizer_vocab, symbols, options->seed);
-    const auto tokenizer = Tokenizer::load(prefix + ".model", chat.special_tokens());
-    spdlog::info("  {:<28} {:>7} tokens       image token '{}' = id {}", "tokenizer.model", tokenizer.vocab_size(),
-                 chat.image_token(), tokenizer.token_id(chat.image_token()));
+    make_shapes_dataset_and_tokenizer(*options, *tokenizer_vocab, *template_name);
   });
 }
 

@@ -6,10 +6,10 @@
 #include <filesystem>
 
 #include "cli/commands.h"
-#include "cli/evaluation_report.h"
 #include "train/periodic_eval.h"
 #include "train/checkpoint.h"
 #include "train/distributed/launched_run.h"
+#include "train/evaluation_report.h"
 #include "train/runtime.h"
 
 namespace trol::cli {

@@ -5,8 +5,8 @@
 #include <sstream>
 
 #include "cli/commands.h"
-#include "cli/evaluation_report.h"
 #include "train/distributed/launched_run.h"
+#include "train/evaluation_report.h"
 #include "train/periodic_eval.h"
 #include "train/trainer.h"
 #include "trol/config_reader.h"

@@ -63,6 +63,12 @@ struct ShapesDatasetSummary {
 // std::runtime_error naming the path when out_dir cannot be created or written.
 ShapesDatasetSummary make_shapes_dataset(const ShapesDatasetOptions& options);
 
+// `trol data make-shapes`: make_shapes_dataset, then a SentencePiece tokenizer of
+// `tokenizer_vocab` pieces trained on its corpus (out_dir/tokenizer.model), keeping the chat
+// template's markers whole, the image token first (id 4); logs every file written.
+void make_shapes_dataset_and_tokenizer(const ShapesDatasetOptions& options, int64_t tokenizer_vocab,
+                                       const std::string& template_name);
+
 enum class ShapesSplit { train, eval };
 
 // The scene drawn for image `index` of a split: what make_shapes_dataset renders and asks

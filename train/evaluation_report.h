@@ -3,7 +3,8 @@
 // With eval.suites, first the public benchmarks (every rank its share, eval/suite_evaluation.h):
 // predictions/<suite>.jsonl, metrics/<suite>.json, report.md beside the paper's numbers, and
 // their metrics under "benchmarks" in results.json. Shared by `trol train` (after its stages)
-// and `trol eval`. Every rank calls it; ranks above 0 return after the suites.
+// and `trol eval`. Every rank calls it; ranks above 0 return after the suites. In train/, not
+// eval/, because it reads the run config and the stages' losses (eval/ does not depend on train/).
 #pragma once
 
 #include <string>
@@ -14,9 +15,9 @@
 #include "train/trainer.h"
 #include "trol/model.h"
 
-namespace trol::cli {
+namespace trol {
 
 void evaluate_and_report(TrolModel& model, const RunConfig& config, const std::vector<StageResult>& stages,
                          const std::string& out, const EvalRanks& ranks = {});
 
-}  // namespace trol::cli
+}  // namespace trol

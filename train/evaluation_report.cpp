@@ -1,4 +1,4 @@
-#include "cli/evaluation_report.h"
+#include "train/evaluation_report.h"
 
 #include <spdlog/spdlog.h>
 
@@ -8,7 +8,7 @@
 #include "eval/paper_comparison.h"
 #include "eval/plots.h"
 
-namespace trol::cli {
+namespace trol {
 
 void evaluate_and_report(TrolModel& model, const RunConfig& config, const std::vector<StageResult>& stages,
                          const std::string& out, const EvalRanks& ranks) {
@@ -52,4 +52,4 @@ void evaluate_and_report(TrolModel& model, const RunConfig& config, const std::v
   spdlog::info("evaluation: {} items in {:.0f}s; results in {}/results.json", report.items, report.seconds, out);
 }
 
-}  // namespace trol::cli
+}  // namespace trol
