@@ -1,16 +1,8 @@
 // trol eval CONFIG --model WEIGHTS [key.path=value ...]: evaluate trained weights on the
 // config's benchmarks without training, writing what `trol train` writes after its stages;
-// under a launcher, sharded across the ranks.
-#include <spdlog/spdlog.h>
-
-#include <filesystem>
-
+// under a launcher, sharded across the ranks. The work is train/evaluation_report.h's.
 #include "cli/commands.h"
-#include "train/periodic_eval.h"
-#include "train/checkpoint.h"
-#include "train/distributed/launched_run.h"
 #include "train/evaluation_report.h"
-#include "train/runtime.h"
 
 namespace trol::cli {
 
@@ -28,23 +20,7 @@ void add_eval_command(CLI::App& app) {
   cmd->add_option("--model", args->model, "model.safetensors, or a checkpoint folder holding one")->required();
   cmd->add_option("--out", args->out, "folder for results.json, predictions/ and figures (default: train.output_dir)");
   cmd->callback([args] {
-    auto config = load_run_config(args->config, args->overrides);
-    // Launched as several ranks (torchrun, launch.sh, srun): each generates its share of eval.suites.
-    const auto env = read_launched_env(config);
-    configure_runtime(config.runtime);
-    const auto group = connect_launched_run(env, config);
-    std::string weights = args->model;
-    if (std::filesystem::is_directory(weights)) weights += "/model.safetensors";
-    if (!std::filesystem::is_regular_file(weights)) {
-      throw std::runtime_error("eval: no weights at '" + weights + "' (give model.safetensors or its checkpoint folder)");
-    }
-    TrolModel model(config.model);
-    load_model_weights(weights, *model);
-    model->to(parse_device(config.runtime.device), parse_dtype(config.runtime.dtype));
-    spdlog::info("eval: weights from {}", weights);
-    const auto out = args->out.empty() ? config.train.output_dir : args->out;
-    std::filesystem::create_directories(out);
-    evaluate_and_report(model, config, {}, out, eval_ranks(group.get()));
+    evaluate_checkpoint(load_run_config(args->config, args->overrides), args->model, args->out);
   });
 }
 

@@ -1,15 +1,11 @@
 // trol train CONFIG [key.path=value ...]: run the stages of a training recipe, then (with an
 // enabled `eval:` section) evaluate the final model and write results.json and the figures.
-#include <spdlog/spdlog.h>
-
+// The work is train/evaluation_report.h's train_and_evaluate.
 #include <sstream>
 
 #include "cli/commands.h"
-#include "train/distributed/launched_run.h"
 #include "train/evaluation_report.h"
-#include "train/periodic_eval.h"
-#include "train/trainer.h"
-#include "trol/config_reader.h"
+#include "train/train_config.h"
 
 namespace trol::cli {
 
@@ -32,19 +28,7 @@ void add_train_command(CLI::App& app) {
       for (std::string name; std::getline(list, name, ',');) names.push_back(name);
       keep_stages(config.train, names);
     }
-    if (config.train.stages.empty()) throw ConfigError(config.source + ": train.stages: no stages to run");
-    // torchrun / launch.sh / srun: one rank of several (world size 1: no process group at all).
-    const auto env = read_launched_env(config);
-    spdlog::info("config {} with overrides applied:\n{}", config.source, config.effective_yaml);
-    configure_runtime(config.runtime);
-    const auto group = connect_launched_run(env, config);
-    Trainer trainer(std::move(config), group);
-    const auto stages = trainer.train();
-    if (trainer.stopped()) return;  // a stop signal: the checkpoint is written, exit 0
-    // Every rank generates its share of the public benchmarks; rank 0 runs the rest and writes.
-    if (trainer.config().eval.enabled) {
-      evaluate_and_report(trainer.model(), trainer.config(), stages, trainer.config().train.output_dir, eval_ranks(group.get()));
-    }
+    train_and_evaluate(std::move(config));
   });
 }
 

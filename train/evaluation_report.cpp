@@ -2,11 +2,17 @@
 
 #include <spdlog/spdlog.h>
 
+#include <filesystem>
 #include <fstream>
 
 #include "eval/evaluator.h"
 #include "eval/paper_comparison.h"
 #include "eval/plots.h"
+#include "train/checkpoint.h"
+#include "train/distributed/launched_run.h"
+#include "train/periodic_eval.h"
+#include "train/runtime.h"
+#include "trol/config_reader.h"
 
 namespace trol {
 
@@ -50,6 +56,41 @@ void evaluate_and_report(TrolModel& model, const RunConfig& config, const std::v
                   report.mean_gate);
   }
   spdlog::info("evaluation: {} items in {:.0f}s; results in {}/results.json", report.items, report.seconds, out);
+}
+
+void evaluate_checkpoint(RunConfig config, const std::string& model_weights, const std::string& out_dir) {
+  // Launched as several ranks (torchrun, launch.sh, srun): each generates its share of eval.suites.
+  const auto env = read_launched_env(config);
+  configure_runtime(config.runtime);
+  const auto group = connect_launched_run(env, config);
+  std::string weights = model_weights;
+  if (std::filesystem::is_directory(weights)) weights += "/model.safetensors";
+  if (!std::filesystem::is_regular_file(weights)) {
+    throw std::runtime_error("eval: no weights at '" + weights + "' (give model.safetensors or its checkpoint folder)");
+  }
+  TrolModel model(config.model);
+  load_model_weights(weights, *model);
+  model->to(parse_device(config.runtime.device), parse_dtype(config.runtime.dtype));
+  spdlog::info("eval: weights from {}", weights);
+  const auto out = out_dir.empty() ? config.train.output_dir : out_dir;
+  std::filesystem::create_directories(out);
+  evaluate_and_report(model, config, {}, out, eval_ranks(group.get()));
+}
+
+void train_and_evaluate(RunConfig config) {
+  if (config.train.stages.empty()) throw ConfigError(config.source + ": train.stages: no stages to run");
+  // torchrun / launch.sh / srun: one rank of several (world size 1: no process group at all).
+  const auto env = read_launched_env(config);
+  spdlog::info("config {} with overrides applied:\n{}", config.source, config.effective_yaml);
+  configure_runtime(config.runtime);
+  const auto group = connect_launched_run(env, config);
+  Trainer trainer(std::move(config), group);
+  const auto stages = trainer.train();
+  if (trainer.stopped()) return;  // a stop signal: the checkpoint is written, exit 0
+  // Every rank generates its share of the public benchmarks; rank 0 runs the rest and writes.
+  if (trainer.config().eval.enabled) {
+    evaluate_and_report(trainer.model(), trainer.config(), stages, trainer.config().train.output_dir, eval_ranks(group.get()));
+  }
 }
 
 }  // namespace trol

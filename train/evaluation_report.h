@@ -20,4 +20,16 @@ namespace trol {
 void evaluate_and_report(TrolModel& model, const RunConfig& config, const std::vector<StageResult>& stages,
                          const std::string& out, const EvalRanks& ranks = {});
 
+// `trol eval`: the weights `model_weights` (model.safetensors or its checkpoint folder) built
+// with `config`'s model and evaluated as evaluate_and_report does, as one rank of a launched
+// run (torchrun, launch.sh, srun: each rank generates its share of eval.suites); results in
+// `out_dir`, or train.output_dir when it is empty. Throws naming the path when there are no weights.
+void evaluate_checkpoint(RunConfig config, const std::string& model_weights, const std::string& out_dir);
+
+// `trol train`: the stages of `config` in order, as one rank of a launched run (world size 1:
+// no process group at all), then, with eval.enabled, evaluate_and_report into train.output_dir.
+// A stop signal ends it after the checkpoint is written, without the evaluation. Throws
+// ConfigError when train.stages is empty.
+void train_and_evaluate(RunConfig config);
+
 }  // namespace trol
