@@ -5,8 +5,6 @@
 
 #include "cli/commands.h"
 #include "train/run_config.h"
-#include "trol/model.h"
-#include "trol/param_groups.h"
 #include "trol/parameter_count.h"
 
 namespace trol::cli {
@@ -28,28 +26,7 @@ void add_inspect_command(CLI::App& app) {
       ->excludes("--parameters");
   cmd->callback([args] {
     const auto config = load_run_config(args->config, args->overrides);
-    if (args->count_only) {
-      const auto count = count_parameters(config.model);
-      for (const auto& [group, n] : count.by_group()) std::cout << group << ": " << n << " parameters\n";
-      std::cout << "total: " << count.total() << " parameters; image tokens per image: "
-                << (config.model.vision.enabled ? config.model.vision.tokens_per_image() : 0) << "\n";
-      return;
-    }
-    torch::NoGradGuard no_grad;
-    TrolModel model(config.model);
-    const ParameterGroups groups;
-    if (args->parameters) {
-      for (const auto& p : model->named_parameters()) {
-        std::cout << p.key() << " " << p.value().sizes() << " " << groups.group_of(p.key()) << "\n";
-      }
-    }
-    int64_t total = 0;
-    for (const auto& [group, counts] : groups.count(*model)) {
-      std::cout << group << ": " << counts.first << " parameters\n";
-      total += counts.first;
-    }
-    std::cout << "total: " << total << " parameters; image tokens per image: "
-              << (config.model.vision.enabled ? config.model.vision.tokens_per_image() : 0) << "\n";
+    print_parameter_groups(config.model, args->count_only, args->parameters, std::cout);
   });
 }
 

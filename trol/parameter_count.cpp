@@ -2,7 +2,11 @@
 
 #include <fnmatch.h>
 
+#include <ostream>
 #include <string>
+
+#include "trol/model.h"
+#include "trol/param_groups.h"
 
 namespace trol {
 namespace {
@@ -85,6 +89,31 @@ ParameterCount count_parameters(const ModelConfig& config) {
     count.projector = linear(in, h) + linear(h, h) + (config.projector.type == "ln_mlp2x_gelu" ? 2 * in : 0);
   }
   return count;
+}
+
+void print_parameter_groups(const ModelConfig& config, bool count_only, bool list_parameters, std::ostream& out) {
+  if (count_only) {
+    const auto count = count_parameters(config);
+    for (const auto& [group, n] : count.by_group()) out << group << ": " << n << " parameters\n";
+    out << "total: " << count.total() << " parameters; image tokens per image: "
+        << (config.vision.enabled ? config.vision.tokens_per_image() : 0) << "\n";
+    return;
+  }
+  torch::NoGradGuard no_grad;
+  TrolModel model(config);
+  const ParameterGroups groups;
+  if (list_parameters) {
+    for (const auto& p : model->named_parameters()) {
+      out << p.key() << " " << p.value().sizes() << " " << groups.group_of(p.key()) << "\n";
+    }
+  }
+  int64_t total = 0;
+  for (const auto& [group, counts] : groups.count(*model)) {
+    out << group << ": " << counts.first << " parameters\n";
+    total += counts.first;
+  }
+  out << "total: " << total << " parameters; image tokens per image: "
+      << (config.vision.enabled ? config.vision.tokens_per_image() : 0) << "\n";
 }
 
 }  // namespace trol

@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <map>
+#include <ostream>
 #include <string>
 
 #include "trol/model_config.h"
@@ -26,5 +27,10 @@ struct ParameterCount {
 };
 
 ParameterCount count_parameters(const ModelConfig& config);
+
+// What `trol inspect` prints: parameters per group and the total, with the image tokens per
+// image; count_only from the config alone (count_parameters), otherwise from the built model
+// (ParameterGroups::count), with every parameter's name, shape and group when list_parameters.
+void print_parameter_groups(const ModelConfig& config, bool count_only, bool list_parameters, std::ostream& out);
 
 }  // namespace trol
