@@ -68,4 +68,22 @@ LoadedModel load_model_folder(const std::string& dir, const std::vector<std::str
   return loaded;
 }
 
+void import_to_checkpoint(const HfImport& request) {
+  namespace fs = std::filesystem;
+  for (const auto& source : {request.llm, request.vision}) {
+    if (!source.empty() && fs::exists(request.out) && fs::equivalent(source, request.out)) {
+      throw std::runtime_error("--out must be a folder of its own, not " + source);
+    }
+  }
+  fs::create_directories(request.out);
+  const auto imported =
+      import_hf_model(request.llm, request.vision, request.overrides, request.out + "/config.yaml", request.gating);
+  for (const auto& note : imported.notes) spdlog::info("{}", note);
+  NamedTensors tensors;
+  for (const auto& p : imported.model->named_parameters()) tensors.emplace_back(p.key(), p.value());
+  for (const auto& b : imported.model->named_buffers()) tensors.emplace_back(b.key(), b.value());
+  save_safetensors(request.out + "/model.safetensors", tensors, {{"format", "pt"}, {"producer", "trol import"}});
+  spdlog::info("wrote {} ({} tensors)", request.out, tensors.size());
+}
+
 }  // namespace trol

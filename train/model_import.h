@@ -29,6 +29,17 @@ ImportedModel import_hf_model(const std::string& llm_dir, const std::string& vis
                               const std::vector<std::string>& overrides, const std::string& config_file,
                               const std::string& gating_file = "");
 
+// `trol import`: the folders as a trol checkpoint folder `out` (config.yaml + model.safetensors)
+// that train.init_from, trol eval, trol generate and trol forward take; logs the notes.
+struct HfImport {
+  std::string llm;                     // Hugging Face LLM folder, or a released TroL folder
+  std::string vision;                  // Hugging Face CLIP / InternViT folder, or ""
+  std::string gating;                  // a released model's trol_gating.pt / .safetensors, or "" (found in llm)
+  std::string out;                     // checkpoint folder to write; not one of the sources
+  std::vector<std::string> overrides;  // key.path=value settings of the imported config
+};
+void import_to_checkpoint(const HfImport& request);
+
 struct LoadedModel {
   RunConfig config;
   TrolModel model{nullptr};
