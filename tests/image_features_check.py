@@ -14,20 +14,16 @@ Wrong shapes must fail naming the file, the expected and the given shape.
 """
 import json
 import os
-import shutil
 import sys
 
 import torch
 
-from trol_check import run_trol, seeded_randn
+from trol_check import run_trol, seeded_randn, start_check
 
-trol, source, work = sys.argv[1:4]
-sys.path.insert(0, os.path.join(source, "scripts", "reference"))
+trol, source, work = start_check()
 import reference_model  # noqa: E402
 import safetensors_io  # noqa: E402
 
-shutil.rmtree(work, ignore_errors=True)
-os.makedirs(work)
 randn = seeded_randn(5, scale=0.2)
 
 

@@ -21,20 +21,16 @@ second pass attending to the prompt's own keys; `exact` traverses every token wi
 import json
 import math
 import os
-import shutil
 import sys
 
 import torch
 import torch.nn.functional as F
 
-from trol_check import run_trol, seeded_randn
+from trol_check import run_trol, seeded_randn, start_check
 
-trol, source, work = sys.argv[1:4]
-sys.path.insert(0, os.path.join(source, "scripts", "reference"))
+trol, source, work = start_check()
 import safetensors_io  # noqa: E402
 
-shutil.rmtree(work, ignore_errors=True)
-os.makedirs(work)
 randn = seeded_randn(11, scale=0.3)
 
 

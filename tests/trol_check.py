@@ -1,9 +1,21 @@
 """What the Python checks in tests/ share: running the trol binary as a user does, and seeded
 random weights."""
+import os
+import shutil
 import subprocess
 import sys
 
 import torch
+
+
+def start_check():
+    """The arguments TROL SOURCE_DIR WORK_DIR of a check: the reference's modules
+    (scripts/reference) made importable, WORK_DIR emptied."""
+    trol, source, work = sys.argv[1:4]
+    sys.path.insert(0, os.path.join(source, "scripts", "reference"))
+    shutil.rmtree(work, ignore_errors=True)
+    os.makedirs(work)
+    return trol, source, work
 
 
 def run_trol(trol, args, expect_failure=None):
