@@ -17,7 +17,7 @@ import sys
 
 import torch
 
-from trol_check import run_trol, seeded_randn, start_check
+from trol_check import llm_weights, run_trol, seeded_randn, start_check
 
 trol, source, work = start_check()
 import reference_model  # noqa: E402
@@ -28,33 +28,6 @@ randn = seeded_randn(7, scale=0.2)
 
 def run(*args, expect_failure=None):
     return "".join(run_trol(trol, args, expect_failure))
-
-
-def llm_weights(family, hidden, layers, heads, kv_heads, ffn, vocab):
-    d = hidden // heads
-    w = {}
-    phi3 = family == "phi3"
-    w["model.embed_tokens.weight" if phi3 else "model.tok_embeddings.weight"] = randn(vocab, hidden, scale=1.0)
-    for i in range(layers):
-        p = f"model.layers.{i}."
-        if phi3:
-            w[p + "input_layernorm.weight"] = 1 + randn(hidden, scale=0.1)
-            w[p + "post_attention_layernorm.weight"] = 1 + randn(hidden, scale=0.1)
-            w[p + "self_attn.qkv_proj.weight"] = randn((heads + 2 * kv_heads) * d, hidden)
-            w[p + "self_attn.o_proj.weight"] = randn(hidden, heads * d)
-            w[p + "mlp.gate_up_proj.weight"] = randn(2 * ffn, hidden)
-            w[p + "mlp.down_proj.weight"] = randn(hidden, ffn)
-        else:
-            w[p + "attention_norm.weight"] = 1 + randn(hidden, scale=0.1)
-            w[p + "ffn_norm.weight"] = 1 + randn(hidden, scale=0.1)
-            w[p + "attention.wqkv.weight"] = randn((heads + 2 * kv_heads) * d, hidden)
-            w[p + "attention.wo.weight"] = randn(hidden, heads * d)
-            w[p + "feed_forward.w1.weight"] = randn(ffn, hidden)
-            w[p + "feed_forward.w3.weight"] = randn(ffn, hidden)
-            w[p + "feed_forward.w2.weight"] = randn(hidden, ffn)
-    w["model.norm.weight"] = 1 + randn(hidden, scale=0.1)
-    w["lm_head.weight" if phi3 else "output.weight"] = randn(vocab, hidden)
-    return w
 
 
 def write_folder(folder, config, weights, shards=1, dtype=torch.float32):
@@ -107,7 +80,7 @@ phi3_config = {"architectures": ["Phi3ForCausalLM"], "model_type": "phi3", "voca
                "hidden_act": "silu", "rms_norm_eps": 1e-5, "rope_theta": 10000.0, "rope_scaling": None,
                "max_position_embeddings": 256, "original_max_position_embeddings": 256, "sliding_window": 255,
                "tie_word_embeddings": False, "attention_bias": False, "torch_dtype": "bfloat16"}
-phi3 = llm_weights("phi3", 32, 2, 4, 2, 64, 128)
+phi3 = llm_weights(randn, "phi3", 32, 2, 4, 2, 64, 128)
 phi3 = {n: t.to(torch.bfloat16) for n, t in phi3.items()}
 write_folder(f"{work}/phi3", phi3_config, phi3, shards=2, dtype=torch.bfloat16)
 
@@ -129,7 +102,7 @@ internlm2_config = {"architectures": ["InternLM2ForCausalLM"], "model_type": "in
                     "intermediate_size": 80, "hidden_act": "silu", "rms_norm_eps": 1e-5, "rope_theta": 1000000,
                     "rope_scaling": {"type": "dynamic", "factor": 2.0}, "max_position_embeddings": 512,
                     "bias": False, "tie_word_embeddings": False}
-internlm2 = llm_weights("internlm2", 48, 2, 6, 2, 80, 96)
+internlm2 = llm_weights(randn, "internlm2", 48, 2, 6, 2, 80, 96)
 write_folder(f"{work}/internlm2", internlm2_config, internlm2)
 clip_config = {"model_type": "clip", "projection_dim": 8,
                "text_config": {"hidden_size": 8, "num_hidden_layers": 1},
@@ -219,7 +192,7 @@ for i in range(2):
     internvit[p + "ls1"], internvit[p + "ls2"] = 0.5 + randn(16), 0.5 + randn(16)
 write_folder(f"{work}/internvit", internvit_config, internvit)
 phi3_mha_config = dict(phi3_config, num_key_value_heads=4)
-phi3_mha = llm_weights("phi3", 32, 2, 4, 4, 64, 128)
+phi3_mha = llm_weights(randn, "phi3", 32, 2, 4, 4, 64, 128)
 write_folder(f"{work}/phi3_mha", phi3_mha_config, phi3_mha)
 run("import", "--llm", f"{work}/phi3_mha", "--vision", f"{work}/internvit", "--out", f"{work}/phi3_internvit",
     "model.image_token_id=127")

@@ -18,7 +18,7 @@ import sys
 
 import torch
 
-from trol_check import run_trol, seeded_randn, start_check
+from trol_check import llm_weights, run_trol, seeded_randn, start_check
 
 trol, source, work = start_check()
 import reference_model  # noqa: E402
@@ -38,28 +38,8 @@ def write_folder(folder, config, weights):
 
 
 def llm_folder(folder, family, hidden, heads, kv_heads, vocab, extra):
-    ffn, d = 2 * hidden, hidden // heads
-    phi3 = family == "phi3"
-    w = {"model.embed_tokens.weight" if phi3 else "model.tok_embeddings.weight": randn(vocab, hidden, scale=1.0),
-         "model.norm.weight": 1 + randn(hidden, scale=0.1),
-         "lm_head.weight" if phi3 else "output.weight": randn(vocab, hidden)}
-    for i in range(2):
-        p = f"model.layers.{i}."
-        if phi3:
-            w[p + "input_layernorm.weight"] = 1 + randn(hidden, scale=0.1)
-            w[p + "post_attention_layernorm.weight"] = 1 + randn(hidden, scale=0.1)
-            w[p + "self_attn.qkv_proj.weight"] = randn((heads + 2 * kv_heads) * d, hidden)
-            w[p + "self_attn.o_proj.weight"] = randn(hidden, heads * d)
-            w[p + "mlp.gate_up_proj.weight"] = randn(2 * ffn, hidden)
-            w[p + "mlp.down_proj.weight"] = randn(hidden, ffn)
-        else:
-            w[p + "attention_norm.weight"] = 1 + randn(hidden, scale=0.1)
-            w[p + "ffn_norm.weight"] = 1 + randn(hidden, scale=0.1)
-            w[p + "attention.wqkv.weight"] = randn((heads + 2 * kv_heads) * d, hidden)
-            w[p + "attention.wo.weight"] = randn(hidden, heads * d)
-            w[p + "feed_forward.w1.weight"] = randn(ffn, hidden)
-            w[p + "feed_forward.w3.weight"] = randn(ffn, hidden)
-            w[p + "feed_forward.w2.weight"] = randn(hidden, ffn)
+    ffn, phi3 = 2 * hidden, family == "phi3"
+    w = llm_weights(randn, family, hidden, 2, heads, kv_heads, ffn, vocab)
     config = dict({"architectures": ["Phi3ForCausalLM" if phi3 else "InternLM2ForCausalLM"], "model_type": family,
                    "vocab_size": vocab, "hidden_size": hidden, "num_hidden_layers": 2, "num_attention_heads": heads,
                    "num_key_value_heads": kv_heads, "intermediate_size": ffn, "hidden_act": "silu",

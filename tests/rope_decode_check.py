@@ -26,12 +26,12 @@ import sys
 import torch
 import torch.nn.functional as F
 
-from trol_check import run_trol, seeded_randn, start_check
+from trol_check import llm_weights, run_trol, seeded_randn, start_check
 
 trol, source, work = start_check()
 import safetensors_io  # noqa: E402
 
-randn = seeded_randn(11, scale=0.3)
+randn = seeded_randn(12, scale=0.3)
 
 
 def run(*args):
@@ -197,39 +197,16 @@ class Backbone:
         return generated, min(margins)
 
 
-def llm_weights(family, c):
-    hidden, layers, heads, kv_heads = c["hidden_size"], c["num_hidden_layers"], c["num_attention_heads"], \
-        c["num_key_value_heads"]
-    ffn, vocab, d = c["intermediate_size"], c["vocab_size"], hidden // heads
-    phi3 = family == "phi3"
-    w = {"model.embed_tokens.weight" if phi3 else "model.tok_embeddings.weight": randn(vocab, hidden, scale=1.0),
-         "model.norm.weight": 1 + randn(hidden, scale=0.1),
-         "lm_head.weight" if phi3 else "output.weight": randn(vocab, hidden)}
-    for i in range(layers):
-        p = f"model.layers.{i}."
-        if phi3:
-            w[p + "input_layernorm.weight"] = 1 + randn(hidden, scale=0.1)
-            w[p + "post_attention_layernorm.weight"] = 1 + randn(hidden, scale=0.1)
-            w[p + "self_attn.qkv_proj.weight"] = randn((heads + 2 * kv_heads) * d, hidden)
-            w[p + "self_attn.o_proj.weight"] = randn(hidden, heads * d)
-            w[p + "mlp.gate_up_proj.weight"] = randn(2 * ffn, hidden)
-            w[p + "mlp.down_proj.weight"] = randn(hidden, ffn)
-        else:
-            w[p + "attention_norm.weight"] = 1 + randn(hidden, scale=0.1)
-            w[p + "ffn_norm.weight"] = 1 + randn(hidden, scale=0.1)
-            w[p + "attention.wqkv.weight"] = randn((heads + 2 * kv_heads) * d, hidden)
-            w[p + "attention.wo.weight"] = randn(hidden, heads * d)
-            w[p + "feed_forward.w1.weight"] = randn(ffn, hidden)
-            w[p + "feed_forward.w3.weight"] = randn(ffn, hidden)
-            w[p + "feed_forward.w2.weight"] = randn(hidden, ffn)
-    return w
+def backbone_weights(family, c):
+    return llm_weights(randn, family, c["hidden_size"], c["num_hidden_layers"], c["num_attention_heads"],
+                       c["num_key_value_heads"], c["intermediate_size"], c["vocab_size"])
 
 
 def trol_checkpoint(label, family, config):
     """A Hugging Face folder imported by trol, with random gates written into the checkpoint."""
     folder, checkpoint = f"{work}/{label}_hf", f"{work}/{label}"
     os.makedirs(folder)
-    weights = llm_weights(family, config)
+    weights = backbone_weights(family, config)
     json.dump(config, open(f"{folder}/config.json", "w"), indent=1)
     safetensors_io.save(f"{folder}/model.safetensors", weights)
     run("import", "--llm", folder, "--out", checkpoint)

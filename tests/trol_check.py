@@ -44,3 +44,32 @@ def seeded_randn(seed, scale):
         return torch.randn(*shape, generator=generator) * scale
 
     return randn
+
+
+def llm_weights(randn, family, hidden, layers, heads, kv_heads, ffn, vocab):
+    """A Phi-3 or InternLM2 backbone's tensors under Hugging Face's names (fused qkv and, for
+    Phi-3, gate_up), drawn from `randn` (seeded_randn's)."""
+    d = hidden // heads
+    w = {}
+    phi3 = family == "phi3"
+    w["model.embed_tokens.weight" if phi3 else "model.tok_embeddings.weight"] = randn(vocab, hidden, scale=1.0)
+    for i in range(layers):
+        p = f"model.layers.{i}."
+        if phi3:
+            w[p + "input_layernorm.weight"] = 1 + randn(hidden, scale=0.1)
+            w[p + "post_attention_layernorm.weight"] = 1 + randn(hidden, scale=0.1)
+            w[p + "self_attn.qkv_proj.weight"] = randn((heads + 2 * kv_heads) * d, hidden)
+            w[p + "self_attn.o_proj.weight"] = randn(hidden, heads * d)
+            w[p + "mlp.gate_up_proj.weight"] = randn(2 * ffn, hidden)
+            w[p + "mlp.down_proj.weight"] = randn(hidden, ffn)
+        else:
+            w[p + "attention_norm.weight"] = 1 + randn(hidden, scale=0.1)
+            w[p + "ffn_norm.weight"] = 1 + randn(hidden, scale=0.1)
+            w[p + "attention.wqkv.weight"] = randn((heads + 2 * kv_heads) * d, hidden)
+            w[p + "attention.wo.weight"] = randn(hidden, heads * d)
+            w[p + "feed_forward.w1.weight"] = randn(ffn, hidden)
+            w[p + "feed_forward.w3.weight"] = randn(ffn, hidden)
+            w[p + "feed_forward.w2.weight"] = randn(hidden, ffn)
+    w["model.norm.weight"] = 1 + randn(hidden, scale=0.1)
+    w["lm_head.weight" if phi3 else "output.weight"] = randn(vocab, hidden)
+    return w
