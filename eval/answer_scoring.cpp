@@ -2,11 +2,8 @@
 
 #include <cctype>
 #include <map>
-#include <stdexcept>
 
 #include "eval/benchmarks/score_common.h"
-#include "eval/yes_no_metrics.h"
-#include "trol/string_affixes.h"
 
 namespace trol {
 namespace {
@@ -137,39 +134,6 @@ std::string extract_option_letter(const std::string& prediction, const std::vect
   auto letter = letter_standing_alone(prediction, options.size());
   if (letter.empty()) letter = option_text_contained(prediction, options);
   return letter;
-}
-
-AnswerOutcome score_answer(const EvalItem& item, const std::string& prediction) {
-  if (starts_with(item.benchmark, "pope_")) {
-    return pope_answer_is_yes(prediction) == (item.answer == "yes") ? AnswerOutcome::Correct : AnswerOutcome::Wrong;
-  }
-  if (item.benchmark == "vqa") return vqa_match(prediction, item.answer) ? AnswerOutcome::Correct : AnswerOutcome::Wrong;
-  if (item.benchmark == "mmbench") {
-    const auto letter = extract_option_letter(prediction, item.options);
-    if (letter.empty()) return AnswerOutcome::Unparsable;
-    return letter == item.answer ? AnswerOutcome::Correct : AnswerOutcome::Wrong;
-  }
-  throw std::invalid_argument("score_answer: item " + item.id + " has unknown benchmark '" + item.benchmark +
-                              "' (expected pope_<split>, vqa or mmbench)");
-}
-
-std::map<std::string, KindScore> score_items(const std::vector<EvalItem>& items,
-                                             const std::vector<std::string>& predictions) {
-  if (items.size() != predictions.size()) {
-    throw std::invalid_argument("score_items: " + std::to_string(predictions.size()) + " predictions for " +
-                                std::to_string(items.size()) + " items");
-  }
-  std::map<std::string, KindScore> scores;
-  for (size_t i = 0; i < items.size(); ++i) {
-    auto& score = scores[items[i].kind];
-    ++score.total;
-    switch (score_answer(items[i], predictions[i])) {
-      case AnswerOutcome::Correct: ++score.correct; break;
-      case AnswerOutcome::Unparsable: ++score.unparsable; break;
-      case AnswerOutcome::Wrong: break;
-    }
-  }
-  return scores;
 }
 
 }  // namespace trol

@@ -1,18 +1,10 @@
-// Turning generated answers into scores, by the rules the public benchmarks' scripts use.
-//
-//   POPE     yes/no by POPE's own rule (yes_no_metrics.h: pope_answer_is_yes)
-//   VQA      exact match after the official VQA answer normalisation (normalize_answer)
-//   MMBench  the option letter by MMBench's rule-based matching (extract_option_letter);
-//            MMBench then falls back to asking GPT, which we do not: an answer the rules
-//            cannot read is wrong, and counted as unparsable so reports can show how many.
+// Reading free-text answers by the rules the public benchmarks' scripts use: the official VQA
+// answer normalisation (vqa, eval/benchmarks/vqa.h) and MMBench's rule-based option matching
+// (mmbench, eval/benchmarks/mmbench.h). POPE's yes/no rule is in yes_no_metrics.h.
 #pragma once
 
-#include <cstdint>
-#include <map>
 #include <string>
 #include <vector>
-
-#include "eval/builtin_benchmarks.h"
 
 namespace trol {
 
@@ -48,22 +40,5 @@ bool vqa_match(const std::string& prediction, const std::string& answer);
 //      (both lowercased), its letter.
 // Anything else (no letter and no option text, or several) gives "" (unparsable).
 std::string extract_option_letter(const std::string& prediction, const std::vector<std::string>& options);
-
-struct KindScore {
-  int64_t correct = 0, total = 0;
-  int64_t unparsable = 0;  // answers no rule could read (MMBench only); counted in total as wrong
-  double accuracy() const { return total > 0 ? static_cast<double>(correct) / static_cast<double>(total) : 0.0; }
-};
-
-enum class AnswerOutcome { Correct, Wrong, Unparsable };
-
-// One prediction against one item, by the rule of the item's benchmark (pope_*, vqa, mmbench).
-// Throws std::invalid_argument naming an unknown benchmark.
-AnswerOutcome score_answer(const EvalItem& item, const std::string& prediction);
-
-// Accuracy per item kind (POPE split, VQA category, "multiple_choice"); predictions[i]
-// answers items[i]. Throws std::invalid_argument when the sizes differ.
-std::map<std::string, KindScore> score_items(const std::vector<EvalItem>& items,
-                                             const std::vector<std::string>& predictions);
 
 }  // namespace trol

@@ -1,35 +1,19 @@
 #include "eval/evaluator.h"
 
-#include <spdlog/spdlog.h>
-
-#include <chrono>
-#include <filesystem>
-#include <fstream>
+#include <algorithm>
 #include <stdexcept>
 
 #include "data/chat_template.h"
 #include "data/image_ops.h"
 #include "data/training_set.h"
-#include "eval/answer_scoring.h"
 #include "eval/benchmarks/score_common.h"
-#include "eval/builtin_benchmarks.h"
-#include "eval/yes_no_metrics.h"
 #include "trol/config_reader.h"
 #include "trol/generate.h"
+#include "trol/string_affixes.h"
 
 namespace trol {
 
 namespace {
-
-std::vector<EvalItem> read_benchmark(const std::string& name, const DataConfig& data) {
-  const auto folder = data.resolve("eval");
-  const auto images = data.images_folder();
-  if (name.rfind("pope_", 0) == 0) return read_pope(folder + "/" + name + ".jsonl", images, name);
-  if (name == "vqa") return read_vqa(folder + "/vqa.jsonl", images);
-  if (name == "mmbench") return read_mmbench_tsv(folder + "/mmbench.tsv");
-  throw std::invalid_argument("unknown built-in benchmark '" + name +
-                              "' (known: pope_random, pope_popular, pope_adversarial, vqa, mmbench)");
-}
 
 std::string trim(const std::string& text) {
   const auto begin = text.find_first_not_of(" \n\t");
@@ -61,6 +45,38 @@ EvalSuite read_eval_suite(ConfigReader& reader) {
   return suite;
 }
 
+const std::vector<std::string>& builtin_split_names() {
+  static const std::vector<std::string> names{"pope_random", "pope_popular", "pope_adversarial", "vqa", "mmbench"};
+  return names;
+}
+
+std::vector<EvalSuite> builtin_suites(const DataConfig& data, const EvalOptions& options) {
+  const auto folder = data.resolve("eval");
+  std::vector<EvalSuite> suites;
+  for (const auto& name : options.benchmarks) {
+    EvalSuite suite;
+    suite.name = name;
+    suite.max_new_tokens = options.max_new_tokens;
+    if (starts_with(name, "pope_")) {
+      suite.source = {"pope", folder + "/" + name + ".jsonl", data.images_folder()};
+    } else if (name == "vqa") {
+      suite.source = {"vqa", folder + "/vqa.jsonl", data.images_folder()};
+    } else if (name == "mmbench") {
+      suite.source = {"mmbench", folder + "/mmbench.tsv", ""};
+    } else {
+      throw std::invalid_argument("unknown built-in split '" + name + "'");  // read_eval_options refuses it first
+    }
+    suites.push_back(std::move(suite));
+  }
+  return suites;
+}
+
+std::vector<EvalSuite> evaluation_suites(const DataConfig& data, const EvalOptions& options) {
+  auto suites = builtin_suites(data, options);
+  suites.insert(suites.end(), options.suites.begin(), options.suites.end());
+  return suites;
+}
+
 EvalOptions read_eval_options(ConfigReader& reader) {
   EvalOptions o;
   reader.read("enabled", o.enabled);
@@ -75,10 +91,16 @@ EvalOptions read_eval_options(ConfigReader& reader) {
   reader.read("every_steps", o.every_steps);
   for (auto& entry : reader.list("suites")) o.suites.push_back(read_eval_suite(entry));
   reader.finish();
-  for (const auto& b : o.benchmarks) {
-    if (b != "pope_random" && b != "pope_popular" && b != "pope_adversarial" && b != "vqa" && b != "mmbench") {
+  const auto& builtin = builtin_split_names();
+  for (size_t i = 0; i < o.benchmarks.size(); ++i) {
+    const auto& b = o.benchmarks[i];
+    if (std::find(builtin.begin(), builtin.end(), b) == builtin.end()) {
       const std::string real = has_item_reader(b) ? "; the public benchmark '" + b + "' goes in eval.suites with its data" : "";
       reader.fail("benchmarks", "unknown benchmark '" + b + "' (known: pope_random, pope_popular, pope_adversarial, vqa, mmbench)" + real);
+    }
+    if (std::find(o.benchmarks.begin(), o.benchmarks.begin() + static_cast<std::ptrdiff_t>(i), b) !=
+        o.benchmarks.begin() + static_cast<std::ptrdiff_t>(i)) {
+      reader.fail("benchmarks", "'" + b + "' is listed twice");
     }
   }
   for (size_t i = 0; i < o.suites.size(); ++i) {
@@ -86,6 +108,9 @@ EvalOptions read_eval_options(ConfigReader& reader) {
       if (o.suites[i].name == o.suites[j].name) {
         reader.fail("suites", "two suites are named '" + o.suites[i].name + "' (give each its own `name`)");
       }
+    }
+    if (std::find(o.benchmarks.begin(), o.benchmarks.end(), o.suites[i].name) != o.benchmarks.end()) {
+      reader.fail("suites", "the suite name '" + o.suites[i].name + "' is a built-in split's in eval.benchmarks (give it another `name`)");
     }
   }
   try {
@@ -151,11 +176,6 @@ GenerateOptions generate_options(const EvalOptions& options) {
   return generate;
 }
 
-std::vector<int64_t> encode_image_question(const std::string& id, const std::string& question, const Tokenizer& tokenizer,
-                                           const ChatTemplate& chat, int64_t image_tokens) {
-  return encode_user_turn(id, kImagePlaceholder + "\n" + question, {image_tokens}, tokenizer, chat);
-}
-
 std::vector<int64_t> encode_user_turn(const std::string& id, const std::string& turn,
                                       const std::vector<int64_t>& image_tokens, const Tokenizer& tokenizer,
                                       const ChatTemplate& chat) {
@@ -170,85 +190,6 @@ torch::Tensor eval_image(const std::string& path, const std::vector<uint8_t>& by
                          const DataConfig& data, int64_t size) {
   const auto rgb = path.empty() ? decode_rgb(bytes, what) : load_rgb(path);
   return image_to_tiles(rgb, size, data);
-}
-
-EvalReport evaluate_builtin(TrolModel& model, const DataConfig& data, const EvalOptions& options) {
-  const auto start = std::chrono::steady_clock::now();
-  const auto& config = model->config();
-  const auto tokenizer = load_tokenizer(data);
-  check_tokenizer_matches_model(tokenizer, data, config);
-  const auto chat = chat_template(data.template_name);
-  const int64_t per_image = config.vision.tokens_per_image();
-  const auto device = model->parameters().front().device();
-  const auto dtype = model->parameters().front().scalar_type();
-  if (!options.output_dir.empty()) std::filesystem::create_directories(options.output_dir + "/predictions");
-
-  EvalReport report;
-  std::vector<EvalItem> all_items;
-  std::vector<std::string> all_predictions;
-  for (const auto& benchmark : options.benchmarks) {
-    auto items = read_benchmark(benchmark, data);
-    if (options.limit > 0 && static_cast<int64_t>(items.size()) > options.limit) items.resize(options.limit);
-    std::vector<std::string> predictions;
-    std::vector<std::vector<int64_t>> prompts;
-    for (size_t first = 0; first < items.size(); first += options.batch_size) {
-      const size_t last = std::min(items.size(), first + options.batch_size);
-      prompts.clear();
-      std::vector<torch::Tensor> images;
-      for (size_t i = first; i < last; ++i) {
-        images.push_back(eval_image(items[i].image_path, items[i].image_bytes, items[i].benchmark + " item " + items[i].id,
-                                    data, config.vision.image_size));
-        prompts.push_back(encode_image_question(items[i].benchmark + ":" + items[i].id, items[i].question, tokenizer, chat,
-                                                images.back().size(0) * per_image));
-      }
-      const auto pixels = torch::cat(images).to(device, dtype);
-      if (report.mean_gate.empty() && benchmark.rfind("pope_", 0) == 0 && config.trol.traversal) {
-        // POPE prompts share one layout (image run, then a question), so positions line up.
-        size_t shortest = prompts.front().size();
-        for (const auto& p : prompts) shortest = std::min(shortest, p.size());
-        auto ids = torch::empty({static_cast<int64_t>(prompts.size()), static_cast<int64_t>(shortest)}, torch::kLong);
-        for (size_t r = 0; r < prompts.size(); ++r) {
-          std::copy(prompts[r].begin(), prompts[r].begin() + static_cast<std::ptrdiff_t>(shortest), ids[r].data_ptr<int64_t>());
-        }
-        torch::NoGradGuard no_grad;
-        const auto out = model->forward({ids.to(device), torch::ones_like(ids).to(device), pixels, {}}, true);
-        const auto mean = out.gate_ratios.to(torch::kFloat64).mean(1).cpu();  // [layers, positions]
-        for (int64_t l = 0; l < mean.size(0); ++l) {
-          report.mean_gate.emplace_back(mean[l].data_ptr<double>(), mean[l].data_ptr<double>() + mean.size(1));
-        }
-      }
-      for (auto& answer : generate_answers(model, prompts, pixels, tokenizer, chat, generate_options(options))) {
-        predictions.push_back(std::move(answer));
-      }
-    }
-    if (!options.output_dir.empty()) {
-      std::ofstream out(options.output_dir + "/predictions/" + benchmark + ".jsonl");
-      for (size_t i = 0; i < items.size(); ++i) {
-        out << nlohmann::json{{"question_id", items[i].id}, {"prompt", items[i].question}, {"text", predictions[i]},
-                              {"answer", items[i].answer}}
-                   .dump()
-            << "\n";
-      }
-    }
-    if (benchmark.rfind("pope_", 0) == 0) {
-      std::vector<bool> labels;
-      for (const auto& item : items) labels.push_back(item.answer == "yes");
-      const auto m = score_yes_no(predictions, labels);
-      report.metrics[benchmark] = {{"accuracy", m.accuracy}, {"precision", m.precision}, {"recall", m.recall},
-                                   {"f1", m.f1}, {"yes_ratio", m.yes_ratio}, {"items", items.size()}};
-    }
-    all_items.insert(all_items.end(), items.begin(), items.end());
-    all_predictions.insert(all_predictions.end(), predictions.begin(), predictions.end());
-    spdlog::info("eval {}: {} items", benchmark, items.size());
-  }
-  for (const auto& [kind, score] : score_items(all_items, all_predictions)) {
-    if (kind.rfind("pope_", 0) == 0) continue;  // reported with precision/recall above
-    report.metrics[kind] = {{"accuracy", score.accuracy()}, {"items", score.total}, {"unparsable", score.unparsable}};
-    report.unparsable += score.unparsable;
-  }
-  report.items = static_cast<int64_t>(all_items.size());
-  report.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  return report;
 }
 
 }  // namespace trol

@@ -1,6 +1,6 @@
-// Evaluation of a model on the built-in dataset's held-out splits, with the same readers,
-// prompts and scorers as the real benchmarks: POPE (random / popular / adversarial),
-// MMBench-style multiple choice, and VQA-style colour / counting / position questions.
+// What an evaluation runs and how it asks: the `eval:` section of a run config (the built-in
+// dataset's held-out splits and public benchmarks, both suites of one path,
+// eval/suite_evaluation.h), and generating answers to prompts (shared with `trol generate`).
 #pragma once
 
 #include <map>
@@ -21,8 +21,8 @@ class ConfigReader;
 class Tokenizer;
 struct ChatTemplate;
 
-// One public benchmark in its own files (an entry of eval.suites): generated for, written as
-// predictions/<name>.jsonl, scored by `trol score`'s scorer into metrics/<name>.json.
+// One benchmark in its own files (an entry of eval.suites, or a built-in split): generated
+// for, written as predictions/<name>.jsonl, scored by `trol score`'s scorer into metrics/<name>.json.
 struct EvalSuite {
   std::string name;             // output file names ("": the benchmark's name); unique in the list
   BenchmarkSource source;       // benchmark, data (as `trol score --data` takes it), images (optional folder)
@@ -32,29 +32,35 @@ struct EvalSuite {
 // The `eval:` section of a run config: evaluation after training.
 struct EvalOptions {
   bool enabled = false;         // evaluate the final model after `trol train`
+  // The built-in dataset's splits, evaluated as suites (builtin_suites) before eval.suites.
   std::vector<std::string> benchmarks{"pope_random", "pope_popular", "pope_adversarial", "vqa", "mmbench"};
   int64_t batch_size = 32;      // prompts generated together
-  int64_t max_new_tokens = 6;   // answers are a word or a letter
+  int64_t max_new_tokens = 6;   // built-in splits: answers are a word or a letter (suites: their own)
   int64_t limit = 0;            // items per benchmark (0: all)
   DecodeMode decode = DecodeMode::exact;  // how a traversed model decodes with the KV cache
   int64_t num_beams = 1;        // 1: greedy; more: beam search (the authors evaluate with 5)
-  std::string output_dir;       // predictions/<benchmark>.jsonl are written here ("": not written)
   std::vector<EvalSuite> suites;  // public benchmarks in their own files (eval/suite_evaluation.h)
   std::string scoring = "official";  // suites: official | trol (the authors' scoring, see `trol score`)
   int64_t every_steps = 0;      // also evaluate the suites every N optimizer steps of training (0: never)
 };
 
-struct EvalReport {
-  nlohmann::ordered_json metrics;    // {"pope_random": {"accuracy":..}, "colour": {"accuracy":..}, ...}
-  std::vector<std::vector<double>> mean_gate;  // [layer][prompt position] mean mixing ratio (POPE prompts)
-  int64_t items = 0;
-  int64_t unparsable = 0;
-  double seconds = 0;
-};
-
 EvalOptions read_eval_options(ConfigReader& reader);
 // One entry of eval.suites: {benchmark, data, images, name, max_new_tokens}, defaults filled in.
 EvalSuite read_eval_suite(ConfigReader& reader);
+
+// The built-in splits of options.benchmarks as suites, in that order, their files in the
+// built-in dataset's folder (data.resolve("eval")), images under data.images_folder():
+//   pope_<split>  benchmark pope, eval/pope_<split>.jsonl (POPE's JSONL; the split in its name)
+//   vqa           benchmark vqa, eval/vqa.jsonl (one reference answer, per category)
+//   mmbench       benchmark mmbench, eval/mmbench.tsv (MMBench's TSV, base64 images)
+// each answered in up to options.max_new_tokens tokens.
+std::vector<EvalSuite> builtin_suites(const DataConfig& data, const EvalOptions& options);
+
+// What an evaluation runs: builtin_suites, then options.suites.
+std::vector<EvalSuite> evaluation_suites(const DataConfig& data, const EvalOptions& options);
+
+// The names eval.benchmarks takes.
+const std::vector<std::string>& builtin_split_names();
 
 // The answers a model gives to prompts encoded with `chat` (token ids, image positions as the
 // image token; `pixels` all their images in order, or undefined): greedy decoding that stops
@@ -82,12 +88,6 @@ std::string answer_text(const Tokenizer& tokenizer, const std::vector<int64_t>& 
 // The generation settings an evaluation uses (greedy, or beam search with eval.num_beams).
 GenerateOptions generate_options(const EvalOptions& options);
 
-// The prompt ids of one image question as every evaluation encodes it: a user turn
-// "<image>\n" + question in `chat`, the image run `image_tokens` long (its tiles x the model's
-// tokens per image). `id` names the conversation in error messages.
-std::vector<int64_t> encode_image_question(const std::string& id, const std::string& question, const Tokenizer& tokenizer,
-                                           const ChatTemplate& chat, int64_t image_tokens);
-
 // The prompt ids of a user turn holding one image placeholder per entry of `image_tokens` (the
 // length of each image's run; none: a text-only question).
 std::vector<int64_t> encode_user_turn(const std::string& id, const std::string& turn,
@@ -100,7 +100,5 @@ std::vector<int64_t> encode_user_turn(const std::string& id, const std::string& 
 // Throws std::runtime_error for a missing or corrupt image.
 torch::Tensor eval_image(const std::string& path, const std::vector<uint8_t>& bytes, const std::string& what,
                          const DataConfig& data, int64_t size);
-
-EvalReport evaluate_builtin(TrolModel& model, const DataConfig& data, const EvalOptions& options);
 
 }  // namespace trol

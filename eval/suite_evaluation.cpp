@@ -31,44 +31,91 @@ struct Generation {
   int64_t batch_size;
 };
 
+// What asking a model needs besides the items: its tokenizer and chat template, checked
+// against the model once.
+struct Asking {
+  TrolModel& model;
+  const DataConfig& data;
+  Tokenizer tokenizer;
+  ChatTemplate chat;
+  Asking(TrolModel& model_, const DataConfig& data_)
+      : model(model_), data(data_), tokenizer(load_tokenizer(data_)), chat(chat_template(data_.template_name)) {
+    check_tokenizer_matches_model(tokenizer, data, model->config());
+  }
+  Generation generation(const EvalOptions& options) const {
+    const auto& config = model->config();
+    return {model, data, tokenizer, chat, generate_options(options), config.vision.tokens_per_image(),
+            config.vision.image_size, options.batch_size};
+  }
+};
+
+// The items of `suite` an evaluation asks: the first eval.limit (all when 0).
+struct LimitedItems {
+  std::vector<BenchmarkItem> items;
+  size_t left_out = 0;  // items of the data past the limit
+};
+
+LimitedItems limited_items(const EvalSuite& suite, const EvalOptions& options) {
+  LimitedItems limited{read_benchmark_items(suite.source), 0};
+  if (options.limit > 0 && static_cast<int64_t>(limited.items.size()) > options.limit) {
+    limited.left_out = limited.items.size() - static_cast<size_t>(options.limit);
+    limited.items.resize(static_cast<size_t>(options.limit));
+  }
+  return limited;
+}
+
+// The prompts and images of items [first, last): those whose images load, with their item
+// indices; the others' failures by item index.
+struct Batch {
+  std::vector<std::vector<int64_t>> prompts;
+  torch::Tensor pixels;  // every prompt's images in order, on the model's device; undefined: text only
+  std::vector<size_t> indices;
+  std::vector<std::pair<size_t, std::string>> image_errors;
+};
+
+Batch prepare_batch(const Generation& g, const std::vector<BenchmarkItem>& items, size_t first, size_t last,
+                    const std::string& name) {
+  Batch batch;
+  std::vector<torch::Tensor> images;
+  for (size_t i = first; i < last; ++i) {
+    const auto& item = items[i];
+    std::vector<torch::Tensor> pixels;
+    std::vector<int64_t> image_tokens;
+    try {
+      for (size_t k = 0; k < item.images.size(); ++k) {
+        const auto which = item.images.size() > 1 ? " image " + std::to_string(k + 1) : "";
+        pixels.push_back(eval_image(item.images[k].path, item.images[k].bytes, name + " item " + item.key + which, g.data,
+                                    g.image_size));
+        image_tokens.push_back(pixels.back().size(0) * g.per_image);
+      }
+    } catch (const std::exception& e) {
+      batch.image_errors.emplace_back(i, e.what());
+      continue;
+    }
+    batch.prompts.push_back(encode_user_turn(name + ":" + item.key, user_turn(item), image_tokens, g.tokenizer, g.chat));
+    images.insert(images.end(), pixels.begin(), pixels.end());
+    batch.indices.push_back(i);
+  }
+  if (!images.empty()) {
+    const auto weights = g.model->parameters().front();
+    batch.pixels = torch::cat(images).to(weights.device(), weights.scalar_type());
+  }
+  return batch;
+}
+
 // This rank's share of `items`: {"answers": [[index, text]...], "image_errors": [[index, message]...]}.
 ordered_json generate_share(const Generation& g, const std::vector<BenchmarkItem>& items, const EvalRanks& ranks,
                             const std::string& name) {
-  const auto device = g.model->parameters().front().device();
-  const auto dtype = g.model->parameters().front().scalar_type();
   ordered_json answers = ordered_json::array(), errors = ordered_json::array();
-  const auto batch = static_cast<size_t>(g.batch_size);
+  const auto size = static_cast<size_t>(g.batch_size);
   // Batch k (items k*B .. k*B+B-1) is rank k mod W's: the same batches as one process makes.
-  for (size_t first = static_cast<size_t>(ranks.rank) * batch; first < items.size();
-       first += static_cast<size_t>(ranks.world_size) * batch) {
-    const size_t last = std::min(items.size(), first + batch);
-    std::vector<std::vector<int64_t>> prompts;
-    std::vector<torch::Tensor> images;
-    std::vector<size_t> indices;
-    for (size_t i = first; i < last; ++i) {
-      const auto& item = items[i];
-      std::vector<torch::Tensor> pixels;
-      std::vector<int64_t> image_tokens;
-      try {
-        for (size_t k = 0; k < item.images.size(); ++k) {
-          const auto which = item.images.size() > 1 ? " image " + std::to_string(k + 1) : "";
-          pixels.push_back(eval_image(item.images[k].path, item.images[k].bytes, name + " item " + item.key + which, g.data,
-                                      g.image_size));
-          image_tokens.push_back(pixels.back().size(0) * g.per_image);
-        }
-      } catch (const std::exception& e) {
-        errors.push_back({i, e.what()});
-        continue;
-      }
-      prompts.push_back(encode_user_turn(name + ":" + item.key, user_turn(item), image_tokens, g.tokenizer, g.chat));
-      images.insert(images.end(), pixels.begin(), pixels.end());
-      indices.push_back(i);
-    }
-    if (prompts.empty()) continue;
-    // A batch of text-only questions has no pixels.
-    const auto pixels = images.empty() ? torch::Tensor() : torch::cat(images).to(device, dtype);
-    const auto texts = generate_answers(g.model, prompts, pixels, g.tokenizer, g.chat, g.options);
-    for (size_t k = 0; k < texts.size(); ++k) answers.push_back({indices[k], texts[k]});
+  for (size_t first = static_cast<size_t>(ranks.rank) * size; first < items.size();
+       first += static_cast<size_t>(ranks.world_size) * size) {
+    const auto batch = prepare_batch(g, items, first, std::min(items.size(), first + size), name);
+    for (const auto& [index, error] : batch.image_errors) errors.push_back({index, error});
+    if (batch.prompts.empty()) continue;
+    const auto texts = generate_answers(g.model, batch.prompts, batch.pixels, g.tokenizer, g.chat, g.options);
+    for (size_t k = 0; k < texts.size(); ++k) answers.push_back({batch.indices[k], texts[k]});
   }
   return {{"answers", answers}, {"image_errors", errors}};
 }
@@ -105,9 +152,9 @@ void merge_shares(const std::vector<std::string>& shares, size_t count, const st
 SuiteResult evaluate_suite(const Generation& base, const EvalSuite& suite, const EvalOptions& options, const EvalRanks& ranks,
                            const std::string& out) {
   const auto start = std::chrono::steady_clock::now();
-  auto items = read_benchmark_items(suite.source);
-  const auto total = items.size();
-  if (options.limit > 0 && static_cast<int64_t>(items.size()) > options.limit) items.resize(options.limit);
+  const auto limited = limited_items(suite, options);
+  const auto& items = limited.items;
+  const auto total = items.size() + limited.left_out;
   auto generation = base;
   generation.options.max_new_tokens = suite.max_new_tokens;
   // Answers cut at max_new_tokens may end inside a UTF-8 character: replaced (U+FFFD), not fatal.
@@ -135,6 +182,10 @@ SuiteResult evaluate_suite(const Generation& base, const EvalSuite& suite, const
   request.data = suite.source.data;
   request.predictions = predictions;
   request.scoring = bench::parse_scoring(options.scoring);
+  if (limited.left_out > 0) {  // the first eval.limit items are the benchmark now
+    request.questions.emplace();
+    for (const auto& item : items) request.questions->insert(item.key);
+  }
   auto metrics = bench::score_benchmark(suite.source.benchmark, request).to_json();
 
   ordered_json failed = ordered_json::array();
@@ -163,19 +214,39 @@ SuiteResult evaluate_suite(const Generation& base, const EvalSuite& suite, const
 
 std::vector<SuiteResult> evaluate_suites(TrolModel& model, const DataConfig& data, const EvalOptions& options,
                                          const EvalRanks& ranks, const std::string& out) {
-  if (options.suites.empty()) return {};
-  const auto& config = model->config();
-  const auto tokenizer = load_tokenizer(data);
-  check_tokenizer_matches_model(tokenizer, data, config);
-  const auto chat = chat_template(data.template_name);
-  const Generation base{model, data, tokenizer, chat, generate_options(options), config.vision.tokens_per_image(),
-                        config.vision.image_size, options.batch_size};
+  const auto suites = evaluation_suites(data, options);
+  if (suites.empty()) return {};
+  const Asking asking(model, data);
+  const auto base = asking.generation(options);
   std::vector<SuiteResult> results;
-  for (const auto& suite : options.suites) {
+  for (const auto& suite : suites) {
     auto result = evaluate_suite(base, suite, options, ranks, out);
     if (ranks.rank == 0) results.push_back(std::move(result));
   }
   return results;
+}
+
+std::vector<std::vector<double>> mean_mixing_ratios(TrolModel& model, const DataConfig& data, const EvalOptions& options,
+                                                    const EvalSuite& suite) {
+  if (!model->config().trol.traversal) return {};
+  const Asking asking(model, data);
+  const auto g = asking.generation(options);
+  const auto items = limited_items(suite, options).items;
+  const auto batch = prepare_batch(g, items, 0, std::min<size_t>(items.size(), static_cast<size_t>(options.batch_size)), suite.name);
+  if (batch.prompts.empty()) return {};
+  size_t shortest = batch.prompts.front().size();
+  for (const auto& p : batch.prompts) shortest = std::min(shortest, p.size());
+  auto ids = torch::empty({static_cast<int64_t>(batch.prompts.size()), static_cast<int64_t>(shortest)}, torch::kLong);
+  for (size_t r = 0; r < batch.prompts.size(); ++r) {
+    std::copy(batch.prompts[r].begin(), batch.prompts[r].begin() + static_cast<std::ptrdiff_t>(shortest), ids[r].data_ptr<int64_t>());
+  }
+  torch::NoGradGuard no_grad;
+  const auto device = batch.pixels.defined() ? batch.pixels.device() : model->parameters().front().device();
+  const auto out = model->forward({ids.to(device), torch::ones_like(ids).to(device), batch.pixels, {}}, true);
+  const auto mean = out.gate_ratios.to(torch::kFloat64).mean(1).cpu();  // [layers, positions]
+  std::vector<std::vector<double>> ratios;
+  for (int64_t l = 0; l < mean.size(0); ++l) ratios.emplace_back(mean[l].data_ptr<double>(), mean[l].data_ptr<double>() + mean.size(1));
+  return ratios;
 }
 
 }  // namespace trol

@@ -1,6 +1,11 @@
-// `trol eval` on public benchmarks: generation over a benchmark's items (eval/items/), sharded
-// across the ranks of a run, gathered on rank 0, written as the predictions file its scorer
-// reads (eval/benchmarks/), scored, and written as metrics.
+// The one evaluation path, for the built-in dataset's splits and public benchmarks alike
+// (evaluation_suites, eval/evaluator.h): generation over a benchmark's items (eval/items/),
+// sharded across the ranks of a run, gathered on rank 0, written as the predictions file its
+// scorer reads (eval/benchmarks/), scored, and written as metrics. `trol train`'s evaluation
+// after training and `trol eval` differ only in which suites they list.
+//
+// eval.limit asks the first N items of each suite, and the scorer scores those N as the
+// benchmark (ScoreRequest::questions): the rest are not counted as missing.
 //
 // Sharding: the items are cut into batches of eval.batch_size in file order, and rank r of W
 // generates batches r, r + W, r + 2W, ... (strided, so every rank gets a share of each part
@@ -44,9 +49,17 @@ struct SuiteResult {
   nlohmann::ordered_json metrics;  // what metrics/<name>.json holds
 };
 
-// Evaluates every suite of `options` (its batch_size, limit, decode, num_beams, scoring; each
-// suite's max_new_tokens). Every rank must call it; rank 0 returns the results, the others {}.
+// Evaluates evaluation_suites(data, options) (options' batch_size, limit, decode, num_beams,
+// scoring; each suite's max_new_tokens). Every rank must call it; rank 0 returns the results,
+// the others {}.
 std::vector<SuiteResult> evaluate_suites(TrolModel& model, const DataConfig& data, const EvalOptions& options,
                                          const EvalRanks& ranks, const std::string& out);
+
+// The mean TroL mixing ratio per layer and prompt position, [layer][position], over the first
+// batch (eval.batch_size items of eval.limit) of `suite`, positions up to its shortest prompt:
+// the paper's analysis of where traversal happens. Empty when the model does not traverse or
+// no item of the batch has a usable image.
+std::vector<std::vector<double>> mean_mixing_ratios(TrolModel& model, const DataConfig& data, const EvalOptions& options,
+                                                    const EvalSuite& suite);
 
 }  // namespace trol

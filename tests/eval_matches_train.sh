@@ -6,7 +6,7 @@ trol="$1" python="$2" config="$3" data="$4" run="$5"
 "$trol" eval "$config" --model "$run/checkpoints/step1" data.root="$data" --out "$run/eval"
 "$python" - "$run/results.json" "$run/eval/results.json" <<'PY'
 import json, sys
-trained, evaluated = (json.load(open(p))["metrics"] for p in sys.argv[1:3])
+trained, evaluated = (json.load(open(p))["benchmarks"] for p in sys.argv[1:3])
 if trained != evaluated:
     sys.exit(f"metrics differ:\n trol train: {trained}\n trol eval:  {evaluated}")
 print("trol eval gives the same metrics as trol train")

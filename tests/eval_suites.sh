@@ -5,8 +5,8 @@
 # 1. One process: every benchmark's predictions file holds every item (text-only questions and
 #    several images in one prompt included) but those whose image is missing or corrupt, which the metrics count (generation.image_errors) and the scorer counts
 #    missing; metrics/<suite>.json, report.md (with the paper's numbers) and results.json are written.
-# 2. Two ranks through scripts/launch.sh (c10d Gloo on loopback) write the same predictions
-#    files, byte for byte.
+# 2. Two ranks through scripts/launch.sh (c10d Gloo on loopback) write the same predictions, the
+#    built-in splits' too (the same path), byte for byte.
 # 3. eval.every_steps during trol train logs the suites' metrics in metrics.jsonl.
 set -euo pipefail
 trol="$1" python="$2" src="$3" data="$4" run="$5" work="$6"
@@ -17,8 +17,9 @@ config="$src/tests/configs/train_tiny.yaml"
 suites="[{benchmark: pope, data: $fx/pope}, {benchmark: mme, data: $fx/mme}, {benchmark: mmbench, data: $fx/mmbench/mmbench_dev.tsv},
  {benchmark: scienceqa, data: $fx/scienceqa}, {benchmark: chartqa, data: $fx/chartqa/test},
  {benchmark: textvqa, data: $fx/textvqa/TextVQA_0.5.1_val.json}, {benchmark: mathvista, data: $fx/mathvista/data/testmini.json, max_new_tokens: 24},
- {benchmark: mmmu, data: $fx/mmmu/MMMU_DEV_VAL.tsv}, {benchmark: hallusionbench, data: $fx/hallusionbench/HallusionBench.json}]"
-common=(data.root="$data" "eval.suites=$suites" eval.benchmarks=[] eval.limit=0 eval.batch_size=2 distributed.timeout_seconds=60)
+ {benchmark: mmmu, data: $fx/mmmu/MMMU_DEV_VAL.tsv}, {benchmark: hallusionbench, data: $fx/hallusionbench/HallusionBench.json},
+ {benchmark: vqa, name: shapes_vqa, data: $fx/vqa/vqa.jsonl}]"
+common=(data.root="$data" "eval.suites=$suites" "eval.benchmarks=[pope_random, vqa]" eval.limit=0 eval.batch_size=2 distributed.timeout_seconds=60)
 
 # 1. One process.
 "$trol" eval "$config" --model "$run/checkpoints/step1" "${common[@]}" --out "$work/one" >"$work/one.log" 2>&1 ||
@@ -40,6 +41,7 @@ expected = {
     "mmmu": (2, 0, ["validation_Art_1", "validation_Art_2"]),
     # A question without a figure is asked as text; one figure is missing.
     "hallusionbench": (3, 1, ["VS_chart_0_0_0", "VS_chart_0_1_0"]),
+    "shapes_vqa": (4, 1, ["1", "2", "c3"]),
 }
 results = json.load(open(f"{out}/results.json"))
 for name, (items, errors, ids) in expected.items():

@@ -16,8 +16,8 @@ rm -rf "$work"
 "$python" - "$work" <<'PY'
 import json, sys
 work = sys.argv[1]
-trained = json.load(open(f"{work}/run/results.json"))["metrics"]
-merged = json.load(open(f"{work}/merged_eval/results.json"))["metrics"]
+trained = json.load(open(f"{work}/run/results.json"))["benchmarks"]
+merged = json.load(open(f"{work}/merged_eval/results.json"))["benchmarks"]
 if trained != merged:
     sys.exit(f"metrics differ:\n adapted: {trained}\n merged:  {merged}")
 

@@ -8,7 +8,7 @@ rm -rf "$work"
 mkdir -p "$work"
 "$trol" train "$config" data.root="$data" train.output_dir="$work/run" model.lora.partial=true \
   >"$work/train.log" 2>&1 || { cat "$work/train.log"; exit 1; }
-grep -q '"metrics"' "$work/run/results.json" || { echo "no evaluation results"; exit 1; }
+grep -q '"pope_random"' "$work/run/results.json" || { echo "no evaluation results"; exit 1; }
 if "$trol" export --merge-lora --model "$work/run/checkpoints/adapters" --out "$work/merged" >"$work/export.log" 2>&1; then
   echo "export --merge-lora folded Partial LoRA adapters"; exit 1
 fi

@@ -9,8 +9,11 @@
 #include <filesystem>
 #include <fstream>
 
+#include <unistd.h>
+
+#include "eval/benchmarks/registry.h"
 #include "eval/benchmarks/score_common.h"
-#include "eval/builtin_benchmarks.h"
+#include "eval/benchmark_files.h"
 #include "eval/evaluator.h"
 #include "eval/items/benchmark_items.h"
 #include "eval/paper_comparison.h"
@@ -48,11 +51,64 @@ const std::string kLetter = "\nAnswer with the option's letter from the given ch
 TEST_CASE("item readers exist for every benchmark trol score scores from data", "[items]") {
   CHECK(item_benchmark_names() ==
         std::vector<std::string>{"ai2d", "chartqa", "hallusionbench", "mathvista", "mmbench", "mme", "mmmu", "mmstar",
-                                 "pope", "scienceqa", "seedbench", "textvqa"});
+                                 "pope", "scienceqa", "seedbench", "textvqa", "vqa"});
   CHECK(authors_max_new_tokens("pope") == 5);
   CHECK(authors_max_new_tokens("mathvista") == 512);
   for (const auto* name : {"ai2d", "seedbench", "mmstar", "mmmu", "hallusionbench"}) CHECK(authors_max_new_tokens(name) == 5);
   CHECK_THROWS_WITH(read_benchmark_items({"mm-vet", fixture("pope"), ""}), ContainsSubstring("no item reader for benchmark 'mm-vet'"));
+}
+
+TEST_CASE("every scorer reads the item readers' records and keys: eval.limit's subset is the benchmark", "[items]") {
+  // benchmark, data (the scorers' fixtures; TextVQA's with image ids from eval_suites/)
+  const std::vector<std::pair<std::string, std::string>> cases{
+      {"pope", scorer_fixture("pope")},
+      {"mme", scorer_fixture("mme/data")},
+      {"mmbench", scorer_fixture("mmbench/mmbench_dev.tsv")},
+      {"scienceqa", scorer_fixture("scienceqa")},
+      {"chartqa", scorer_fixture("chartqa")},
+      {"textvqa", fixture("textvqa/TextVQA_0.5.1_val.json")},
+      {"mathvista", fixture("mathvista/data/testmini.json")},
+      {"ai2d", scorer_fixture("ai2d/AI2D_TEST.tsv")},
+      {"seedbench", scorer_fixture("seedbench/SEED-Bench.json")},
+      {"mmstar", scorer_fixture("mmstar/MMStar.tsv")},
+      {"mmmu", scorer_fixture("mmmu/MMMU_DEV_VAL.tsv")},
+      {"hallusionbench", scorer_fixture("hallusionbench/HallusionBench.json")},
+      {"vqa", fixture("vqa/vqa.jsonl")},
+  };
+  const auto predictions = std::filesystem::temp_directory_path() / ("trol_items_predictions_" + std::to_string(::getpid()) + ".jsonl");
+  for (const auto& [benchmark, data] : cases) {
+    INFO(benchmark);
+    const auto items = read_benchmark_items({benchmark, data, ""});
+    REQUIRE(items.size() >= 2);
+    {  // what `trol eval` writes: each item's record with an answer
+      std::ofstream out(predictions);
+      for (const auto& item : items) {
+        auto record = item.record;
+        record["text"] = "A";
+        out << record.dump() << "\n";
+      }
+    }
+    bench::ScoreRequest request;
+    request.data = data;
+    request.predictions = predictions.string();
+    const auto whole = bench::score_benchmark(benchmark, request).to_json();
+    CHECK(whole["counts"]["items"] == items.size());
+    CHECK(whole["counts"]["missing"] == 0);  // every record found its question
+    CHECK(whole["counts"]["unknown"] == 0);
+    // Every item asked: the same report.
+    request.questions.emplace();
+    for (const auto& item : items) request.questions->insert(item.key);
+    CHECK(bench::score_benchmark(benchmark, request).to_json() == whole);
+    // The first half asked: exactly those are the benchmark, the others' answers unknown.
+    request.questions->clear();
+    const size_t half = items.size() / 2;
+    for (size_t i = 0; i < half; ++i) request.questions->insert(items[i].key);
+    const auto part = bench::score_benchmark(benchmark, request);
+    CHECK(part.counts.items == static_cast<int64_t>(half));
+    CHECK(part.counts.missing == 0);
+    CHECK(part.counts.unknown == static_cast<int64_t>(items.size() - half));
+  }
+  std::filesystem::remove(predictions);
 }
 
 TEST_CASE("POPE items: every split file, the short-answer prompt, COCO images in val2014/", "[items]") {
@@ -282,6 +338,38 @@ TEST_CASE("eval.suites: defaults, did-you-mean for keys and benchmarks, unique n
   CHECK_THROWS_WITH(read("{suites: [{benchmark: pope, data: a}, {benchmark: pope, data: b}]}"), ContainsSubstring("two suites are named 'pope'"));
   CHECK_THROWS_WITH(read("{benchmarks: [pope]}"), ContainsSubstring("goes in eval.suites"));
   CHECK_THROWS_WITH(read("{scoring: authors}"), ContainsSubstring("unknown scoring 'authors'"));
+  CHECK_THROWS_WITH(read("{benchmarks: [vqa, vqa]}"), ContainsSubstring("'vqa' is listed twice"));
+  // A suite's outputs would overwrite a built-in split's.
+  CHECK_THROWS_WITH(read("{suites: [{benchmark: mmbench, data: a.tsv}]}"), ContainsSubstring("the suite name 'mmbench' is a built-in split's"));
+  CHECK(read("{benchmarks: [pope_random], suites: [{benchmark: mmbench, data: a.tsv}]}").suites.size() == 1);
+}
+
+TEST_CASE("eval.benchmarks: the built-in splits are suites of the one path, before eval.suites", "[items][config]") {
+  DataConfig data;
+  data.root = "/d";
+  EvalOptions options;
+  options.max_new_tokens = 4;
+  options.suites.push_back({"pope", {"pope", "/coco", ""}, 5});
+  const auto suites = evaluation_suites(data, options);
+  REQUIRE(suites.size() == 6);
+  const auto check = [&](size_t i, const std::string& name, const std::string& benchmark, const std::string& file,
+                         const std::string& images) {
+    INFO(name);
+    CHECK(suites[i].name == name);
+    CHECK(suites[i].source.benchmark == benchmark);
+    CHECK(suites[i].source.data == "/d/eval/" + file);
+    CHECK(suites[i].source.images == images);
+    CHECK(suites[i].max_new_tokens == 4);  // eval.max_new_tokens, not the authors' length
+  };
+  check(0, "pope_random", "pope", "pope_random.jsonl", data.images_folder());
+  check(1, "pope_popular", "pope", "pope_popular.jsonl", data.images_folder());
+  check(2, "pope_adversarial", "pope", "pope_adversarial.jsonl", data.images_folder());
+  check(3, "vqa", "vqa", "vqa.jsonl", data.images_folder());
+  check(4, "mmbench", "mmbench", "mmbench.tsv", "");
+  CHECK(suites[5].name == "pope");
+  CHECK(suites[5].max_new_tokens == 5);
+  options.benchmarks = {"vqa"};
+  CHECK(builtin_suites(data, options).size() == 1);
 }
 
 TEST_CASE("report headline numbers and the paper's published ones", "[items]") {

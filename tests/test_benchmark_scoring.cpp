@@ -15,7 +15,7 @@
 #include "eval/benchmarks/registry.h"
 #include "eval/benchmarks/scienceqa.h"
 #include "eval/benchmarks/textvqa.h"
-#include "eval/builtin_benchmarks.h"
+#include "eval/benchmark_files.h"
 
 namespace test_benchmark_scoring {
 

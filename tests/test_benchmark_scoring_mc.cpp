@@ -8,7 +8,7 @@
 #include "eval/benchmarks/hallusionbench.h"
 #include "eval/benchmarks/mmmu.h"
 #include "eval/benchmarks/multiple_choice.h"
-#include "eval/builtin_benchmarks.h"
+#include "eval/benchmark_files.h"
 
 namespace test_benchmark_scoring_mc {
 

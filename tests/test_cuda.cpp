@@ -162,7 +162,6 @@ TEST_CASE("CUDA: a one-rank NCCL process group sums, broadcasts and gathers on t
   group->broadcast_from_rank0({cpu_tensor}, "test broadcast");
   CHECK(torch::equal(cpu_tensor, torch::arange(4, torch::kInt64)));
   CHECK(group->all_gather_text("rank zero", "test gather") == std::vector<std::string>{"rank zero"});
-  group->wait_for_rank0("test wait");
 }
 
 }  // namespace test_cuda

@@ -22,21 +22,4 @@ TEST_CASE("answers are read as yes or no the way POPE's scorer reads them", "[ev
   CHECK(pope_answer_is_yes("NO"));
 }
 
-TEST_CASE("yes/no metrics match a hand computation", "[eval]") {
-  // labels: y y y n n n ; predictions: y y n y n n  -> TP 2, FN 1, FP 1, TN 2
-  const std::vector<std::string> predictions{"Yes", "yes.", "No", "Yes", "no", "No."};
-  const std::vector<bool> labels{true, true, true, false, false, false};
-  const auto m = score_yes_no(predictions, labels);
-  CHECK(m.true_positive == 2);
-  CHECK(m.false_negative == 1);
-  CHECK(m.false_positive == 1);
-  CHECK(m.true_negative == 2);
-  CHECK(m.accuracy == Approx(4.0 / 6));
-  CHECK(m.precision == Approx(2.0 / 3));
-  CHECK(m.recall == Approx(2.0 / 3));
-  CHECK(m.f1 == Approx(2.0 / 3));
-  CHECK(m.yes_ratio == Approx(3.0 / 6));
-  CHECK_THROWS_AS(score_yes_no({"yes"}, {true, false}), std::invalid_argument);
-}
-
 }  // namespace test_eval_metrics

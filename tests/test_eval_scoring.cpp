@@ -1,14 +1,19 @@
-// Benchmark readers (POPE, VQA, MMBench TSV) and answer scoring, on fixture files written here
-// and expectations worked out by hand.
+// The built-in dataset's splits as read, asked and scored by the public benchmarks' machinery
+// (POPE JSONL, the one-answer VQA JSONL, MMBench TSV), the shared readers (TSV, base64) and
+// answer rules, on fixture files written here and expectations worked out by hand.
 #include "tests/catch.h"
 
 #include <filesystem>
 #include <fstream>
 #include <functional>
 #include <random>
+#include <set>
 
 #include "eval/answer_scoring.h"
-#include "eval/builtin_benchmarks.h"
+#include "eval/benchmark_files.h"
+#include "eval/benchmarks/registry.h"
+#include "eval/benchmarks/vqa.h"
+#include "eval/items/benchmark_items.h"
 
 namespace test_eval_scoring {
 
@@ -34,8 +39,6 @@ class DatasetFolder {
     std::ofstream(root_ / relative, std::ios::binary) << content;
     return (root_ / relative).string();
   }
-  // An (empty) image file: the readers only check that it exists.
-  void add_image(const std::string& name) const { write("images/" + name, ""); }
   std::string images() const { return (root_ / "images").string(); }
   std::string path(const std::string& relative) const { return (root_ / relative).string(); }
 
@@ -57,92 +60,138 @@ const std::string kLetter = "\nAnswer with the option's letter from the given ch
 
 }  // namespace
 
-TEST_CASE("POPE questions are read with their split, label and image", "[eval_scoring]") {
+TEST_CASE("a built-in POPE split is read by POPE's item reader, from the dataset's image folder", "[eval_scoring]") {
   DatasetFolder dir;
-  dir.add_image("eval/000012.png");
-  dir.add_image("eval/000013.png");
   const auto file = dir.write("eval/pope_random.jsonl",
                               "{\"question_id\": 3, \"image\": \"eval/000012.png\", \"text\": \"Is there a triangle in the image?\", \"label\": \"yes\"}\n"
                               "\n"
-                              "{\"question_id\": \"q4\", \"image\": \"eval/000013.png\", \"text\": \"Is there a circle in the image?\", \"label\": \"No\"}\r\n");
-  const auto items = read_pope(file, dir.images(), "random");
+                              "{\"question_id\": \"q4\", \"image\": \"eval/000013.png\", \"text\": \"Is there a circle in the image?" + std::string("\\n") +
+                                  "Answer the question using a single word or phrase.\", \"label\": \"No\"}\r\n");
+  const auto items = read_benchmark_items({"pope", file, dir.images()});
   REQUIRE(items.size() == 2);
-  CHECK(items[0].benchmark == "pope_random");
-  CHECK(items[0].kind == "random");
-  CHECK(items[0].id == "3");
+  CHECK(items[0].key == "random/3");  // the split from the file's name
   CHECK(items[0].question == "Is there a triangle in the image?" + kShort);
-  CHECK(items[0].answer == "yes");
-  CHECK(items[0].image_path == fs::absolute(dir.path("images/eval/000012.png")).lexically_normal().string());
-  CHECK(fs::path(items[0].image_path).is_absolute());
-  CHECK(items[0].image_bytes.empty());
-  CHECK(items[0].options.empty());
-  CHECK(items[1].id == "q4");
-  CHECK(items[1].answer == "no");
-
-  // A question file that already carries LLaVA's instruction is not given it twice.
-  const auto with_instruction = dir.write(
-      "eval/pope_popular.jsonl",
-      "{\"question_id\": 1, \"image\": \"eval/000012.png\", \"text\": \"Is there a dog?" + std::string("\\n") +
-          "Answer the question using a single word or phrase.\", \"label\": \"no\"}\n");
-  CHECK(read_pope(with_instruction, dir.images(), "popular")[0].question == "Is there a dog?" + kShort);
+  REQUIRE(items[0].images.size() == 1);
+  CHECK(items[0].images[0].path == dir.images() + "/eval/000012.png");
+  CHECK(items[0].record == nlohmann::ordered_json{{"question_id", 3}, {"category", "random"}});
+  CHECK(items[1].key == "random/q4");
+  CHECK(items[1].question == "Is there a circle in the image?" + kShort);  // LLaVA's instruction not twice
 }
 
-TEST_CASE("bad POPE lines are reported with file:line, all of them, without crashing", "[eval_scoring]") {
+TEST_CASE("a built-in POPE split is scored by POPE's rule, eval.limit's questions as the benchmark", "[eval_scoring]") {
   DatasetFolder dir;
-  dir.add_image("eval/1.png");
-  const auto file = dir.write("eval/pope_adversarial.jsonl",
-                              "{\"question_id\": 1, \"image\": \"eval/1.png\", \"text\": \"Is there a cat?\", \"label\": \"yes\"}\n"
-                              "{\"question_id\": 2, \"image\": \"eval/1.png\", \"text\": \"Is there\n"
-                              "{\"question_id\": 3, \"image\": \"eval/1.png\", \"text\": \"Is there a dog?\"}\n"
-                              "{\"question_id\": 4, \"image\": \"eval/1.png\", \"text\": \"Is there a dog?\", \"label\": \"maybe\"}\n"
-                              "{\"question_id\": 5, \"image\": \"eval/404.png\", \"text\": \"Is there a dog?\", \"label\": \"no\"}\n"
-                              "{\"question_id\": 1, \"image\": \"eval/1.png\", \"text\": \"Is there a cow?\", \"label\": \"no\"}\n"
-                              "[1, 2]\n"
-                              "{\"question_id\": 1.5, \"image\": 7, \"text\": \"\", \"label\": \"no\"}\n");
-  const auto problems = problems_of([&] { read_pope(file, dir.images(), "adversarial"); });
-  const std::vector<std::string> expected{
-      file + ":2: not valid JSON",
-      file + ":3: missing field 'label'",
-      file + ":4: label must be \"yes\" or \"no\", got \"maybe\"",
-      file + ":5: image 'eval/404.png' not found (looked for " +
-          fs::absolute(dir.path("images/eval/404.png")).lexically_normal().string() + ")",
-      file + ":6: id 1 repeats the id of line 1",
-      file + ":7: expected a JSON object, got array",
-      file + ":8: field 'question_id' must be a string or integer, got number",
-      file + ":8: field 'image' must be a string, got number",
-      file + ":8: field 'text' is empty",
-  };
-  CHECK(problems == expected);
-  CHECK_THROWS_WITH(read_pope(file, dir.images(), "adversarial"),
-                    ContainsSubstring("9 problems") && ContainsSubstring(file + ":2: not valid JSON"));
-
-  const auto missing = dir.path("eval/pope_nowhere.jsonl");
-  CHECK_THROWS_WITH(read_pope(missing, dir.images(), "random"), ContainsSubstring(missing) && ContainsSubstring("cannot open"));
+  std::string questions;
+  // labels y y y n n n, then two more the limit leaves out
+  const std::vector<std::string> labels{"yes", "yes", "yes", "no", "no", "no", "yes", "no"};
+  for (size_t i = 0; i < labels.size(); ++i) {
+    questions += "{\"question_id\": " + std::to_string(i) + ", \"image\": \"eval/1.png\", \"text\": \"Is there a dog?\", \"label\": \"" +
+                 labels[i] + "\"}\n";
+  }
+  bench::ScoreRequest request;
+  request.data = dir.write("eval/pope_popular.jsonl", questions);
+  // predictions y y n y n n -> TP 2, FN 1, FP 1, TN 2 (POPE's rule: "No," is no, "Nope" is yes)
+  request.predictions = dir.write("predictions.jsonl",
+                                  "{\"question_id\": 0, \"text\": \"Yes\"}\n{\"question_id\": 1, \"text\": \"Nope\"}\n"
+                                  "{\"question_id\": 2, \"text\": \"No, there is not.\"}\n{\"question_id\": 3, \"text\": \"Yes.\"}\n"
+                                  "{\"question_id\": 4, \"text\": \"no\"}\n{\"question_id\": 5, \"text\": \"There is not a dog.\"}\n");
+  request.questions = std::set<std::string>{"popular/0", "popular/1", "popular/2", "popular/3", "popular/4", "popular/5"};
+  const auto report = bench::score_benchmark("pope", request);
+  const auto& m = report.metrics.at("popular");
+  CHECK(m["accuracy"].get<double>() == Approx(4.0 / 6));
+  CHECK(m["precision"].get<double>() == Approx(2.0 / 3));
+  CHECK(m["recall"].get<double>() == Approx(2.0 / 3));
+  CHECK(m["f1"].get<double>() == Approx(2.0 / 3));
+  CHECK(m["yes_ratio"].get<double>() == Approx(3.0 / 6));
+  CHECK(report.counts.items == 6);
+  CHECK(report.counts.missing == 0);
+  // The whole file: the two questions past the limit are missing, wrong in accuracy.
+  request.questions.reset();
+  const auto whole = bench::score_benchmark("pope", request);
+  CHECK(whole.counts.items == 8);
+  CHECK(whole.counts.missing == 2);
+  CHECK(whole.metrics.at("popular")["accuracy"].get<double>() == Approx(4.0 / 8));
 }
 
-TEST_CASE("VQA questions keep their category as the kind", "[eval_scoring]") {
+TEST_CASE("bad lines of a built-in POPE split are reported with file:line, all of them", "[eval_scoring]") {
   DatasetFolder dir;
-  dir.add_image("eval/000003.png");
-  const auto file = dir.write("eval/vqa.jsonl",
-                              "{\"question_id\": 7, \"image\": \"eval/000003.png\", \"text\": \"What colour is the circle?\", \"answer\": \"red\", \"category\": \"colour\"}\n"
-                              "{\"question_id\": 8, \"image\": \"eval/000003.png\", \"text\": \"How many squares are there?\", \"answer\": \"2\", \"category\": \"counting\"}\n");
-  const auto items = read_vqa(file, dir.images());
-  REQUIRE(items.size() == 2);
-  CHECK(items[0].benchmark == "vqa");
-  CHECK(items[0].kind == "colour");
-  CHECK(items[0].id == "7");
+  bench::ScoreRequest request;
+  request.data = dir.write("eval/pope_adversarial.jsonl",
+                           "{\"question_id\": 1, \"image\": \"eval/1.png\", \"text\": \"Is there a cat?\", \"label\": \"yes\"}\n"
+                           "{\"question_id\": 2, \"image\": \"eval/1.png\", \"text\": \"Is there\n"
+                           "{\"question_id\": 3, \"image\": \"eval/1.png\", \"text\": \"Is there a dog?\"}\n"
+                           "[1, 2]\n");
+  request.predictions = dir.write("predictions.jsonl", "{\"question_id\": 1, \"text\": \"yes\"}\n");
+  const auto problems = problems_of([&] { bench::score_benchmark("pope", request); });
+  REQUIRE(problems.size() == 3);
+  CHECK(problems[0] == request.data + ":2: not valid JSON");
+  CHECK_THAT(problems[1], ContainsSubstring(request.data + ":3: missing the answer field"));
+  CHECK_THAT(problems[2], ContainsSubstring(request.data + ":4: "));
+  request.data = dir.write("eval/pope_random.jsonl",
+                           "{\"question_id\": 1, \"image\": \"eval/1.png\", \"text\": \"Is there a cat?\", \"label\": \"maybe\"}\n"
+                           "{\"question_id\": 1, \"image\": \"eval/1.png\", \"text\": \"Is there a cow?\", \"label\": \"no\"}\n");
+  CHECK(problems_of([&] { bench::score_benchmark("pope", request); }) ==
+        std::vector<std::string>{request.data + ":1: label must be yes or no, got \"maybe\"",
+                                 request.data + ":2: question_id 1 repeats line 1"});
+}
+
+TEST_CASE("the built-in VQA split: one reference answer, per-category accuracy by the VQA normalisation", "[eval_scoring]") {
+  DatasetFolder dir;
+  const auto file = dir.write(
+      "eval/vqa.jsonl",
+      "{\"question_id\": 7, \"image\": \"eval/000003.png\", \"text\": \"What colour is the circle?\", \"answer\": \"red\", \"category\": \"colour\"}\n"
+      "{\"question_id\": 8, \"image\": \"eval/000003.png\", \"text\": \"What colour is the square?\", \"answer\": \"blue\", \"category\": \"colour\"}\n"
+      "{\"question_id\": \"c9\", \"image\": \"eval/000004.png\", \"text\": \"How many squares are there?\", \"answer\": \"2\", \"category\": \"counting\"}\n"
+      "{\"question_id\": 10, \"image\": \"eval/000004.png\", \"text\": \"How many circles are there?\", \"answer\": \"3\", \"category\": \"counting\"}\n"
+      "{\"question_id\": 11, \"image\": \"eval/000005.png\", \"text\": \"Where is the star?\", \"answer\": \"left\", \"category\": \"position\"}\n");
+  const auto items = read_benchmark_items({"vqa", file, dir.images()});
+  REQUIRE(items.size() == 5);
+  CHECK(items[0].key == "7");
   CHECK(items[0].question == "What colour is the circle?" + kShort);
-  CHECK(items[0].answer == "red");
-  CHECK(items[1].kind == "counting");
+  CHECK(items[0].images.at(0).path == dir.images() + "/eval/000003.png");
+  CHECK(items[0].record == nlohmann::ordered_json{{"question_id", 7}});
+  CHECK(items[2].record == nlohmann::ordered_json{{"question_id", "c9"}});
+  CHECK(authors_max_new_tokens("vqa") == 5);
 
+  bench::ScoreRequest request;
+  request.data = file;
+  // red: "Red." right; blue: "dark blue" wrong; 2: "two" right; 3: missing; left: "Left" right (limit leaves it out below)
+  request.predictions = dir.write("predictions.jsonl",
+                                  "{\"question_id\": 7, \"text\": \"Red.\"}\n{\"question_id\": 8, \"text\": \"dark blue\"}\n"
+                                  "{\"question_id\": \"c9\", \"text\": \"two\"}\n{\"question_id\": 11, \"text\": \"Left\"}\n"
+                                  "{\"question_id\": 99, \"text\": \"?\"}\n");
+  const auto report = bench::score_benchmark("vqa", request);
+  CHECK(report.metrics["accuracy"].get<double>() == Approx(3.0 / 5));
+  CHECK(report.metrics["questions"] == 5);
+  CHECK(report.metrics["category"]["colour"]["accuracy"].get<double>() == Approx(0.5));
+  CHECK(report.metrics["category"]["counting"]["accuracy"].get<double>() == Approx(0.5));
+  CHECK(report.metrics["category"]["counting"]["questions"] == 2);
+  CHECK(report.metrics["category"]["position"]["accuracy"].get<double>() == Approx(1.0));
+  CHECK(report.counts.missing == 1);
+  CHECK(report.counts.unknown == 1);
+
+  request.questions = std::set<std::string>{"7", "8", "c9", "10"};  // eval.limit 4
+  const auto limited = bench::score_benchmark("vqa", request);
+  CHECK(limited.metrics["accuracy"].get<double>() == Approx(2.0 / 4));
+  CHECK_FALSE(limited.metrics["category"].contains("position"));
+  CHECK(limited.counts.items == 4);
+  CHECK(limited.counts.unknown == 2);  // 11, past the limit, and 99
+
+  // Lines that are no record first (every one of them), then the fields of the records.
   const auto bad = dir.write("eval/vqa_bad.jsonl",
                              "{\"question_id\": 9, \"image\": \"eval/000003.png\", \"text\": \"What colour?\", \"category\": \"colour\"}\n"
-                             "{\"question_id\": 10, \"image\": \"eval/000003.png\", \"text\": \"What colour?\", \"answer\": [\"red\"], \"category\": \"colour\"}\n"
                              "not json at all\n");
-  CHECK(problems_of([&] { read_vqa(bad, dir.images()); }) ==
-        std::vector<std::string>{bad + ":1: missing field 'answer'", bad + ":2: field 'answer' must be a string, got array",
-                                 bad + ":3: not valid JSON"});
-  CHECK_THROWS_WITH(read_vqa(dir.path("eval/none.jsonl"), dir.images()), ContainsSubstring("none.jsonl"));
+  const auto problems = problems_of([&] { bench::read_vqa_questions(bad); });
+  REQUIRE(problems.size() == 2);
+  CHECK_THAT(problems[0], ContainsSubstring(bad + ":1: missing the answer field"));
+  CHECK(problems[1] == bad + ":2: not valid JSON");
+  const auto fields = dir.write("eval/vqa_fields.jsonl",
+                                "{\"question_id\": 10, \"image\": \"eval/000003.png\", \"text\": \"What colour?\", \"answer\": \"red\"}\n"
+                                "{\"question_id\": 10, \"image\": 3, \"text\": \"What colour?\", \"answer\": \"red\", \"category\": \"colour\"}\n");
+  CHECK(problems_of([&] { bench::read_vqa_questions(fields); }) ==
+        std::vector<std::string>{fields + ":1: field 'category' must be a non-empty string",
+                                 fields + ":2: field 'image' must be a non-empty string",
+                                 fields + ":2: question_id 10 repeats line 1"});
+  CHECK_THROWS_WITH(bench::read_vqa_questions(dir.path("eval/none.jsonl")), ContainsSubstring("none.jsonl"));
 }
 
 TEST_CASE("base64 decodes as RFC 4648 says and rejects what is not base64", "[eval_scoring]") {
@@ -175,21 +224,18 @@ TEST_CASE("MMBench TSV rows become LLaVA's multiple-choice prompts", "[eval_scor
           "\n");
   const auto items = read_mmbench_tsv(file);
   REQUIRE(items.size() == 4);
-  CHECK(items[0].benchmark == "mmbench");
-  CHECK(items[0].kind == "multiple_choice");
   CHECK(items[0].id == "0");
-  CHECK(items[0].question ==
+  CHECK(items[0].prompt ==
         "The image shows shapes.\nWhat shape is red?\nA. circle\nB. square\nC. triangle\nD. star" + kLetter);
   CHECK(items[0].answer == "B");
   CHECK(items[0].options == std::vector<std::string>{"circle", "square", "triangle", "star"});
   CHECK(items[0].image_bytes == std::vector<uint8_t>{0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n'});
-  CHECK(items[0].image_path.empty());
   // No hint: the question comes first; three options when D is empty.
-  CHECK(items[1].question == "How many circles?\nA. 1\nB. 2\nC. 3" + kLetter);
+  CHECK(items[1].prompt == "How many circles?\nA. 1\nB. 2\nC. 3" + kLetter);
   CHECK(items[1].options.size() == 3);
   // "nan" is pandas' empty cell, as LLaVA's is_none() reads it.
-  CHECK(items[2].question == "Which side?\nA. left\nB. right" + kLetter);
-  CHECK(items[3].question == "A hint\nover two lines,\twith a tab and \"quotes\"\nWhat is shown?\nA. yes\nB. no" + kLetter);
+  CHECK(items[2].prompt == "Which side?\nA. left\nB. right" + kLetter);
+  CHECK(items[3].prompt == "A hint\nover two lines,\twith a tab and \"quotes\"\nWhat is shown?\nA. yes\nB. no" + kLetter);
 }
 
 TEST_CASE("bad MMBench rows are reported with file:line", "[eval_scoring]") {
@@ -271,51 +317,31 @@ TEST_CASE("option letters are read by MMBench's rules", "[eval_scoring]") {
   CHECK(extract_option_letter("B", {}) == "");
 }
 
-TEST_CASE("per-kind accuracy matches a hand count", "[eval_scoring]") {
-  const auto item = [](std::string benchmark, std::string kind, std::string answer, std::vector<std::string> options = {}) {
-    EvalItem it;
-    it.benchmark = std::move(benchmark);
-    it.kind = std::move(kind);
-    it.answer = std::move(answer);
-    it.options = std::move(options);
-    return it;
-  };
-  const std::vector<std::string> abc{"red", "green", "blue"};
-  const std::vector<EvalItem> items{
-      item("pope_random", "random", "yes"),         // "Yes, there is."    correct
-      item("pope_random", "random", "no"),          // "Yes"               wrong
-      item("pope_random", "random", "no"),          // "There is not."     correct
-      item("pope_popular", "popular", "yes"),       // "No"                wrong
-      item("vqa", "colour", "red"),                 // "Red."              correct
-      item("vqa", "colour", "blue"),                // "dark blue"         wrong
-      item("vqa", "counting", "2"),                 // "two"               correct
-      item("mmbench", "multiple_choice", "C", abc), // "C"                 correct
-      item("mmbench", "multiple_choice", "A", abc), // "The answer is B."  wrong
-      item("mmbench", "multiple_choice", "B", abc), // "green"             correct (option text)
-      item("mmbench", "multiple_choice", "A", abc), // "I don't know"      unparsable
-  };
-  const std::vector<std::string> predictions{"Yes, there is.", "Yes", "There is not.", "No", "Red.", "dark blue",
-                                             "two", "C", "The answer is B.", "green", "I don't know"};
-  const auto scores = score_items(items, predictions);
-  REQUIRE(scores.size() == 5);
-  const auto check = [&](const std::string& kind, int64_t correct, int64_t total, int64_t unparsable) {
-    INFO(kind);
-    const auto& s = scores.at(kind);
-    CHECK(s.correct == correct);
-    CHECK(s.total == total);
-    CHECK(s.unparsable == unparsable);
-    CHECK(s.accuracy() == Approx(static_cast<double>(correct) / total));
-  };
-  check("random", 2, 3, 0);
-  check("popular", 0, 1, 0);
-  check("colour", 1, 2, 0);
-  check("counting", 1, 1, 0);
-  check("multiple_choice", 2, 4, 1);
-  CHECK(score_answer(items[10], "I don't know") == AnswerOutcome::Unparsable);
-  CHECK(KindScore{}.accuracy() == 0.0);
-
-  CHECK_THROWS_WITH(score_items(items, {"yes"}), ContainsSubstring("1 predictions for 11 items"));
-  CHECK_THROWS_WITH(score_items({item("gqa", "x", "y")}, {"y"}), ContainsSubstring("unknown benchmark 'gqa'"));
+TEST_CASE("the built-in MMBench split is scored by MMBench's rules, eval.limit's rows as the benchmark", "[eval_scoring]") {
+  DatasetFolder dir;
+  const std::string png = "iVBORw0KGgo=";
+  bench::ScoreRequest request;
+  request.data = dir.write("eval/mmbench.tsv",
+                           "index\tquestion\tA\tB\tC\tanswer\timage\n"
+                           "0\tQ?\tred\tgreen\tblue\tC\t" + png + "\n" +
+                           "1\tQ?\tred\tgreen\tblue\tA\t" + png + "\n" +
+                           "2\tQ?\tred\tgreen\tblue\tB\t" + png + "\n" +
+                           "3\tQ?\tred\tgreen\tblue\tA\t" + png + "\n" +
+                           "4\tQ?\tred\tgreen\tblue\tA\t" + png + "\n");
+  // C right; "The answer is B." wrong; "green" right (option text); "I don't know" unparsable; 4 missing
+  request.predictions = dir.write("predictions.jsonl",
+                                  "{\"question_id\": 0, \"text\": \"C\"}\n{\"question_id\": 1, \"text\": \"The answer is B.\"}\n"
+                                  "{\"question_id\": 2, \"text\": \"green\"}\n{\"question_id\": 3, \"text\": \"I don't know\"}\n");
+  const auto report = bench::score_benchmark("mmbench", request);
+  CHECK(report.metrics["vanilla_accuracy"].get<double>() == Approx(2.0 / 5));
+  CHECK(report.metrics["circular_accuracy"].get<double>() == Approx(2.0 / 5));  // no rotations: each its own group
+  CHECK(report.counts.unparsable == 1);
+  CHECK(report.counts.missing == 1);
+  request.questions = std::set<std::string>{"0", "1", "2", "3"};
+  const auto limited = bench::score_benchmark("mmbench", request);
+  CHECK(limited.metrics["vanilla_accuracy"].get<double>() == Approx(2.0 / 4));
+  CHECK(limited.counts.missing == 0);
+  CHECK(limited.counts.items == 4);
 }
 
 }  // namespace test_eval_scoring

@@ -29,7 +29,7 @@
 
 #include "eval/benchmarks/llava_answers.h"
 #include "eval/benchmarks/registry.h"
-#include "eval/builtin_benchmarks.h"
+#include "eval/benchmark_files.h"
 
 namespace test_llava_answers {
 

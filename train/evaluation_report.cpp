@@ -18,19 +18,26 @@ namespace trol {
 
 void evaluate_and_report(TrolModel& model, const RunConfig& config, const std::vector<StageResult>& stages,
                          const std::string& out, const EvalRanks& ranks) {
-  auto options = config.eval;
-  options.output_dir = out;
+  const auto& options = config.eval;
   const auto suites = evaluate_suites(model, config.data, options, ranks, out);
   if (ranks.rank != 0) return;
-  const auto report = options.benchmarks.empty() ? EvalReport{} : evaluate_builtin(model, config.data, options);
+  // Where traversal happens, on the prompts of the first POPE suite (one layout: image run, question).
+  std::vector<std::vector<double>> mean_gate;
+  for (const auto& suite : evaluation_suites(config.data, options)) {
+    if (suite.source.benchmark != "pope") continue;
+    mean_gate = mean_mixing_ratios(model, config.data, options, suite);
+    break;
+  }
 
   nlohmann::ordered_json results;
   results["variant"] = config.model.trol.traversal ? "TroL" : "traversal off";
   results["config"] = config.source;
-  results["metrics"] = report.metrics;
-  results["eval_items"] = report.items;
-  results["eval_unparsable"] = report.unparsable;
-  results["eval_seconds"] = report.seconds;
+  results["suites"] = nlohmann::ordered_json::array();
+  results["benchmarks"] = nlohmann::ordered_json::object();
+  for (const auto& suite : suites) {
+    results["suites"].push_back({{"name", suite.name}, {"benchmark", suite.benchmark}});
+    results["benchmarks"][suite.name] = suite.metrics["metrics"];
+  }
   nlohmann::ordered_json training = nlohmann::ordered_json::array();
   std::vector<double> losses;
   std::vector<StageStart> stage_starts;
@@ -41,21 +48,20 @@ void evaluate_and_report(TrolModel& model, const RunConfig& config, const std::v
     losses.insert(losses.end(), s.losses.begin(), s.losses.end());
   }
   results["training"] = training;
-  results["mean_gate"] = report.mean_gate;
-  if (!suites.empty()) {
-    for (const auto& suite : suites) results["benchmarks"][suite.name] = suite.metrics["metrics"];
+  results["mean_gate"] = mean_gate;
+  if (!options.suites.empty()) {  // the public benchmarks beside the paper's numbers
+    const std::vector<SuiteResult> public_suites(suites.end() - static_cast<std::ptrdiff_t>(options.suites.size()), suites.end());
     const auto description = config.source + (config.model.trol.traversal ? "" : " (traversal off)");
-    std::ofstream(out + "/report.md") << markdown_report(suites, options.scoring, description);
-    spdlog::info("evaluation: {} public benchmark(s); report in {}/report.md", suites.size(), out);
+    std::ofstream(out + "/report.md") << markdown_report(public_suites, options.scoring, description);
+    spdlog::info("evaluation: {} public benchmark(s); report in {}/report.md", public_suites.size(), out);
   }
   std::ofstream(out + "/results.json") << results.dump(2) << "\n";
   if (!losses.empty()) write_line_plot(out + "/loss.png", "training loss (" + results["variant"].get<std::string>() + ")",
                   {{results["variant"].get<std::string>(), losses, {}}}, stage_starts);
-  if (!report.mean_gate.empty()) {
-    write_heatmap(out + "/mixing_ratios.png", "mean TroL mixing ratio w per layer and token (POPE prompts)",
-                  report.mean_gate);
+  if (!mean_gate.empty()) {
+    write_heatmap(out + "/mixing_ratios.png", "mean TroL mixing ratio w per layer and token (POPE prompts)", mean_gate);
   }
-  spdlog::info("evaluation: {} items in {:.0f}s; results in {}/results.json", report.items, report.seconds, out);
+  spdlog::info("evaluation: {} benchmark(s); results in {}/results.json", suites.size(), out);
 }
 
 void evaluate_checkpoint(RunConfig config, const std::string& model_weights, const std::string& out_dir) {

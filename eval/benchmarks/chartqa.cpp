@@ -5,7 +5,7 @@
 #include <string>
 #include <vector>
 
-#include "eval/builtin_benchmarks.h"
+#include "eval/benchmark_files.h"
 
 namespace trol::bench {
 namespace fs = std::filesystem;
@@ -84,11 +84,12 @@ ScoreReport score_chartqa(const ScoreRequest& request) {
       }
       const auto id = chartqa_split_of(file) + "/" + std::to_string(i);
       questions.push_back({chartqa_split_of(file), id, label->is_string() ? label->get<std::string>() : label->dump()});
-      known[id] = 1;
     }
     if (!problems.empty()) throw BenchmarkFileError(file.string(), problems);
     splits.push_back(chartqa_split_of(file));
   }
+  keep_asked(questions, request, [](const Question& q) { return q.id; });
+  for (const auto& q : questions) known[q.id] = 1;
   report.counts.items = static_cast<int64_t>(questions.size());
   const auto records = read_prediction_jsonl(request.predictions);
   const auto predictions = index_predictions_by_id(records, known, report.counts, report.notes);

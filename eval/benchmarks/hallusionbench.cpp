@@ -4,7 +4,7 @@
 #include <filesystem>
 
 #include "eval/benchmarks/multiple_choice.h"
-#include "eval/builtin_benchmarks.h"
+#include "eval/benchmark_files.h"
 
 namespace trol::bench {
 namespace fs = std::filesystem;
@@ -209,7 +209,8 @@ ScoreReport score_hallusionbench(const ScoreRequest& request) {
   report.benchmark = "hallusionbench";
   report.scoring = request.scoring;
   const bool json = fs::path(request.data).extension() == ".json";
-  const auto questions = read_hallusionbench_questions(request.data);
+  auto questions = read_hallusionbench_questions(request.data);
+  keep_asked(questions, request, [](const HallusionQuestion& q) { return q.id; });
   report.counts.items = static_cast<int64_t>(questions.size());
   std::map<std::string, int> known;
   for (const auto& q : questions) known[q.id] = 1;

@@ -12,7 +12,7 @@
 #include "eval/benchmarks/pope.h"
 #include "eval/benchmarks/scienceqa.h"
 #include "eval/benchmarks/textvqa.h"
-#include "eval/builtin_benchmarks.h"
+#include "eval/benchmark_files.h"
 
 namespace trol::bench {
 namespace fs = std::filesystem;

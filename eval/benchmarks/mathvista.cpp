@@ -4,7 +4,7 @@
 #include <cmath>
 #include <fstream>
 
-#include "eval/builtin_benchmarks.h"
+#include "eval/benchmark_files.h"
 
 namespace trol::bench {
 
@@ -128,6 +128,7 @@ ScoreReport score_mathvista(const ScoreRequest& request) {
   std::map<std::string, int> known;
   std::vector<std::string> bad;
   for (const auto& [pid, p] : data.items()) {
+    if (!request.asks(pid)) continue;
     if (!p.is_object() || !p.contains("answer")) {
       bad.push_back(request.data + ": problem " + pid + " has no answer");
       continue;

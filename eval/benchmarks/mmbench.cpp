@@ -3,7 +3,7 @@
 #include <stdexcept>
 
 #include "eval/answer_scoring.h"
-#include "eval/builtin_benchmarks.h"
+#include "eval/benchmark_files.h"
 
 namespace trol::bench {
 
@@ -11,11 +11,12 @@ ScoreReport score_mmbench(const ScoreRequest& request) {
   ScoreReport report;
   report.benchmark = "mmbench";
   report.scoring = request.scoring;
-  const auto items = read_mmbench_tsv(request.data);
+  auto items = read_mmbench_tsv(request.data);
+  keep_asked(items, request, [](const MmbenchRow& row) { return row.id; });
   report.counts.items = static_cast<int64_t>(items.size());
 
   std::map<std::string, int> known;
-  std::map<int64_t, std::vector<const EvalItem*>> groups;  // index mod 1e6 -> its rotations
+  std::map<int64_t, std::vector<const MmbenchRow*>> groups;  // index mod 1e6 -> its rotations
   for (const auto& item : items) {
     known[item.id] = 1;
     size_t used = 0;

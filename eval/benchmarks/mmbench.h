@@ -2,7 +2,7 @@
 //
 // Data (--data): an MMBench TSV with answers (e.g. mmbench_dev_20230712.tsv; the test TSVs
 // have no answers and are scored by the OpenCompass server): columns index, question, hint,
-// A, B, C, D, answer, image, ... (read by read_mmbench_tsv, eval/builtin_benchmarks.h). The
+// A, B, C, D, answer, image, ... (read by read_mmbench_tsv, eval/benchmark_files.h). The
 // released TSVs already hold the circular copies: a question with N options appears N times
 // with its options rotated, the copies at index + k * 1000000.
 //

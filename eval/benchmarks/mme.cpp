@@ -6,7 +6,7 @@
 #include <set>
 #include <sstream>
 
-#include "eval/builtin_benchmarks.h"
+#include "eval/benchmark_files.h"
 
 namespace trol::bench {
 namespace fs = std::filesystem;
@@ -138,6 +138,10 @@ std::vector<PredictionRecord> read_predictions(const std::string& path, std::vec
 
 }  // namespace
 
+std::string mme_item_key(const MmeQuestion& question) {
+  return question.subtask + "/" + question.image + "\t" + question.question;
+}
+
 std::vector<MmeQuestion> read_mme_questions(const std::string& data, std::vector<std::string>& absent) {
   if (!fs::is_directory(data)) {
     throw BenchmarkFileError(data, {data + ": not a folder (expected MME_Benchmark_release_version/)"});
@@ -184,6 +188,7 @@ ScoreReport score_mme(const ScoreRequest& request) {
   std::vector<std::string> absent;
   std::map<std::string, std::vector<MmeQuestion>> by_subtask;
   auto questions = read_mme_questions(request.data, absent);
+  keep_asked(questions, request, [](const MmeQuestion& q) { return mme_item_key(q); });
   for (const auto* group : {&kPerception, &kCognition}) {
     for (const auto& subtask : *group) {
       if (std::find(absent.begin(), absent.end(), subtask) == absent.end()) by_subtask[subtask];  // present, maybe empty

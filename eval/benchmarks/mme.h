@@ -52,6 +52,9 @@ struct MmeQuestion {
 // Throws BenchmarkFileError for a missing folder, bad lines (file:line) or no subtask at all.
 std::vector<MmeQuestion> read_mme_questions(const std::string& data, std::vector<std::string>& absent);
 
+// The question's key among MME's items: "<subtask>/<image stem>\t<question>".
+std::string mme_item_key(const MmeQuestion& question);
+
 // "yes", "no" or "other", by the official rule above.
 std::string mme_parse_answer(const std::string& answer);
 

@@ -5,7 +5,7 @@
 #include <regex>
 #include <variant>
 
-#include "eval/builtin_benchmarks.h"
+#include "eval/benchmark_files.h"
 
 namespace trol::bench {
 
@@ -218,7 +218,8 @@ ScoreReport score_mmmu(const ScoreRequest& request) {
   columns.id_fallback = "index";
   columns.groups = {"category", "split"};
   columns.open_allowed = true;
-  const auto questions = read_choice_tsv(request.data, columns);
+  auto questions = read_choice_tsv(request.data, columns);
+  keep_asked(questions, request, [](const ChoiceQuestion& q) { return q.id; });
   const bool has_mmmu_ids = read_tsv_table(request.data).column.count("id") > 0;
   report.counts.items = static_cast<int64_t>(questions.size());
   std::map<std::string, int> known;

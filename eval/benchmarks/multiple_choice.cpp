@@ -5,7 +5,7 @@
 #include <regex>
 #include <set>
 
-#include "eval/builtin_benchmarks.h"
+#include "eval/benchmark_files.h"
 
 namespace trol::bench {
 
@@ -199,13 +199,14 @@ nlohmann::ordered_json accuracy_by_group(const std::vector<ChoiceQuestion>& ques
 }
 
 ScoreReport score_choice_questions(const std::string& benchmark, const ScoreRequest& request,
-                                   const std::vector<ChoiceQuestion>& questions,
+                                   std::vector<ChoiceQuestion> questions,
                                    const std::vector<std::string>& group_columns, LetterRule trol_rule,
                                    const std::string& trol_note) {
   const bool trol = request.scoring == Scoring::Trol;
   ScoreReport report;
   report.benchmark = benchmark;
   report.scoring = request.scoring;
+  keep_asked(questions, request, [](const ChoiceQuestion& q) { return q.id; });
   report.counts.items = static_cast<int64_t>(questions.size());
   std::map<std::string, int> known;
   for (const auto& q : questions) known[q.id] = 1;

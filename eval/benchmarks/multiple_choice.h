@@ -6,7 +6,7 @@
 // VLMEvalKit TSV (AI2D_TEST.tsv, SEEDBench_IMG.tsv, MMStar.tsv, MMMU_DEV_VAL.tsv): a header
 // naming the columns, among them index, question, A, B, ... (one column per option letter),
 // answer (the letter) and the grouping columns (category, l2-category, split); image (base64)
-// and any others are ignored. Read by read_tsv_table (eval/builtin_benchmarks.h). An option
+// and any others are ignored. Read by read_tsv_table (eval/benchmark_files.h). An option
 // cell counts as absent as pandas' read_csv decides NaN by default: empty, "nan", "NaN",
 // "None", "NULL", "null", "NA", "N/A", "n/a", "<NA>", "#N/A", "-nan", ... (so an option that
 // reads "None" is absent, as it is for VLMEvalKit).
@@ -92,7 +92,7 @@ std::string vlmevalkit_can_infer(const std::string& answer, const std::vector<Ch
 // present {"<column>": {"<value>": {"accuracy", "questions"}}}.
 using LetterRule = std::string (*)(const std::string& answer, const ChoiceQuestion& question);
 ScoreReport score_choice_questions(const std::string& benchmark, const ScoreRequest& request,
-                                   const std::vector<ChoiceQuestion>& questions,
+                                   std::vector<ChoiceQuestion> questions,
                                    const std::vector<std::string>& group_columns, LetterRule trol_rule,
                                    const std::string& trol_note);
 

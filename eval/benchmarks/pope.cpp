@@ -3,7 +3,7 @@
 #include <filesystem>
 #include <stdexcept>
 
-#include "eval/builtin_benchmarks.h"
+#include "eval/benchmark_files.h"
 #include "eval/yes_no_metrics.h"
 
 namespace trol::bench {
@@ -85,6 +85,7 @@ ScoreReport score_pope(const ScoreRequest& request) {
     splits.push_back(pope_split_of(file));
     questions.insert(questions.end(), part.begin(), part.end());
   }
+  keep_asked(questions, request, [](const PopeQuestion& q) { return q.split + "/" + q.id; });
   report.counts.items = static_cast<int64_t>(questions.size());
 
   // Which splits each id is in, to place predictions without "category".

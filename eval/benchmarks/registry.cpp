@@ -17,6 +17,7 @@
 #include "eval/benchmarks/scienceqa.h"
 #include "eval/benchmarks/seedbench.h"
 #include "eval/benchmarks/textvqa.h"
+#include "eval/benchmarks/vqa.h"
 
 namespace trol::bench {
 
@@ -36,6 +37,7 @@ const std::map<std::string, std::function<ScoreReport(const ScoreRequest&)>>& sc
       {"mmstar", score_mmstar},
       {"mmmu", score_mmmu},
       {"hallusionbench", score_hallusionbench},
+      {"vqa", score_vqa},
       {"mm-vet", [](const ScoreRequest& r) { return convert_gpt_judged("mm-vet", r); }},
       {"llava-w", [](const ScoreRequest& r) { return convert_gpt_judged("llava-w", r); }},
   };

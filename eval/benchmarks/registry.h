@@ -7,6 +7,7 @@
 //   ai2d       eval/benchmarks/ai2d.h        seedbench  eval/benchmarks/seedbench.h (SEED-IMG)
 //   mmstar     eval/benchmarks/mmstar.h      mmmu       eval/benchmarks/mmmu.h
 //   hallusionbench  eval/benchmarks/hallusionbench.h
+//   vqa        eval/benchmarks/vqa.h (one reference answer per question: the built-in dataset's split)
 // The multiple-choice ones share eval/benchmarks/multiple_choice.h (VLMEvalKit TSVs, can_infer).
 // LLaVA's answer files, scored by LLaVA's scripts' rules (--questions): eval/benchmarks/llava_answers.h.
 #pragma once

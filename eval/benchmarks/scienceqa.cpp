@@ -2,7 +2,7 @@
 
 #include <filesystem>
 
-#include "eval/builtin_benchmarks.h"
+#include "eval/benchmark_files.h"
 
 namespace trol::bench {
 namespace fs = std::filesystem;
@@ -73,9 +73,10 @@ ScoreReport score_scienceqa(const ScoreRequest& request) {
       continue;
     }
     questions.push_back({pid, p["answer"].get<int64_t>(), static_cast<int64_t>(p["choices"].size())});
-    known[pid] = 1;
   }
   if (!bad.empty()) throw BenchmarkFileError(problems_file, bad);
+  keep_asked(questions, request, [](const Question& q) { return q.pid; });
+  for (const auto& q : questions) known[q.pid] = 1;
   report.counts.items = static_cast<int64_t>(questions.size());
   const auto records = read_prediction_jsonl(request.predictions);
   const auto predictions = index_predictions_by_id(records, known, report.counts, report.notes);

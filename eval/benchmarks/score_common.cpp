@@ -12,7 +12,7 @@
 
 #include <utf8proc.h>
 
-#include "eval/builtin_benchmarks.h"
+#include "eval/benchmark_files.h"
 
 namespace trol::bench {
 

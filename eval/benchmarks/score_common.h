@@ -18,6 +18,8 @@
 
 #include <cstdint>
 #include <map>
+#include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -37,6 +39,11 @@ struct ScoreRequest {
   std::string predictions;  // the predictions file (or folder, where a benchmark says so)
   Scoring scoring = Scoring::Official;
   std::string export_path;  // GPT-judged benchmarks: where to write the converted predictions
+  // When set, only these questions count, keyed as the benchmark's item reader keys them
+  // (BenchmarkItem::key, eval/items/benchmark_items.h): what eval.limit asked. The others are
+  // neither scored nor missing, and a prediction for one is unknown.
+  std::optional<std::set<std::string>> questions;
+  bool asks(const std::string& key) const { return !questions || questions->count(key) > 0; }
 };
 
 struct ScoreCounts {
@@ -84,6 +91,18 @@ std::map<std::string, const PredictionRecord*> index_predictions(
 std::map<std::string, const PredictionRecord*> index_predictions_by_id(const std::vector<PredictionRecord>& records,
                                                                        const std::map<std::string, int>& known,
                                                                        ScoreCounts& counts, std::vector<std::string>& notes);
+
+// Leaves in `questions` those `request` asks (ScoreRequest::questions), `key_of` giving each
+// one's item key.
+template <typename Question, typename KeyOf>
+void keep_asked(std::vector<Question>& questions, const ScoreRequest& request, KeyOf key_of) {
+  if (!request.questions) return;
+  std::vector<Question> asked;
+  for (auto& q : questions) {
+    if (request.asks(key_of(q))) asked.push_back(std::move(q));
+  }
+  questions = std::move(asked);
+}
 
 // A whole JSON file (object or array); unreadable or invalid is an error naming the file
 // (and, for a syntax error, the line).

@@ -3,7 +3,7 @@
 #include <filesystem>
 
 #include "eval/benchmarks/multiple_choice.h"
-#include "eval/builtin_benchmarks.h"
+#include "eval/benchmark_files.h"
 
 namespace trol::bench {
 namespace fs = std::filesystem;

@@ -4,7 +4,7 @@
 #include <cctype>
 #include <map>
 
-#include "eval/builtin_benchmarks.h"
+#include "eval/benchmark_files.h"
 
 namespace trol::bench {
 
@@ -162,6 +162,9 @@ ScoreReport score_textvqa(const ScoreRequest& request) {
     questions.emplace_back(id, std::move(answers));
   }
   if (!problems.empty()) throw BenchmarkFileError(request.data, problems);
+  keep_asked(questions, request, [](const auto& q) { return q.first; });
+  known.clear();
+  for (const auto& q : questions) known[q.first] = 1;
   report.counts.items = static_cast<int64_t>(questions.size());
   const auto records = read_prediction_jsonl(request.predictions);
   const auto predictions = index_predictions_by_id(records, known, report.counts, report.notes);

@@ -4,7 +4,7 @@
 #include <map>
 #include <stdexcept>
 
-#include "eval/builtin_benchmarks.h"
+#include "eval/benchmark_files.h"
 #include "eval/items/item_readers.h"
 
 namespace trol {
@@ -25,6 +25,7 @@ const std::map<std::string, ItemBenchmark>& item_benchmarks() {
       {"ai2d", {items::read_ai2d, 5}},           {"seedbench", {items::read_seedbench, 5}},
       {"mmstar", {items::read_mmstar, 5}},       {"mmmu", {items::read_mmmu, 5}},
       {"hallusionbench", {items::read_hallusionbench, 5}},
+      {"vqa", {items::read_vqa, 5}},
   };
   return table;
 }

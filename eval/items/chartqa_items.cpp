@@ -1,7 +1,7 @@
 // ChartQA items: every question of test_human.json and test_augmented.json (or the one file
 // given), id "<split>/<position>" as the scorer numbers them.
 #include "eval/benchmarks/chartqa.h"
-#include "eval/builtin_benchmarks.h"
+#include "eval/benchmark_files.h"
 #include "eval/items/item_readers.h"
 
 namespace trol::items {

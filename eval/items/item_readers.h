@@ -7,7 +7,7 @@
 #include <string>
 
 #include "eval/benchmarks/multiple_choice.h"
-#include "eval/builtin_benchmarks.h"
+#include "eval/benchmark_files.h"
 #include "eval/items/benchmark_items.h"
 
 namespace trol::items {
@@ -24,6 +24,7 @@ std::vector<BenchmarkItem> read_seedbench(const BenchmarkSource& source);
 std::vector<BenchmarkItem> read_mmstar(const BenchmarkSource& source);
 std::vector<BenchmarkItem> read_mmmu(const BenchmarkSource& source);
 std::vector<BenchmarkItem> read_hallusionbench(const BenchmarkSource& source);
+std::vector<BenchmarkItem> read_vqa(const BenchmarkSource& source);
 
 // source.images when given, else `fallback`.
 std::filesystem::path image_folder(const BenchmarkSource& source, const std::filesystem::path& fallback);

@@ -1,6 +1,6 @@
 // MathVista items: every problem of testmini.json, in the order of the pids as text ("1", "10", "2").
 #include "eval/benchmarks/score_common.h"
-#include "eval/builtin_benchmarks.h"
+#include "eval/benchmark_files.h"
 #include "eval/items/item_readers.h"
 
 namespace trol::items {

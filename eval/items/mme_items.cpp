@@ -34,7 +34,7 @@ std::vector<BenchmarkItem> read_mme(const BenchmarkSource& source) {
     item.question = q.question;
     item.images.push_back({image.string(), {}});
     item.record = {{"question_id", q.subtask + "/" + image.filename().string()}, {"prompt", q.question}};
-    item.key = item.record["question_id"].get<std::string>() + "\t" + q.question;
+    item.key = bench::mme_item_key(q);
     items.push_back(std::move(item));
   }
   return items;

@@ -3,7 +3,7 @@
 // options itself ("...\nOptions: A: x, B: y, ...") -- and make_instruction adds the letter
 // instruction. A question without "Options:" (a TSV written without them) gets them the way
 // the other multiple-choice benchmarks do, one "A. x" per line, so the model sees them.
-#include "eval/builtin_benchmarks.h"
+#include "eval/benchmark_files.h"
 #include "eval/items/item_readers.h"
 
 namespace trol::items {

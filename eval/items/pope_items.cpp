@@ -1,7 +1,7 @@
 // POPE items: every question of every split file, ids unique per split (question_ids restart
 // in each file), the split in the record so the scorer can tell them apart.
 #include "eval/benchmarks/pope.h"
-#include "eval/builtin_benchmarks.h"
+#include "eval/benchmark_files.h"
 #include "eval/items/item_readers.h"
 
 namespace trol::items {

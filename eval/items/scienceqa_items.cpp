@@ -1,6 +1,6 @@
 // ScienceQA-IMG items: the test pids (pid_splits.json order) whose problem has an image.
 #include "eval/benchmarks/score_common.h"
-#include "eval/builtin_benchmarks.h"
+#include "eval/benchmark_files.h"
 #include "eval/items/item_readers.h"
 
 namespace trol::items {

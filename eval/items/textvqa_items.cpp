@@ -1,6 +1,6 @@
 // TextVQA items: every question of the val file, its image by image_id.
 #include "eval/benchmarks/score_common.h"
-#include "eval/builtin_benchmarks.h"
+#include "eval/benchmark_files.h"
 #include "eval/items/item_readers.h"
 
 namespace trol::items {

@@ -71,10 +71,7 @@ PY
 lookup text_lookup_lr_1e3 & lookup text_lookup_lr_3e4 & wait
 
 for run in position_alone choice_alone pos_shape_alone mc_colour_alone loc_shape_alone pos_shape_long text_then_mc_colour; do
-  /usr/bin/python3 - "$out/$run/results.json" "$run" <<'PY'
-import json, sys
-metrics = json.load(open(sys.argv[1]))["metrics"]
-print("%-22s" % sys.argv[2], "  ".join("%s %.3f (%d)" % (k, v["accuracy"], v["items"]) for k, v in metrics.items()))
-PY
+  echo "$run:"
+  build/trol report "$out/$run"
 done
 for run in text_lookup_lr_1e3 text_lookup_lr_3e4; do printf "%-22s %s\n" "$run" "$(cat "$out/$run.score")"; done

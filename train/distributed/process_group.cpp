@@ -64,7 +64,6 @@ struct ProcessGroup::Impl {
   c10::intrusive_ptr<c10d::Store> store;
   c10::intrusive_ptr<compat::C10dBackend> backend;
   std::atomic<int64_t> bytes_all_reduced{0};
-  int64_t rank0_signals = 0;  // wait_for_rank0 calls so far: the same count on every rank
   bool broken = false;  // a collective failed: the backend's queued work would only time out
 
   // How long a failing rank waits for the others' reports: the others notice the same
@@ -273,21 +272,6 @@ std::vector<double> ProcessGroup::sum(const std::vector<double>& values, const s
 bool ProcessGroup::any(bool flag, const std::string& what) { return sum({flag ? 1.0 : 0.0}, what)[0] > 0; }
 
 void ProcessGroup::barrier(const std::string& what) { sum({1.0}, what); }
-
-void ProcessGroup::wait_for_rank0(const std::string& what) {
-  const auto key = "trol/rank0_done/" + std::to_string(impl_->rank0_signals++);
-  if (impl_->env.rank == 0) {
-    impl_->store->set(key, bytes_of(what));
-    return;
-  }
-  try {
-    // No deadline of its own: rank 0's work takes as long as it takes, and its death ends the wait.
-    impl_->store->wait({key}, std::chrono::hours(24 * 365));
-  } catch (...) {
-    throw DistributedError(fmt::format("rank {}: waiting for rank 0 ({}) failed: {}", impl_->env.rank, what,
-                                       first_line(message_of(std::current_exception()))));
-  }
-}
 
 void ProcessGroup::broadcast(const std::vector<torch::Tensor>& tensors, int64_t root, const std::string& what) {
   torch::NoGradGuard no_grad;

@@ -85,11 +85,6 @@ class ProcessGroup {
   std::vector<std::string> all_gather_text(const std::string& text, const std::string& what);
   // Returns once every rank called it.
   void barrier(const std::string& what);
-  // Returns on rank 0 at once, on the others once rank 0 called it: for work rank 0 does
-  // alone, however long it takes (the ranks wait in the rendezvous store, not in a collective
-  // that would time out). Rank 0 serves the store, so if it dies the others fail here.
-  void wait_for_rank0(const std::string& what);
-
   int64_t bytes_all_reduced() const;  // by all_reduce_sum so far (this rank's payload)
 
  private:

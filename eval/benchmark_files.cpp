@@ -1,14 +1,10 @@
-#include "eval/builtin_benchmarks.h"
-
-#include <nlohmann/json.hpp>
+#include "eval/benchmark_files.h"
 
 #include <algorithm>
 #include <cctype>
 #include <cstdio>
-#include <filesystem>
 #include <fstream>
 #include <map>
-#include <optional>
 #include <sstream>
 #include <utility>
 
@@ -17,8 +13,6 @@
 
 namespace trol {
 namespace {
-
-using nlohmann::json;
 
 std::string describe_problems(const std::string& file, const std::vector<std::string>& problems) {
   if (problems.size() == 1) return problems.front();
@@ -62,97 +56,6 @@ std::string read_whole_file(const std::string& file) {
 
 using bench::lowercase;
 
-
-// ---- JSONL -------------------------------------------------------------------------------
-
-struct JsonLine {
-  int64_t line;
-  json object;
-};
-
-// Every non-blank line parsed as a JSON object; any other line becomes a problem.
-std::vector<JsonLine> read_jsonl(const std::string& file, Problems& problems) {
-  std::stringstream in(read_whole_file(file));
-  std::vector<JsonLine> lines;
-  std::string text;
-  for (int64_t line = 1; std::getline(in, text); ++line) {
-    if (!text.empty() && text.back() == '\r') text.pop_back();
-    if (text.find_first_not_of(" \t") == std::string::npos) continue;
-    json object = json::parse(text, nullptr, /*allow_exceptions=*/false);
-    if (object.is_discarded()) {
-      problems.add(line, "not valid JSON");
-    } else if (!object.is_object()) {
-      problems.add(line, "expected a JSON object, got " + std::string(object.type_name()));
-    } else {
-      lines.push_back({line, std::move(object)});
-    }
-  }
-  return lines;
-}
-
-// A non-empty string field; numbers are accepted (as text) only where `number_ok`, for ids.
-std::optional<std::string> text_field(const JsonLine& record, const char* name, Problems& problems,
-                                      bool number_ok = false) {
-  const auto it = record.object.find(name);
-  if (it == record.object.end()) {
-    problems.add(record.line, std::string("missing field '") + name + "'");
-    return std::nullopt;
-  }
-  if (number_ok && it->is_number_integer()) return it->dump();
-  if (!it->is_string()) {
-    problems.add(record.line, std::string("field '") + name + "' must be a " + (number_ok ? "string or integer" : "string") +
-                                  ", got " + it->type_name());
-    return std::nullopt;
-  }
-  auto value = it->get<std::string>();
-  if (value.empty()) {
-    problems.add(record.line, std::string("field '") + name + "' is empty");
-    return std::nullopt;
-  }
-  return value;
-}
-
-// The image's absolute path, if the file exists.
-std::optional<std::string> image_file(const std::string& image_root, const std::string& image, int64_t line,
-                                      Problems& problems) {
-  const auto path = std::filesystem::absolute(std::filesystem::path(image_root) / image).lexically_normal();
-  std::error_code error;
-  if (!std::filesystem::is_regular_file(path, error)) {
-    problems.add(line, "image '" + image + "' not found (looked for " + path.string() + ")");
-    return std::nullopt;
-  }
-  return path.string();
-}
-
-// Ids key the predictions, so a repeated id would silently overwrite an answer.
-class UniqueIds {
- public:
-  bool insert(const std::string& id, int64_t line, Problems& problems) {
-    const auto [it, fresh] = first_line_.emplace(id, line);
-    if (!fresh) problems.add(line, "id " + id + " repeats the id of line " + std::to_string(it->second));
-    return fresh;
-  }
-
- private:
-  std::map<std::string, int64_t> first_line_;
-};
-
-// The fields POPE and the VQA file share: question_id, image, text.
-struct QuestionFields {
-  std::string id, image_path, text;
-};
-
-std::optional<QuestionFields> question_fields(const JsonLine& record, const std::string& image_root,
-                                              UniqueIds& ids, Problems& problems) {
-  const auto id = text_field(record, "question_id", problems, /*number_ok=*/true);
-  const auto image = text_field(record, "image", problems);
-  const auto text = text_field(record, "text", problems);
-  std::optional<std::string> path;
-  if (image) path = image_file(image_root, *image, record.line, problems);
-  const bool unique = id && ids.insert(*id, record.line, problems);
-  if (!unique || !path || !text) return std::nullopt;
-  return QuestionFields{*id, *path, *text};
-}
 
 // ---- TSV ---------------------------------------------------------------------------------
 
@@ -228,57 +131,6 @@ std::string trim(const std::string& text) {
 BenchmarkFileError::BenchmarkFileError(const std::string& file, std::vector<std::string> problems_)
     : std::runtime_error(describe_problems(file, problems_)), problems(std::move(problems_)) {}
 
-std::vector<EvalItem> read_pope(const std::string& file, const std::string& image_root, const std::string& split) {
-  if (split.empty()) throw std::invalid_argument("read_pope: the split name is empty");
-  Problems problems(file);
-  UniqueIds ids;
-  std::vector<EvalItem> items;
-  for (const auto& record : read_jsonl(file, problems)) {
-    const auto question = question_fields(record, image_root, ids, problems);
-    auto label = text_field(record, "label", problems);
-    if (label) {
-      label = lowercase(*label);
-      if (*label != "yes" && *label != "no") {
-        problems.add(record.line, "label must be \"yes\" or \"no\", got \"" + *label + "\"");
-        label.reset();
-      }
-    }
-    if (!question || !label) continue;
-    EvalItem item;
-    item.benchmark = "pope_" + split;
-    item.id = question->id;
-    item.kind = split;
-    item.question = short_answer_prompt(question->text);
-    item.answer = *label;
-    item.image_path = question->image_path;
-    items.push_back(std::move(item));
-  }
-  problems.throw_if_any();
-  return items;
-}
-
-std::vector<EvalItem> read_vqa(const std::string& file, const std::string& image_root) {
-  Problems problems(file);
-  UniqueIds ids;
-  std::vector<EvalItem> items;
-  for (const auto& record : read_jsonl(file, problems)) {
-    const auto question = question_fields(record, image_root, ids, problems);
-    const auto answer = text_field(record, "answer", problems);
-    const auto category = text_field(record, "category", problems);
-    if (!question || !answer || !category) continue;
-    EvalItem item;
-    item.benchmark = "vqa";
-    item.id = question->id;
-    item.kind = *category;
-    item.question = short_answer_prompt(question->text);
-    item.answer = *answer;
-    item.image_path = question->image_path;
-    items.push_back(std::move(item));
-  }
-  problems.throw_if_any();
-  return items;
-}
-
 TsvTable read_tsv_table(const std::string& file) {
   Problems problems(file);
   auto records = split_tsv(read_whole_file(file), problems);
@@ -298,7 +150,7 @@ std::string TsvTable::field_count_problem(const TsvRecord& record) const {
   return std::to_string(record.fields.size()) + " fields, but the header has " + std::to_string(header.fields.size());
 }
 
-std::vector<EvalItem> read_mmbench_tsv(const std::string& file) {
+std::vector<MmbenchRow> read_mmbench_tsv(const std::string& file) {
   const auto table = read_tsv_table(file);
   Problems problems(file);
   const auto& header = table.header;
@@ -319,8 +171,8 @@ std::vector<EvalItem> read_mmbench_tsv(const std::string& file) {
   }
   const bool has_hint = column.count("hint") > 0;
 
-  UniqueIds ids;
-  std::vector<EvalItem> items;
+  std::map<std::string, int64_t> first_line;  // ids key the predictions: a repeat would overwrite an answer
+  std::vector<MmbenchRow> items;
   for (const auto& record : table.rows) {
     if (const auto wrong = table.field_count_problem(record); !wrong.empty()) {
       problems.add(record.line, wrong);
@@ -333,12 +185,13 @@ std::vector<EvalItem> read_mmbench_tsv(const std::string& file) {
       ok = false;
     };
 
-    EvalItem item;
-    item.benchmark = "mmbench";
-    item.kind = "multiple_choice";
+    MmbenchRow item;
     item.id = trim(field("index"));
-    if (item.id.empty()) fail("empty index");
-    else if (!ids.insert(item.id, record.line, problems)) ok = false;
+    if (item.id.empty()) {
+      fail("empty index");
+    } else if (const auto [it, fresh] = first_line.emplace(item.id, record.line); !fresh) {
+      fail("id " + item.id + " repeats the id of line " + std::to_string(it->second));
+    }
     if (field("question").empty()) fail("empty question");
 
     // Options run to the first absent one, as LLaVA reads them; a later option would be lost.
@@ -370,7 +223,7 @@ std::vector<EvalItem> read_mmbench_tsv(const std::string& file) {
     if (!ok) continue;
 
     // LLaVA's model_vqa_mmbench.py, English, --single-pred-prompt.
-    item.question = multiple_choice_prompt(has_hint && !is_absent(field("hint")) ? field("hint") : "", field("question"),
+    item.prompt = multiple_choice_prompt(has_hint && !is_absent(field("hint")) ? field("hint") : "", field("question"),
                                            item.options);
     items.push_back(std::move(item));
   }
