@@ -12,25 +12,10 @@
 #include <iostream>
 
 #include "cli/commands.h"
-#include "eval/benchmarks/llava_answers.h"
 #include "eval/benchmarks/registry.h"
+#include "eval/score_output.h"
 
 namespace trol::cli {
-
-namespace {
-
-// Nested metrics as "a.b.c value" lines.
-void print_metrics(const nlohmann::ordered_json& value, const std::string& prefix) {
-  if (value.is_object()) {
-    for (const auto& [key, item] : value.items()) print_metrics(item, prefix.empty() ? key : prefix + "." + key);
-  } else if (value.is_number_float()) {
-    std::cout << fmt::format("{:<44} {:.4f}\n", prefix, value.get<double>());
-  } else {
-    std::cout << fmt::format("{:<44} {}\n", prefix, value.dump());
-  }
-}
-
-}  // namespace
 
 void add_score_command(CLI::App& app) {
   struct Args {
@@ -60,29 +45,12 @@ void add_score_command(CLI::App& app) {
     request.predictions = args->predictions;
     request.scoring = bench::parse_scoring(args->scoring);
     request.export_path = args->export_path;
-    bench::LlavaScore llava;
-    if (!args->questions.empty()) {
-      if (args->scoring != "official") throw CLI::ValidationError("--questions", "LLaVA's scripts have one rule; drop --scoring");
-      llava = bench::score_llava_answers(args->benchmark, request, args->questions);
-    } else {
-      llava.report = bench::score_benchmark(args->benchmark, request);
-    }
-    const auto& report = llava.report;
-    auto json = report.to_json();
-    if (!llava.script.empty()) json["llava"] = {{"script", llava.script}, {"printed", llava.printed}};
-    const auto scoring = llava.script.empty() ? bench::scoring_name(report.scoring) + " scoring" : "LLaVA's " + llava.script;
-    std::cout << "benchmark " << report.benchmark << " (" << scoring << ")\n";
-    print_metrics(json["metrics"], "");
-    print_metrics(json["counts"], "counts");
-    for (const auto& note : report.notes) std::cout << "note: " << note << "\n";
-    if (!llava.script.empty()) {
-      std::cout << "LLaVA's " << llava.script << " prints:\n";
-      for (const auto& line : llava.printed) std::cout << line << "\n";
-    }
+    const auto score = score_predictions(args->benchmark, request, args->questions);
+    std::cout << score_text(score);
     if (!args->out.empty()) {
       const auto parent = std::filesystem::path(args->out).parent_path();
       if (!parent.empty()) std::filesystem::create_directories(parent);
-      std::ofstream(args->out) << json.dump(2) << "\n";
+      std::ofstream(args->out) << score_json(score).dump(2) << "\n";
       spdlog::info("score: wrote {}", args->out);
     }
   });

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <cctype>
 #include <fstream>
 #include <map>
 #include <stdexcept>
@@ -20,7 +21,12 @@ void add_if_number(std::vector<ResultRow>& rows, const std::string& suite, const
   if (value.is_number()) rows.push_back({suite, metric, value.get<double>()});
 }
 
-bool headline_like(const std::string& name) { return name.find("acc") != std::string::npos || name == "total"; }
+// Accuracies (HallusionBench's aAcc too) and MME's points.
+bool headline_like(const std::string& name) {
+  std::string lower = name;
+  std::transform(lower.begin(), lower.end(), lower.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  return lower.find("acc") != std::string::npos || name == "total" || name == "perception" || name == "cognition";
+}
 
 }  // namespace
 

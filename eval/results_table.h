@@ -5,8 +5,9 @@
 //            the average's accuracy and f1. A suite named pope_<split> with that one split
 //            (a built-in split) is labelled "<suite> <metric>", others "<suite> <split> <metric>".
 //   vqa      per category: "<suite> <category> accuracy", then "<suite> accuracy"
-//   others   every top-level number whose name holds "acc", MME's "total", and one level into
-//            a per-split object (ChartQA's relaxed accuracy per split): "<suite> [<split>] <metric>"
+//   others   every top-level number whose name holds "acc" (any case), MME's perception,
+//            cognition and total, and the same one level into an object (ChartQA's relaxed
+//            accuracy per split): "<suite> [<split>] <metric>"
 #pragma once
 
 #include <string>

@@ -97,4 +97,38 @@ void write_loss_figure(const std::string& png_path, const std::string& title, co
   write_line_plot(png_path, title, series, starts);
 }
 
+std::vector<std::string> write_training_figures(const std::string& run_dir, const std::string& out_dir) {
+  const auto steps = read_training_log(run_dir + "/metrics.jsonl");
+  std::filesystem::create_directories(out_dir);
+  Series loss{"loss", {}, {}}, lr{"learning rate", {}, {}};
+  for (const auto& step : steps) {
+    loss.values.push_back(step.loss);
+    lr.values.push_back(step.lr);
+    loss.steps.push_back(static_cast<double>(step.global_step));
+  }
+  lr.steps = loss.steps;
+  const auto starts = stage_starts(steps);
+  write_line_plot(out_dir + "/loss.png", "training loss (logged steps)", {loss}, starts);
+  write_line_plot(out_dir + "/lr.png", "learning rate (logged steps)", {lr}, starts);
+  std::vector<std::string> written{out_dir + "/loss.png", out_dir + "/lr.png"};
+
+  // Only the steps that logged gates (traversal on) form the heat-map's columns.
+  std::vector<std::vector<double>> layers;
+  std::vector<std::pair<std::string, std::pair<int, int>>> gate_stages;  // name, [first, end) column
+  for (const auto& step : steps) {
+    if (step.gate_mean.empty()) continue;
+    if (layers.empty()) layers.resize(step.gate_mean.size());
+    if (step.gate_mean.size() != layers.size()) continue;  // another model in the same folder
+    const int column = static_cast<int>(layers.front().size());
+    for (size_t l = 0; l < layers.size(); ++l) layers[l].push_back(step.gate_mean[l]);
+    if (gate_stages.empty() || gate_stages.back().first != step.stage) gate_stages.push_back({step.stage, {column, column}});
+    gate_stages.back().second.second = column + 1;
+  }
+  if (!layers.empty()) {
+    write_heatmap(out_dir + "/gates.png", "mean mixing ratio w per layer along training", layers, gate_stages, "logged steps");
+    written.push_back(out_dir + "/gates.png");
+  }
+  return written;
+}
+
 }  // namespace trol

@@ -51,4 +51,10 @@ LossCurve run_loss_curve(const std::string& run_dir, const nlohmann::ordered_jso
 // The curves of several runs on one figure, every distinct stage start marked once.
 void write_loss_figure(const std::string& png_path, const std::string& title, const std::vector<LossCurve>& curves);
 
+// `trol plot`: a run's training curves from its metrics.jsonl, written to `out_dir`: loss.png
+// and lr.png (the logged steps against the global step, each stage's start marked) and, when
+// the run logged mixing ratios (traversal on), gates.png: the mean ratio of every layer along
+// training (rows = layers, columns = the logged steps with gates). Returns the files written.
+std::vector<std::string> write_training_figures(const std::string& run_dir, const std::string& out_dir);
+
 }  // namespace trol
