@@ -9,6 +9,8 @@
 #include <cmath>
 #include <filesystem>
 #include <fstream>
+#include <functional>
+#include <utility>
 #include <vector>
 
 #include "test_helpers.h"
@@ -214,6 +216,41 @@ ModelConfig windowed_config(int64_t window) {
   return c;
 }
 
+// A float64 decoder of `config` with random weights (`seed`), in eval mode.
+Decoder random_decoder(const ModelConfig& config, uint64_t seed) {
+  Decoder decoder(config.llm, config.trol);
+  decoder->to(torch::kFloat64);
+  test::randomize_parameters(*decoder, seed);
+  decoder->eval();
+  return decoder;
+}
+
+// Two rows of `total` random float64 embeddings (`seed`), row 1 left-padded by 2, and their mask.
+std::pair<torch::Tensor, torch::Tensor> padded_rows(const ModelConfig& config, int64_t total, uint64_t seed) {
+  torch::manual_seed(seed);
+  auto embeds = torch::randn({2, total, config.llm.hidden_size}, torch::kFloat64);
+  auto mask = torch::ones({2, total}, torch::kLong);
+  mask[1].narrow(0, 0, 2).zero_();
+  return {embeds, mask};
+}
+
+// The hidden states of decoding `embeds` with the KV cache in `mode`: the first `prompt`
+// positions in one call, then one position per step; `before_step(t, cache)` runs before step t.
+torch::Tensor decode_cached(Decoder& decoder, const ModelConfig& config, const torch::Tensor& embeds,
+                            const torch::Tensor& mask, int64_t prompt, DecodeMode mode,
+                            const std::function<void(int64_t, const KvCache&)>& before_step = {}) {
+  const int64_t total = embeds.size(1);
+  KvCache cache(config.llm.num_layers, decoder->cache_passes(mode), embeds.size(0), config.llm.num_kv_heads,
+                config.llm.head_dim(), total, torch::TensorOptions().dtype(torch::kFloat64));
+  std::vector<torch::Tensor> hidden{
+      decoder->forward_cached(embeds.narrow(1, 0, prompt), mask.narrow(1, 0, prompt), cache, mode).hidden};
+  for (int64_t t = prompt; t < total; ++t) {
+    if (before_step) before_step(t, cache);
+    hidden.push_back(decoder->forward_cached(embeds.narrow(1, t, 1), mask.narrow(1, 0, t + 1), cache, mode).hidden);
+  }
+  return torch::cat(hidden, 1);
+}
+
 }  // namespace
 
 TEST_CASE("a windowed model: padded batches give each sample's result, full attention only within the window",
@@ -268,26 +305,14 @@ TEST_CASE("cached decoding under a window equals the full forward at every step,
   INFO((traversal ? "traversed" : "traversal off"));
   auto config = windowed_config(3);
   config.trol.traversal = traversal;
-  Decoder decoder(config.llm, config.trol);
-  decoder->to(torch::kFloat64);
-  test::randomize_parameters(*decoder, 26);
-  decoder->eval();
+  auto decoder = random_decoder(config, 26);
   torch::NoGradGuard no_grad;
-  torch::manual_seed(27);
   // Prompt of 6 (row 1 left-padded by 2), then 6 steps: the window (3) slides 6 times.
   const int64_t prompt = 6, total = 12;
-  const auto embeds = torch::randn({2, total, config.llm.hidden_size}, torch::kFloat64);
-  auto mask = torch::ones({2, total}, torch::kLong);
-  mask[1].narrow(0, 0, 2).zero_();
-  KvCache cache(config.llm.num_layers, decoder->cache_passes(DecodeMode::exact), 2, config.llm.num_kv_heads,
-                config.llm.head_dim(), total, torch::TensorOptions().dtype(torch::kFloat64));
-  std::vector<torch::Tensor> hidden{
-      decoder->forward_cached(embeds.narrow(1, 0, prompt), mask.narrow(1, 0, prompt), cache, DecodeMode::exact).hidden};
-  for (int64_t t = prompt; t < total; ++t) {
+  const auto [embeds, mask] = padded_rows(config, total, 27);
+  const auto cached = decode_cached(decoder, config, embeds, mask, prompt, DecodeMode::exact, [](int64_t t, const KvCache& cache) {
     CHECK(cache.slot(0, 0).first_visible(3) == t - 3);  // a step reads W + 1 keys, its own included
-    hidden.push_back(decoder->forward_cached(embeds.narrow(1, t, 1), mask.narrow(1, 0, t + 1), cache, DecodeMode::exact).hidden);
-  }
-  const auto cached = torch::cat(hidden, 1);
+  });
   const auto full = decoder->forward(embeds, mask).hidden;
   const auto real = mask.to(torch::kBool).unsqueeze(-1).expand_as(full);
   CHECK((cached - full).abs().masked_select(real).max().item<double>() < 1e-10);
@@ -306,25 +331,11 @@ TEST_CASE("cached decoding under a window equals the full forward at every step,
 TEST_CASE("released cached decoding under a window follows the authors' rule with the windowed mask",
           "[kv_cache][window]") {
   auto config = windowed_config(3);
-  Decoder decoder(config.llm, config.trol);
-  decoder->to(torch::kFloat64);
-  test::randomize_parameters(*decoder, 29);
-  decoder->eval();
+  auto decoder = random_decoder(config, 29);
   torch::NoGradGuard no_grad;
-  torch::manual_seed(30);
   const int64_t prompt = 5, total = 11;
-  const auto embeds = torch::randn({2, total, config.llm.hidden_size}, torch::kFloat64);
-  auto mask = torch::ones({2, total}, torch::kLong);
-  mask[1].narrow(0, 0, 2).zero_();
-  KvCache cache(config.llm.num_layers, decoder->cache_passes(DecodeMode::released), 2, config.llm.num_kv_heads,
-                config.llm.head_dim(), total, torch::TensorOptions().dtype(torch::kFloat64));
-  std::vector<torch::Tensor> hidden{
-      decoder->forward_cached(embeds.narrow(1, 0, prompt), mask.narrow(1, 0, prompt), cache, DecodeMode::released).hidden};
-  for (int64_t t = prompt; t < total; ++t) {
-    hidden.push_back(
-        decoder->forward_cached(embeds.narrow(1, t, 1), mask.narrow(1, 0, t + 1), cache, DecodeMode::released).hidden);
-  }
-  const auto cached = torch::cat(hidden, 1);
+  const auto [embeds, mask] = padded_rows(config, total, 30);
+  const auto cached = decode_cached(decoder, config, embeds, mask, prompt, DecodeMode::released);
 
   // Without a cache: each layer's first pass over the whole sequence, the second pass and the
   // mixing over the prompt only, every attention under the window's mask.
