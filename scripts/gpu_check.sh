@@ -208,7 +208,8 @@ if [ "$built" = yes ]; then
 
   step eval 60 "$trol" eval "$config" --model "$work/sigterm/checkpoints/step1" --out "$work/eval" \
     data.root="$work/shapes" runtime.device="$device"
-  verdict eval "$(first 'evaluation: [0-9]+ items in [0-9]+s' | sed 's/evaluation: //')" "evaluation: [0-9]+ items"
+  verdict eval "$(first 'evaluation: [0-9]+ benchmark\(s\), [0-9]+ items in [0-9]+s' | sed 's/evaluation: //')" \
+    "evaluation: [0-9]+ benchmark\(s\), [0-9]+ items"
 
   if [ "$device" = cuda ]; then
     step bench_train_bf16 90 bench train --warmup 2 --iterations 5

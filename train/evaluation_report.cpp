@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <chrono>
 #include <filesystem>
 #include <fstream>
 
@@ -19,6 +20,7 @@ namespace trol {
 void evaluate_and_report(TrolModel& model, const RunConfig& config, const std::vector<StageResult>& stages,
                          const std::string& out, const EvalRanks& ranks) {
   const auto& options = config.eval;
+  const auto start = std::chrono::steady_clock::now();
   const auto suites = evaluate_suites(model, config.data, options, ranks, out);
   if (ranks.rank != 0) return;
   // Where traversal happens, on the prompts of the first POPE suite (one layout: image run, question).
@@ -61,7 +63,10 @@ void evaluate_and_report(TrolModel& model, const RunConfig& config, const std::v
   if (!mean_gate.empty()) {
     write_heatmap(out + "/mixing_ratios.png", "mean TroL mixing ratio w per layer and token (POPE prompts)", mean_gate);
   }
-  spdlog::info("evaluation: {} benchmark(s); results in {}/results.json", suites.size(), out);
+  int64_t items = 0;
+  for (const auto& suite : suites) items += suite.metrics["generation"].value("items", int64_t{0});
+  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  spdlog::info("evaluation: {} benchmark(s), {} items in {:.0f}s; results in {}/results.json", suites.size(), items, seconds, out);
 }
 
 void evaluate_checkpoint(RunConfig config, const std::string& model_weights, const std::string& out_dir) {
