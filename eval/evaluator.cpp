@@ -1,6 +1,7 @@
 #include "eval/evaluator.h"
 
 #include <algorithm>
+#include <iterator>
 #include <stdexcept>
 
 #include "data/chat_template.h"
@@ -9,7 +10,6 @@
 #include "eval/benchmarks/score_common.h"
 #include "trol/config_reader.h"
 #include "trol/generate.h"
-#include "trol/string_affixes.h"
 
 namespace trol {
 
@@ -45,8 +45,32 @@ EvalSuite read_eval_suite(ConfigReader& reader) {
   return suite;
 }
 
+namespace {
+
+// The built-in dataset's evaluation splits: name, benchmark, file under DIR/eval/, and whether
+// its images are files under data.images_folder() (MMBench's are in the TSV).
+struct BuiltinSplit {
+  const char* name;
+  const char* benchmark;
+  const char* file;
+  bool image_files;
+};
+constexpr BuiltinSplit kBuiltinSplits[] = {
+    {"pope_random", "pope", "pope_random.jsonl", true},
+    {"pope_popular", "pope", "pope_popular.jsonl", true},
+    {"pope_adversarial", "pope", "pope_adversarial.jsonl", true},
+    {"vqa", "vqa", "vqa.jsonl", true},
+    {"mmbench", "mmbench", "mmbench.tsv", false},
+};
+
+}  // namespace
+
 const std::vector<std::string>& builtin_split_names() {
-  static const std::vector<std::string> names{"pope_random", "pope_popular", "pope_adversarial", "vqa", "mmbench"};
+  static const std::vector<std::string> names = [] {
+    std::vector<std::string> list;
+    for (const auto& split : kBuiltinSplits) list.emplace_back(split.name);
+    return list;
+  }();
   return names;
 }
 
@@ -54,18 +78,15 @@ std::vector<EvalSuite> builtin_suites(const DataConfig& data, const EvalOptions&
   const auto folder = data.resolve("eval");
   std::vector<EvalSuite> suites;
   for (const auto& name : options.benchmarks) {
+    const auto* split = std::find_if(std::begin(kBuiltinSplits), std::end(kBuiltinSplits),
+                                     [&](const BuiltinSplit& s) { return name == s.name; });
+    if (split == std::end(kBuiltinSplits)) {
+      throw std::invalid_argument("unknown built-in split '" + name + "'");  // read_eval_options refuses it first
+    }
     EvalSuite suite;
     suite.name = name;
     suite.max_new_tokens = options.max_new_tokens;
-    if (starts_with(name, "pope_")) {
-      suite.source = {"pope", folder + "/" + name + ".jsonl", data.images_folder()};
-    } else if (name == "vqa") {
-      suite.source = {"vqa", folder + "/vqa.jsonl", data.images_folder()};
-    } else if (name == "mmbench") {
-      suite.source = {"mmbench", folder + "/mmbench.tsv", ""};
-    } else {
-      throw std::invalid_argument("unknown built-in split '" + name + "'");  // read_eval_options refuses it first
-    }
+    suite.source = {split->benchmark, folder + "/" + split->file, split->image_files ? data.images_folder() : ""};
     suites.push_back(std::move(suite));
   }
   return suites;
@@ -96,7 +117,9 @@ EvalOptions read_eval_options(ConfigReader& reader) {
     const auto& b = o.benchmarks[i];
     if (std::find(builtin.begin(), builtin.end(), b) == builtin.end()) {
       const std::string real = has_item_reader(b) ? "; the public benchmark '" + b + "' goes in eval.suites with its data" : "";
-      reader.fail("benchmarks", "unknown benchmark '" + b + "' (known: pope_random, pope_popular, pope_adversarial, vqa, mmbench)" + real);
+      std::string known;
+      for (const auto& name : builtin) known += (known.empty() ? "" : ", ") + name;
+      reader.fail("benchmarks", "unknown benchmark '" + b + "' (known: " + known + ")" + real);
     }
     if (std::find(o.benchmarks.begin(), o.benchmarks.begin() + static_cast<std::ptrdiff_t>(i), b) !=
         o.benchmarks.begin() + static_cast<std::ptrdiff_t>(i)) {

@@ -29,11 +29,14 @@ struct EvalSuite {
   int64_t max_new_tokens = 0;   // 0: the authors' length for the benchmark (5 tokens; MathVista 512)
 };
 
+// The names eval.benchmarks takes: the built-in dataset's splits (builtin_suites, below).
+const std::vector<std::string>& builtin_split_names();
+
 // The `eval:` section of a run config: evaluation after training.
 struct EvalOptions {
   bool enabled = false;         // evaluate the final model after `trol train`
   // The built-in dataset's splits, evaluated as suites (builtin_suites) before eval.suites.
-  std::vector<std::string> benchmarks{"pope_random", "pope_popular", "pope_adversarial", "vqa", "mmbench"};
+  std::vector<std::string> benchmarks = builtin_split_names();
   int64_t batch_size = 32;      // prompts generated together
   int64_t max_new_tokens = 6;   // built-in splits: answers are a word or a letter (suites: their own)
   int64_t limit = 0;            // items per benchmark (0: all)
@@ -58,9 +61,6 @@ std::vector<EvalSuite> builtin_suites(const DataConfig& data, const EvalOptions&
 
 // What an evaluation runs: builtin_suites, then options.suites.
 std::vector<EvalSuite> evaluation_suites(const DataConfig& data, const EvalOptions& options);
-
-// The names eval.benchmarks takes.
-const std::vector<std::string>& builtin_split_names();
 
 // The answers a model gives to prompts encoded with `chat` (token ids, image positions as the
 // image token; `pixels` all their images in order, or undefined): greedy decoding that stops

@@ -1,7 +1,6 @@
 #include "eval/yes_no_metrics.h"
 
 #include <sstream>
-#include <stdexcept>
 
 namespace trol {
 
